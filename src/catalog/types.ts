@@ -1,0 +1,82 @@
+import type { Cluster, ClusterNode, Role } from '../cluster/load.js';
+
+/** What a certificate is for; fixes its keyUsage, extendedKeyUsage and CA flag (see cert-matrix.md). */
+export type CertKind = 'ca' | 'server' | 'client' | 'server-client';
+
+/** Which nodes receive a file: nodes of these roles, or only the node the certificate belongs to. */
+export type Placement = readonly Role[] | 'self';
+
+/** A component flag that reads one of the certificate's files, for `flags` and `explain`. */
+export interface FlagUse {
+  component: string;
+  flag: string;
+  part: 'crt' | 'key' | 'pub';
+}
+
+export interface Explanation {
+  /** Who uses it and for what, in a sentence or two. */
+  purpose: string;
+  /** Why the CN and O are what they are. */
+  subject: string;
+  /** What the SANs are for, when it has any. */
+  sans?: string;
+}
+
+/**
+ * One row of the certificate table, like kubeadm's certlist.go: everything else (planner, script,
+ * check, distribute, explain) reads these rows.
+ */
+export interface CertSpec {
+  /** Catalog name, e.g. "kube-apiserver" or "kubelet" (one per worker). */
+  id: string;
+  /** "cluster": one certificate; "node": one per node with one of `roles`. */
+  scope: 'cluster' | 'node';
+  roles?: readonly Role[];
+  /** File base name relative to the output folder, without .crt/.key. */
+  file: (node: ClusterNode | undefined) => string;
+  /** Catalog id of the signing CA; absent for a self-signed CA. */
+  ca?: string;
+  cn: (node: ClusterNode | undefined) => string;
+  o?: readonly string[];
+  kind: CertKind;
+  /** Subject alternative names, IPs and DNS names mixed; validated values only. */
+  sans?: (cluster: Cluster, node: ClusterNode | undefined) => string[];
+  /** Which nodes get the certificate and the key when distributing. */
+  crtTo?: Placement;
+  keyTo?: Placement;
+  uses?: readonly FlagUse[];
+  explain: Explanation;
+}
+
+/** A bare key pair (kubeadm's sa.key / sa.pub): not a certificate. */
+export interface KeyPairSpec {
+  id: string;
+  file: string;
+  keyTo?: Placement;
+  pubTo?: Placement;
+  uses?: readonly FlagUse[];
+  explain: Explanation;
+}
+
+/** A kubeconfig file that embeds the CA and one client certificate. */
+export interface KubeconfigSpec {
+  id: string;
+  scope: 'cluster' | 'node';
+  roles?: readonly Role[];
+  file: (node: ClusterNode | undefined) => string;
+  /** Catalog id of the client certificate it embeds (per-node certs: the same node's). */
+  cert: string;
+  server: (cluster: Cluster) => string;
+  clusterName: string;
+  userName: (node: ClusterNode | undefined) => string;
+  contextName: string;
+  to?: Placement;
+  explain: Explanation;
+}
+
+export interface Catalog {
+  profile: Cluster['profile'];
+  certs: readonly CertSpec[];
+  keyPairs: readonly KeyPairSpec[];
+  kubeconfigs: readonly KubeconfigSpec[];
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { EXIT, UserError } from './errors.js';
+import * as gen from './cli/commands/gen.js';
+import * as init from './cli/commands/init.js';
+import * as script from './cli/commands/script.js';
+
+// Each command lives in src/cli/commands/<name>.ts and registers itself; its work is imported
+// lazily so that `gen` does not pay for loading ssh2 and the rest.
+const COMMANDS: { register(program: Command): void }[] = [gen, init, script];
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('kube-pki')
+    .description("Builds a Kubernetes cluster's PKI with openssl and puts every file on the node that needs it.")
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const command of COMMANDS) command.register(program);
+  for (const sub of program.commands) sub.exitOverride();
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; anything else commander rejects is bad usage.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`kube-pki: ${err.message.replace(/\n/g, '\nkube-pki: ')}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`kube-pki: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.failed;
+  }
+}
+
+// A closed pipe (kube-pki gen | head) must not crash a run half-way: keep working, stop printing.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
+process.exitCode = await main(process.argv);

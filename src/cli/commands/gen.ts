@@ -1,0 +1,22 @@
+import { Option, type Command } from 'commander';
+import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+
+export function register(program: Command): void {
+  program
+    .command('gen', { isDefault: true })
+    .description('generate the CAs, certificates, key pairs and kubeconfigs (what `npm run certs` runs)')
+    .addOption(configOption())
+    .addOption(outOption())
+    .option('--dry-run', 'print the plan (actions and openssl commands); write nothing')
+    .option('--force', 're-issue certificates and kubeconfigs that no longer match the description (keys are kept)')
+    .option('--replace-ca', 'replace the CA key and certificate (old ones backed up) and re-issue every certificate')
+    .addOption(jsonOption())
+    .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt))
+    .action(async (opts) => {
+      const { loadClusterOption } = await import('../cluster-option.js');
+      const { gen } = await import('../gen.js');
+      const cluster = await loadClusterOption(opts.config);
+      const { exitCode } = await gen(cluster, opts);
+      process.exitCode = exitCode;
+    });
+}

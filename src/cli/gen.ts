@@ -1,0 +1,107 @@
+import { resolve } from 'node:path';
+import { chmod, stat } from 'node:fs/promises';
+import type { Cluster } from '../cluster/load.js';
+import { EXIT } from '../errors.js';
+import { lockOutDir } from '../exec/lock.js';
+import { clearLeftovers, runContext, startPlan } from '../exec/run-plan.js';
+import { ensureDir } from '../files/atomic.js';
+import { checkOpenssl } from '../openssl/run.js';
+import { planFor } from '../pki.js';
+import type { Plan, PlanItem, Step } from '../plan/steps.js';
+import { stepLines } from '../script/bash.js';
+import { describeItem, showProgress } from '../tasks/progress.js';
+import { summarize } from '../tasks/summary.js';
+
+export interface GenOptions {
+  out: string;
+  dryRun?: boolean;
+  force?: boolean;
+  replaceCa?: boolean;
+  json?: boolean;
+  concurrency?: number;
+}
+
+export interface GenResult {
+  exitCode: number;
+  plan: Plan;
+}
+
+export async function gen(cluster: Cluster, options: GenOptions): Promise<GenResult> {
+  const outDir = resolve(options.out);
+  if (!options.dryRun) await checkOpenssl();
+  const { plan, instances } = await planFor(cluster, outDir, { force: !!options.force, replaceCa: !!options.replaceCa });
+  const stale = plan.items.filter((i) => i.action === 'stale');
+
+  if (options.dryRun) {
+    if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, items: await summarize(plan, instances, outDir, new Map(), false) });
+    else process.stdout.write(planText(plan, outDir, cluster));
+    return { exitCode: EXIT.ok, plan };
+  }
+
+  const notes: string[] = [];
+  await ensureDir(outDir);
+  // The folder holds private keys: nobody else may list or enter it.
+  const mode = (await stat(outDir)).mode & 0o777;
+  if (mode !== 0o700) {
+    await chmod(outDir, 0o700);
+    notes.push(`${outDir} had mode ${mode.toString(8)}; set to 700 because it holds private keys`);
+  }
+  const unlock = await lockOutDir(outDir);
+  const errors = new Map<string, string>();
+  try {
+    await clearLeftovers(outDir);
+    const ctx = runContext(outDir, new Date(), options.concurrency);
+    const running = startPlan(plan, ctx);
+    await showProgress(plan, running, { silent: !!options.json });
+    for (const [name, p] of running) await p.catch((err: Error) => errors.set(name, err.message));
+    await clearLeftovers(outDir);
+  } finally {
+    await unlock();
+  }
+
+  const exitCode = errors.size ? EXIT.failed : stale.length ? EXIT.stale : EXIT.ok;
+  if (options.json) {
+    const result = exitCode === EXIT.ok ? 'ok' : exitCode === EXIT.stale ? 'stale' : 'failed';
+    printJson({ outDir, profile: cluster.profile, source: cluster.source, result, notes, items: await summarize(plan, instances, outDir, errors, true) });
+  } else {
+    printReport(plan, outDir, cluster, errors, notes);
+  }
+  return { exitCode, plan };
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function count(plan: Plan, action: PlanItem['action']): number {
+  return plan.items.filter((i) => i.action === action).length;
+}
+
+function printReport(plan: Plan, outDir: string, cluster: Cluster, errors: Map<string, string>, notes: string[]): void {
+  const out: string[] = [];
+  for (const note of notes) out.push(`note: ${note}`);
+  out.push(
+    `PKI in ${outDir} (profile ${cluster.profile}, from ${cluster.source}): ` +
+      `${count(plan, 'create')} created, ${count(plan, 'reissue')} re-issued, ${count(plan, 'keep')} kept, ${count(plan, 'stale')} stale, ${errors.size} failed`,
+  );
+  for (const item of plan.items.filter((i) => i.action === 'stale')) out.push(`stale: ${item.name}: ${item.reasons.join('; ')}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  for (const [name, message] of errors) process.stderr.write(`error: ${name}: ${message}\n`);
+  if (plan.items.some((i) => i.steps.some((s) => s.op === 'backup'))) process.stdout.write(`replaced files were copied to ${outDir}/backup-*/ first\n`);
+}
+
+function stepSummary(step: Step): string[] {
+  if (step.op === 'write') return [`write ${step.file} (openssl.cnf; see kube-pki script)`];
+  if (step.op === 'kubeconfig') return [`write ${step.file} (kubeconfig embedding ${step.kubeconfig.caFile}, ${step.kubeconfig.certFile}, ${step.kubeconfig.keyFile})`];
+  return stepLines(step, new Set(['*']));
+}
+
+/** --dry-run: every item with its action and the commands it would run. */
+export function planText(plan: Plan, outDir: string, cluster: Cluster): string {
+  const lines = [`Plan for ${outDir} (profile ${cluster.profile}, from ${cluster.source}); nothing is written:`];
+  for (const item of plan.items) {
+    lines.push(`  ${item.name}: ${describeItem(item).replace(/^created/, 'create').replace(/^re-issued/, 're-issue').replace(/^kept/, 'keep')}`);
+    for (const step of [...item.keySteps, ...item.steps]) for (const l of stepSummary(step)) lines.push(`      ${l}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

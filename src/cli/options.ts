@@ -1,0 +1,12 @@
+import { InvalidArgumentError, Option } from 'commander';
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a whole number of 1 or more`);
+  return n;
+}
+
+export const configOption = () =>
+  new Option('-c, --config <file>', 'cluster description (YAML); default ./cluster.yaml if present, else the built-in lab');
+export const outOption = () => new Option('-o, --out <dir>', 'the PKI folder').default('pki');
+export const jsonOption = () => new Option('--json', 'print a machine-readable result instead of text');

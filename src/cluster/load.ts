@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ValidationError, UserError, showValue, type FieldIssue } from '../errors.js';
+import { canonicalIp, firstAddress, parseCidr, type Cidr } from '../util/ip.js';
+import { DEFAULT_CLUSTER_YAML } from './default.js';
+import { clusterSchema, type ClusterParsed, type SshSettings } from './schema.js';
+
+export type Role = ClusterParsed['nodes'][number]['role'];
+export type Profile = ClusterParsed['profile'];
+export type KeySpec = ClusterParsed['key'];
+
+export interface ClusterNode {
+  name: string;
+  address: string;
+  role: Role;
+  ssh?: SshSettings;
+}
+
+/** A validated cluster description with every default filled in. */
+export interface Cluster {
+  profile: Profile;
+  clusterDomain: string;
+  serviceCIDR: string;
+  /** First address of serviceCIDR: the in-cluster address of the apiserver. */
+  serviceIP: string;
+  apiServer: { endpoint: string; port: number; extraSANs: string[] };
+  key: KeySpec;
+  validityDays: { ca: number; leaf: number };
+  nodes: ClusterNode[];
+  ssh?: SshSettings;
+  /** Where it came from, for messages: a file path or "(built-in lab default)". */
+  source: string;
+}
+
+const PROFILE_VALIDITY = {
+  hardway: { ca: 1000, leaf: 1000 },
+  kubeadm: { ca: 3650, leaf: 365 },
+} as const;
+
+export const DEFAULT_SOURCE = '(built-in lab default)';
+
+export async function loadClusterFile(path: string): Promise<Cluster> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read cluster description ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  return parseCluster(text, path);
+}
+
+export function defaultCluster(): Cluster {
+  return parseCluster(DEFAULT_CLUSTER_YAML, DEFAULT_SOURCE);
+}
+
+/** Parses and validates a YAML description; throws ValidationError naming every bad field. */
+export function parseCluster(text: string, source: string): Cluster {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ValidationError(
+      source,
+      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ValidationError(source, [{ path: '', message: `must be a YAML mapping (got ${showValue(raw)})` }]);
+  }
+  const result = clusterSchema.safeParse(raw, { reportInput: true });
+  if (!result.success) throw new ValidationError(source, result.error.issues.map(toFieldIssue));
+  return resolve(result.data, source);
+}
+
+function resolve(c: ClusterParsed, source: string): Cluster {
+  const defaults = PROFILE_VALIDITY[c.profile];
+  return {
+    profile: c.profile,
+    clusterDomain: c.clusterDomain,
+    serviceCIDR: c.serviceCIDR,
+    serviceIP: firstAddress(parseCidr(c.serviceCIDR) as Cidr),
+    apiServer: {
+      endpoint: canonicalIp(c.apiServer.endpoint) ?? c.apiServer.endpoint,
+      port: c.apiServer.port,
+      extraSANs: c.apiServer.extraSANs,
+    },
+    key: c.key,
+    validityDays: { ca: c.validityDays.ca ?? defaults.ca, leaf: c.validityDays.leaf ?? defaults.leaf },
+    nodes: c.nodes.map((n) => ({ ...n, address: canonicalIp(n.address) ?? n.address })),
+    ...(c.ssh ? { ssh: c.ssh } : {}),
+    source,
+  };
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+}
+
+function toFieldIssue(issue: z.core.$ZodIssue): FieldIssue {
+  const path = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return {
+      path: issue.keys.map((k) => (path ? `${path}.${k}` : k)).join(', '),
+      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => showValue(k)).join(', ')}`,
+    };
+  }
+  const value = 'input' in issue ? issue.input : undefined;
+  const shown = value === undefined ? 'missing' : showValue(value);
+  return { path, message: `${shown}: ${issue.message}` };
+}

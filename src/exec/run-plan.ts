@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { backupFile, ensureDir, installFile } from '../files/atomic.js';
+import { kubeconfigFromPem } from '../kubeconfig/render.js';
+import { runOpenssl } from '../openssl/run.js';
+import { MODE, type Arg, type Plan, type PlanItem, type Step } from '../plan/steps.js';
+import { limiter } from '../util/limit.js';
+
+export const TMP_DIR = '.kube-pki-tmp';
+
+export interface RunContext {
+  outDir: string;
+  /** Where replaced files are copied first; made when the first backup happens. */
+  backupDir: string;
+  /** Bounds the openssl processes running at once (key generation is CPU bound). */
+  cpu: <T>(task: () => Promise<T>) => Promise<T>;
+}
+
+export function runContext(outDir: string, now = new Date(), concurrency = availableParallelism()): RunContext {
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  return { outDir, backupDir: join(outDir, `backup-${stamp}`), cpu: limiter(Math.max(1, concurrency)) };
+}
+
+/** A positive 128-bit serial (RFC 5280 allows up to 20 octets); the top bit is cleared to stay positive. */
+export function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = bytes[0]! & 0x7f;
+  return `0x${bytes.toString('hex')}`;
+}
+
+const tmpName = (path: string) => path.replace(/\//g, '__');
+
+function resolveArg(arg: Arg, ctx: RunContext, tmp: string): string {
+  if (typeof arg === 'string') return arg;
+  if ('in' in arg) return join(ctx.outDir, arg.in);
+  if ('out' in arg) return join(tmp, tmpName(arg.out));
+  return randomSerial();
+}
+
+async function runStep(step: Step, ctx: RunContext, tmp: string): Promise<void> {
+  switch (step.op) {
+    case 'write':
+      await writeFile(join(tmp, tmpName(step.file)), step.content, { mode: MODE.secret });
+      return;
+    case 'openssl': {
+      const args = step.args.map((a) => resolveArg(a, ctx, tmp));
+      await ctx.cpu(() => runOpenssl(args, tmp));
+      return;
+    }
+    case 'install':
+      await installFile(join(tmp, tmpName(step.file)), join(ctx.outDir, step.file), step.mode);
+      return;
+    case 'backup':
+      await backupFile(join(ctx.outDir, step.file), join(ctx.backupDir, step.file));
+      return;
+    case 'kubeconfig': {
+      const k = step.kubeconfig;
+      const [ca, cert, key] = await Promise.all([k.caFile, k.certFile, k.keyFile].map((p) => readFile(join(ctx.outDir, p))));
+      await writeFile(join(tmp, tmpName(step.file)), kubeconfigFromPem(k, { ca: ca!, cert: cert!, key: key! }), { mode: MODE.secret });
+      return;
+    }
+    case 'copy': {
+      await writeFile(join(tmp, tmpName(step.to)), await readFile(join(ctx.outDir, step.from)), { mode: step.mode });
+      await installFile(join(tmp, tmpName(step.to)), join(ctx.outDir, step.to), step.mode);
+      return;
+    }
+  }
+}
+
+async function runSteps(steps: Step[], ctx: RunContext, tmp: string): Promise<void> {
+  for (const step of steps) await runStep(step, ctx, tmp);
+}
+
+export class NotRun extends Error {}
+
+/**
+ * Starts every item at once: key generation right away (bounded by the CPU limiter), the rest as
+ * soon as the items it needs are done. Returns one promise per item, for the progress display.
+ */
+export function startPlan(plan: Plan, ctx: RunContext): Map<string, Promise<void>> {
+  const running = new Map<string, Promise<void>>();
+  for (const item of plan.items) running.set(item.name, runItem(item, ctx, running));
+  // Failures are reported through each item's promise; avoid unhandled-rejection noise here.
+  for (const p of running.values()) p.catch(() => undefined);
+  return running;
+}
+
+async function runItem(item: PlanItem, ctx: RunContext, running: Map<string, Promise<void>>): Promise<void> {
+  if (item.keySteps.length + item.steps.length === 0) return;
+  const root = join(ctx.outDir, TMP_DIR);
+  await ensureDir(root);
+  const tmp = await mkdtemp(join(root, `${tmpName(item.name)}-`));
+  try {
+    await runSteps(item.keySteps, ctx, tmp);
+    for (const need of item.needs) {
+      try {
+        await running.get(need);
+      } catch {
+        throw new NotRun(`not made: ${need} failed`);
+      }
+    }
+    await runSteps(item.steps, ctx, tmp);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Removes what a killed run left in the temporary folder; final files are never partial. */
+export async function clearLeftovers(outDir: string): Promise<void> {
+  await rm(join(outDir, TMP_DIR), { recursive: true, force: true });
+}

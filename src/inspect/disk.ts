@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import type { Instances, KubeconfigInstance } from '../plan/instances.js';
+import { kubeconfigFromPem } from '../kubeconfig/render.js';
+import { kubeconfigSource } from '../plan/kubeconfig-source.js';
+import { certProblems } from './compare.js';
+import { certFacts, privateKey, type CertFacts } from './x509.js';
+
+export interface CertState {
+  keyExists: boolean;
+  /** The key file exists but is not a readable private key. */
+  keyUnreadable: boolean;
+  certExists: boolean;
+  facts?: CertFacts;
+  /** Differences from the catalog and the description; empty when the certificate is right. */
+  problems: string[];
+}
+
+export interface KeyPairState {
+  keyExists: boolean;
+  keyUnreadable: boolean;
+  pubExists: boolean;
+  pubMatches: boolean;
+}
+
+export interface KubeconfigState {
+  exists: boolean;
+  /** true: equal to what its CA, cert and key give; false: differs; null: cannot tell (inputs missing). */
+  current: boolean | null;
+}
+
+/** What is already in the output folder, as the planner needs it. */
+export interface DiskState {
+  certs: Map<string, CertState>;
+  keyPairs: Map<string, KeyPairState>;
+  kubeconfigs: Map<string, KubeconfigState>;
+}
+
+export async function readIfExists(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export const emptyDisk = (): DiskState => ({ certs: new Map(), keyPairs: new Map(), kubeconfigs: new Map() });
+
+export async function inspectDisk(outDir: string, instances: Instances, now = new Date()): Promise<DiskState> {
+  const state = emptyDisk();
+  const caCerts = new Map<string, X509Certificate | null>();
+  // CAs first: a leaf is judged against the CA certificate on disk.
+  const ordered = [...instances.certs].sort((a, b) => Number(!!a.caName) - Number(!!b.caName));
+  for (const cert of ordered) {
+    const [keyPem, certPem] = await Promise.all([readIfExists(join(outDir, cert.keyPath)), readIfExists(join(outDir, cert.certPath))]);
+    const key = keyPem ? privateKey(keyPem) : null;
+    const s: CertState = { keyExists: !!keyPem, keyUnreadable: !!keyPem && !key, certExists: !!certPem, problems: [] };
+    if (certPem) {
+      try {
+        s.facts = certFacts(certPem);
+        s.problems = certProblems(cert, s.facts, { key, caCert: cert.caName ? (caCerts.get(cert.caName) ?? null) : null, now });
+      } catch {
+        s.problems = [`${cert.certPath} is not a readable PEM certificate`];
+      }
+    }
+    if (!cert.caName) caCerts.set(cert.name, s.facts && s.problems.length === 0 ? s.facts.cert : (s.facts?.cert ?? null));
+    state.certs.set(cert.name, s);
+  }
+  for (const kp of instances.keyPairs) {
+    const [keyPem, pubPem] = await Promise.all([readIfExists(join(outDir, kp.keyPath)), readIfExists(join(outDir, kp.pubPath))]);
+    const key = keyPem ? privateKey(keyPem) : null;
+    state.keyPairs.set(kp.name, {
+      keyExists: !!keyPem,
+      keyUnreadable: !!keyPem && !key,
+      pubExists: !!pubPem,
+      pubMatches: !!key && !!pubPem && samePublicKey(key, pubPem),
+    });
+  }
+  for (const kc of instances.kubeconfigs) state.kubeconfigs.set(kc.name, await kubeconfigState(outDir, instances, kc));
+  return state;
+}
+
+function samePublicKey(key: KeyObject, pubPem: Buffer): boolean {
+  try {
+    const der = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+    return der(createPublicKey(key)).equals(der(createPublicKey(pubPem)));
+  } catch {
+    return false;
+  }
+}
+
+async function kubeconfigState(outDir: string, instances: Instances, kc: KubeconfigInstance): Promise<KubeconfigState> {
+  const existing = await readIfExists(join(outDir, kc.path));
+  if (!existing) return { exists: false, current: null };
+  const source = kubeconfigSource(instances, kc);
+  const [ca, cert, key] = await Promise.all(
+    [source.caFile, source.certFile, source.keyFile].map((p) => readIfExists(join(outDir, p))),
+  );
+  if (!ca || !cert || !key) return { exists: true, current: null };
+  return { exists: true, current: existing.toString('utf8') === kubeconfigFromPem(source, { ca, cert, key }) };
+}

@@ -1,0 +1,35 @@
+import { execa } from 'execa';
+import { EXIT, UserError } from '../errors.js';
+
+export const MIN_OPENSSL = [3, 0] as const;
+
+/** Runs openssl with an argument array (never a shell string); throws with openssl's own words on failure. */
+export async function runOpenssl(args: string[], cwd: string): Promise<void> {
+  const result = await execa('openssl', args, { cwd, reject: false, stdin: 'ignore', stripFinalNewline: true });
+  if (result.failed) {
+    if ((result as { code?: string }).code === 'ENOENT') throw opensslMissing();
+    // openssl's stderr names files and reasons, never key material.
+    const detail = String(result.stderr || result.message || '').split('\n').slice(0, 4).join(' | ');
+    throw new Error(`openssl ${args[0]} failed (exit ${result.exitCode ?? '?'}): ${detail}`);
+  }
+}
+
+const opensslMissing = () =>
+  new UserError('openssl was not found on PATH: install it (Debian/Ubuntu: apt-get install openssl)', EXIT.failed);
+
+/** Checks that openssl exists and is 3.0 or newer (random serials, SKI/AKI by default, genpkey options). */
+export async function checkOpenssl(): Promise<string> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execa('openssl', ['version'], { stdin: 'ignore' }));
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') throw opensslMissing();
+    throw new UserError(`openssl version failed: ${(err as Error).message}`, EXIT.failed);
+  }
+  const m = /^OpenSSL (\d+)\.(\d+)\.(\d+)/.exec(stdout);
+  if (!m) throw new UserError(`unsupported openssl: ${JSON.stringify(stdout.trim())}; kube-pki needs OpenSSL ${MIN_OPENSSL.join('.')} or newer`, EXIT.failed);
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  if (major < MIN_OPENSSL[0] || (major === MIN_OPENSSL[0] && minor < MIN_OPENSSL[1]))
+    throw new UserError(`openssl ${m[0]} is too old; kube-pki needs OpenSSL ${MIN_OPENSSL.join('.')} or newer`, EXIT.failed);
+  return stdout.trim();
+}

@@ -1,0 +1,23 @@
+import { catalogFor } from './catalog/index.js';
+import type { Cluster } from './cluster/load.js';
+import { inspectDisk } from './inspect/disk.js';
+import { resolveInstances, type Instances } from './plan/instances.js';
+import { planPki, type PlanOptions } from './plan/plan.js';
+import type { Plan } from './plan/steps.js';
+
+/** The instances of a cluster's catalog: every certificate, key pair and kubeconfig it needs. */
+export function instancesFor(cluster: Cluster): Instances {
+  return resolveInstances(catalogFor(cluster.profile), cluster);
+}
+
+/** The plan for an output folder as it is now (reads the folder, writes nothing). */
+export async function planFor(cluster: Cluster, outDir: string, options: PlanOptions = {}): Promise<{ plan: Plan; instances: Instances }> {
+  const instances = instancesFor(cluster);
+  const disk = await inspectDisk(outDir, instances);
+  return { plan: planPki(cluster.profile, instances, disk, options), instances };
+}
+
+/** The plan for an empty folder: what `script` prints. */
+export function freshPlan(cluster: Cluster): Plan {
+  return planPki(cluster.profile, instancesFor(cluster));
+}

@@ -1,0 +1,55 @@
+/**
+ * Steps are data: the executor runs them, `script` prints them as bash, `--dry-run` lists them.
+ * File arguments are symbolic so that each consumer can place files where it needs them:
+ *   { in: P }   an existing file of the PKI, P relative to the output folder;
+ *   { out: P }  this item's own new version of P (the executor keeps it in a private temporary
+ *               folder until the `install` step renames it into place);
+ *   { serial }  a fresh random serial number.
+ */
+export type Arg = string | { in: string } | { out: string } | { serial: true };
+
+export type Step =
+  | { op: 'write'; file: string; content: string }
+  | { op: 'openssl'; args: Arg[] }
+  | { op: 'install'; file: string; mode: number }
+  | { op: 'backup'; file: string }
+  | { op: 'kubeconfig'; file: string; kubeconfig: KubeconfigSource }
+  | { op: 'copy'; from: string; to: string; mode: number };
+
+/** What a kubeconfig is made of: names, server, and the PKI files whose contents it embeds. */
+export interface KubeconfigSource {
+  clusterName: string;
+  contextName: string;
+  userName: string;
+  server: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export type ItemGroup = 'ca' | 'cert' | 'keypair' | 'kubeconfig';
+
+/** create: new files; reissue: a new certificate for a kept key; keep: nothing to do; stale: left as is although it no longer matches (needs --force). */
+export type Action = 'create' | 'reissue' | 'keep' | 'stale';
+
+export interface PlanItem {
+  name: string;
+  group: ItemGroup;
+  action: Action;
+  /** Why the action was chosen, for the user ("key kept", "SAN 192.168.5.13 missing"). */
+  reasons: string[];
+  /** Items whose files must be in place before `steps` run. */
+  needs: string[];
+  /** Steps that depend on nothing (key generation): they may start at once. */
+  keySteps: Step[];
+  steps: Step[];
+  /** Files this item puts in the output folder. */
+  outputs: string[];
+}
+
+export interface Plan {
+  profile: string;
+  items: PlanItem[];
+}
+
+export const MODE = { secret: 0o600, public: 0o644, dir: 0o700 } as const;

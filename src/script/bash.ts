@@ -1,0 +1,82 @@
+import { dirname } from 'node:path';
+import { renderKubeconfig } from '../kubeconfig/render.js';
+import type { Arg, Plan, PlanItem, Step } from '../plan/steps.js';
+import { shellQuote } from '../util/shell.js';
+
+const EOF_MARK = 'KUBE_PKI_EOF';
+
+/** One argument as a learner would type it; the serial is drawn by openssl at run time. */
+export function argText(arg: Arg): string {
+  if (typeof arg === 'string') return shellQuote(arg);
+  if ('in' in arg) return shellQuote(arg.in);
+  if ('out' in arg) return shellQuote(arg.out);
+  return '"0x$(openssl rand -hex 16)"';
+}
+
+export function opensslLine(args: Arg[]): string {
+  return ['openssl', ...args.map(argText)].join(' ');
+}
+
+function heredoc(file: string, content: string, quoted: boolean): string[] {
+  if (content.split('\n').includes(EOF_MARK)) throw new Error(`content of ${file} contains the heredoc marker`);
+  const body = content.endsWith('\n') ? content.slice(0, -1) : content;
+  return [`cat > ${shellQuote(file)} <<${quoted ? `'${EOF_MARK}'` : EOF_MARK}`, body, EOF_MARK];
+}
+
+/** A step as bash lines. `made` tracks folders already created, for nested layouts. */
+export function stepLines(step: Step, made: Set<string> = new Set()): string[] {
+  const mkdir = (file: string): string[] => {
+    const dir = dirname(file);
+    if (dir === '.' || made.has(dir)) return [];
+    made.add(dir);
+    return [`mkdir -p -m 700 ${shellQuote(dir)}`];
+  };
+  switch (step.op) {
+    case 'write':
+      return [...mkdir(step.file), ...heredoc(step.file, step.content, true)];
+    case 'openssl': {
+      const outs = step.args.filter((a): a is { out: string } => typeof a === 'object' && 'out' in a);
+      return [...outs.flatMap((o) => mkdir(o.out)), opensslLine(step.args)];
+    }
+    case 'install':
+      return [`chmod ${step.mode.toString(8)} ${shellQuote(step.file)}`];
+    case 'backup':
+      return [`cp -p ${shellQuote(step.file)} ${shellQuote(`backup/${step.file}`)}`];
+    case 'copy':
+      return [...mkdir(step.to), `cp ${shellQuote(step.from)} ${shellQuote(step.to)}`, `chmod ${step.mode.toString(8)} ${shellQuote(step.to)}`];
+    case 'kubeconfig': {
+      const k = step.kubeconfig;
+      const b64 = (file: string) => `$(base64 -w0 < ${shellQuote(file)})`;
+      // Same YAML as the tool writes, with the embedded data filled in by the shell.
+      const yaml = renderKubeconfig(k, { ca: '@CA@', cert: '@CERT@', key: '@KEY@' })
+        .replace('@CA@', b64(k.caFile))
+        .replace('@CERT@', b64(k.certFile))
+        .replace('@KEY@', b64(k.keyFile));
+      return [...mkdir(step.file), ...heredoc(step.file, yaml, false)];
+    }
+  }
+}
+
+export function itemLines(item: PlanItem, made: Set<string> = new Set()): string[] {
+  return [...item.keySteps, ...item.steps].flatMap((s) => stepLines(s, made));
+}
+
+/** The whole plan as a bash script that runs on its own in an empty folder. */
+export function planToBash(plan: Plan, header: { source: string }): string {
+  const made = new Set<string>();
+  const lines = [
+    '#!/usr/bin/env bash',
+    `# The ${plan.profile} PKI of ${header.source}, as plain openssl commands (written by kube-pki script).`,
+    '# Run it in an empty folder: bash this-file.sh',
+    '# Each certificate takes three steps: a key (genrsa), a signing request (req), a signed certificate (x509).',
+    'set -euo pipefail',
+    'umask 077',
+  ];
+  for (const item of plan.items) {
+    const body = itemLines(item, made);
+    if (body.length === 0) continue;
+    lines.push('', `# --- ${item.name} (${item.group}) ---`, ...body);
+  }
+  lines.push('', 'echo "PKI written to $(pwd)"', '');
+  return lines.join('\n');
+}
