@@ -56,11 +56,11 @@ export function defaultCluster(): Cluster {
 
 /** Parses and validates a YAML description; throws ValidationError naming every bad field. */
 export function parseCluster(text: string, source: string): Cluster {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ValidationError(
       source,
-      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: `YAML syntax: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}` })),
     );
   }
   const raw: unknown = doc.toJS();

@@ -1,0 +1,63 @@
+import { execa } from 'execa';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { readFile } from 'node:fs/promises';
+import { kubePki, tempDir } from './helpers/cli.js';
+import { opensslVerify, opensslView } from './helpers/x509.js';
+
+describe('kube-pki script: the learner\'s view', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let script: string;
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    const r = await kubePki(['script'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    script = r.stdout;
+    await writeFile(join(dir, 'gen-pki.sh'), script);
+    const tool = await kubePki(['gen', '--out', join(dir, 'tool')], { cwd: dir });
+    expect(tool.exitCode, tool.stderr).toBe(0);
+  });
+  afterAll(() => cleanup());
+
+  it('is plain bash: heredoc openssl.cnf files and the genrsa / req / x509 sequence', () => {
+    expect(script.startsWith('#!/usr/bin/env bash\n')).toBe(true);
+    expect(script).toContain("cat > kube-apiserver.cnf <<'KUBE_PKI_EOF'");
+    expect(script).toContain('subjectAltName = @alt_names');
+    expect(script).toContain('openssl genrsa -out admin.key 2048');
+    expect(script).toContain('openssl req -new -key admin.key -subj /CN=admin/O=system:masters -out admin.csr -config admin.cnf');
+    expect(script).toMatch(/openssl x509 -req -in ca\.csr -signkey ca\.key -out ca\.crt -days 1000 .*-extensions v3_ca/);
+    expect(script).toMatch(/openssl x509 -req -in admin\.csr -CA ca\.crt -CAkey ca\.key -out admin\.crt .*-extensions v3_req/);
+    expect(script).not.toContain('CAcreateserial');
+    // The CA comes before any certificate it signs.
+    expect(script.indexOf('-out ca.crt')).toBeLessThan(script.indexOf('-CA ca.crt'));
+  });
+
+  it('runs on its own in an empty folder and yields the same subjects, SANs and usages as the tool', async () => {
+    const empty = join(dir, 'by-hand');
+    await execa('mkdir', [empty]);
+    const run = await execa('bash', [join(dir, 'gen-pki.sh')], { cwd: empty, reject: false });
+    expect(run.exitCode, run.stderr).toBe(0);
+
+    const toolFiles = (await readdir(join(dir, 'tool'))).filter((f) => f.endsWith('.crt'));
+    expect(toolFiles.length).toBe(11);
+    const scriptFiles = await readdir(empty);
+    for (const crt of toolFiles) {
+      expect(scriptFiles).toContain(crt);
+      const [byTool, byScript] = await Promise.all([opensslView(join(dir, 'tool', crt)), opensslView(join(empty, crt))]);
+      expect({ ...byScript, serial: '' }).toEqual({ ...byTool, serial: '' });
+      expect(await opensslVerify(join(empty, 'ca.crt'), join(empty, crt))).toBe(true);
+    }
+    // The kubeconfigs too: same structure, the script's own certificates embedded.
+    for (const kc of (await readdir(join(dir, 'tool'))).filter((f) => f.endsWith('.kubeconfig'))) {
+      const a = parse(await readFile(join(dir, 'tool', kc), 'utf8'));
+      const b = parse(await readFile(join(empty, kc), 'utf8'));
+      expect(b.clusters[0].cluster.server).toBe(a.clusters[0].cluster.server);
+      expect(b.users[0].name).toBe(a.users[0].name);
+      expect(Buffer.from(b.clusters[0].cluster['certificate-authority-data'], 'base64').equals(await readFile(join(empty, 'ca.crt')))).toBe(true);
+    }
+  });
+});

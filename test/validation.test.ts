@@ -1,0 +1,85 @@
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { DEFAULT_CLUSTER_YAML } from '../src/cluster/default.js';
+import { kubePki, tempDir } from './helpers/cli.js';
+
+type Doc = Record<string, any>;
+const base = (): Doc => parse(DEFAULT_CLUSTER_YAML);
+
+// Each case: a change to the lab description, the field path the error must name, and a piece of
+// the message (the bad value, shown as JSON so that a newline or space is visible).
+const CASES: [string, (d: Doc) => void, string, string][] = [
+  ['bad IPv4 address', (d) => (d.nodes[1].address = '192.168.5.300'), 'nodes[1].address', '"192.168.5.300"'],
+  ['IPv6 address with garbage', (d) => (d.nodes[2].address = 'fd00::zz'), 'nodes[2].address', '"fd00::zz"'],
+  ['bad CIDR', (d) => (d.serviceCIDR = '10.96.0.0/33'), 'serviceCIDR', '"10.96.0.0/33"'],
+  ['CIDR with host bits', (d) => (d.serviceCIDR = '10.96.0.5/24'), 'serviceCIDR', 'host bits'],
+  ['duplicate node names', (d) => (d.nodes[3].name = 'worker-1'), 'nodes[3].name', 'repeats the name of nodes[2]'],
+  ['duplicate addresses', (d) => (d.nodes[3].address = '192.168.5.21'), 'nodes[3].address', 'repeats the address of nodes[2]'],
+  ['a name with a newline', (d) => (d.nodes[0].name = 'master-1\n[ v3_req ]'), 'nodes[0].name', '"master-1\\n[ v3_req ]"'],
+  ['a name with ]', (d) => (d.nodes[0].name = 'master]1'), 'nodes[0].name', '"master]1"'],
+  ['a name with =', (d) => (d.nodes[2].name = 'worker=1'), 'nodes[2].name', '"worker=1"'],
+  ['a name with /', (d) => (d.nodes[2].name = 'worker/1'), 'nodes[2].name', '"worker/1"'],
+  ['a name with a space', (d) => (d.nodes[2].name = 'worker 1'), 'nodes[2].name', '"worker 1"'],
+  ['unknown role', (d) => (d.nodes[2].role = 'etcd'), 'nodes[2].role', '"etcd"'],
+  ['unknown field', (d) => (d.nodes[0].ip = '1.2.3.4'), 'nodes[0].ip', 'unknown field'],
+  ['unknown top-level field', (d) => (d.colour = 'blue'), 'colour', 'unknown field'],
+  ['negative validity', (d) => (d.validityDays.leaf = -5), 'validityDays.leaf', '-5'],
+  ['fractional validity', (d) => (d.validityDays.ca = 1.5), 'validityDays.ca', '1.5'],
+  ['empty node list', (d) => (d.nodes = []), 'nodes', 'at least one node'],
+  ['no control plane', (d) => (d.nodes = d.nodes.filter((n: Doc) => n.role !== 'controlplane')), 'nodes', 'controlplane'],
+  ['unknown profile', (d) => (d.profile = 'k3s'), 'profile', '"k3s"'],
+  ['bad endpoint', (d) => (d.apiServer.endpoint = 'lb;rm -rf /'), 'apiServer.endpoint', '"lb;rm -rf /"'],
+  ['port out of range', (d) => (d.apiServer.port = 70000), 'apiServer.port', '70000'],
+  ['extra SAN that would add a line', (d) => (d.apiServer.extraSANs = ['ok.example', 'evil\nDNS.9 = x']), 'apiServer.extraSANs[1]', '"evil\\nDNS.9 = x"'],
+  ['bad key size', (d) => (d.key = { algorithm: 'rsa', size: 1024 }), 'key.size', '1024'],
+  ['bad key algorithm', (d) => (d.key = { algorithm: 'dsa' }), 'key.algorithm', 'rsa or ecdsa'],
+  ['bad cluster domain', (d) => (d.clusterDomain = 'cluster..local'), 'clusterDomain', '"cluster..local"'],
+  ['a worker named like a PKI file', (d) => (d.nodes[2].name = 'admin'), 'nodes[2].name', 'would write admin.'],
+  ['bad ssh port', (d) => (d.nodes[0].ssh = { port: 0 }), 'nodes[0].ssh.port', '0'],
+];
+
+describe('bad cluster descriptions', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => ({ dir, cleanup } = await tempDir()));
+  afterAll(() => cleanup());
+
+  it.each(CASES)('%s: exit 2, names the field and value, output untouched', async (label, change, field, fragment) => {
+    const doc = base();
+    change(doc);
+    const config = join(dir, `case-${CASES.findIndex((c) => c[0] === label)}.yaml`);
+    await writeFile(config, stringify(doc));
+    const out = join(dir, `out-${CASES.findIndex((c) => c[0] === label)}`);
+    await mkdir(out, { mode: 0o755 });
+    await writeFile(join(out, 'keep.txt'), 'x');
+
+    const r = await kubePki(['gen', '--config', config, '--out', out]);
+    expect(r.exitCode).toBe(2);
+    const errorLine = r.stderr.split('\n').find((l) => l.includes(`: ${field}`));
+    expect(errorLine, r.stderr).toBeDefined();
+    expect(errorLine).toContain(fragment);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(await readdir(out)).toEqual(['keep.txt']);
+    expect((await stat(out)).mode & 0o777).toBe(0o755);
+  });
+
+  it('YAML syntax errors and duplicate keys are bad input too', async () => {
+    const config = join(dir, 'dup.yaml');
+    await writeFile(config, 'profile: hardway\nprofile: kubeadm\nnodes: []\n');
+    const r = await kubePki(['gen', '--config', config, '--out', join(dir, 'never')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/dup\.yaml: line 2: YAML syntax/);
+    await expect(stat(join(dir, 'never'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('a missing file and unknown flags give exit 2', async () => {
+    const missing = await kubePki(['gen', '--config', join(dir, 'nope.yaml')]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('nope.yaml');
+    const flag = await kubePki(['gen', '--frobnicate']);
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stderr).toContain("unknown option '--frobnicate'");
+  });
+});
