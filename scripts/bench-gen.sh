@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Benchmark of `kube-pki gen` (parallel, one Node process) against bash running the output of
+# `kube-pki script` (the same certificates, one openssl command after another), in one paired run.
+# Prints the median wall-time ratio and the ratio of total CPU (user+sys, children included),
+# then a large description (1000 workers by default) for wall time, peak RSS and scaling.
+#
+#   scripts/bench-gen.sh [ROUNDS] [WORKERS]      (defaults: 7 rounds, 1000 workers; WORKERS=0 skips)
+set -euo pipefail
+rounds=${1:-7}
+workers=${2:-1000}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cli="$root/dist/cli.js"
+[ -f "$cli" ] || npm --prefix "$root" run build >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" # no ./cluster.yaml here: both sides use the built-in lab
+
+node "$cli" script >gen-pki.sh
+
+# measure OUTFILE CMD...: runs CMD, appends "wall cpu maxrss_kb" to OUTFILE.
+measure() {
+  local out=$1
+  shift
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
+    cat "$work/stderr" >&2
+    exit 1
+  }
+  awk '{ printf "%s %.3f %s\n", $1, $2 + $3, $4 }' "$work/time" >>"$out"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+: >tool.txt
+: >script.txt
+for i in $(seq 1 "$rounds"); do
+  # Alternate who goes first so that neither side always meets a warm or a cold cache.
+  if [ $((i % 2)) -eq 1 ]; then order="tool script"; else order="script tool"; fi
+  for side in $order; do
+    dir="$work/$side-$i"
+    mkdir "$dir"
+    if [ "$side" = tool ]; then
+      measure tool.txt env CI=1 node "$cli" gen --out "$dir/pki"
+    else
+      (cd "$dir" && measure "$work/script.txt" bash "$work/gen-pki.sh")
+    fi
+    rm -rf "$dir"
+  done
+done
+
+tool_wall=$(cut -d' ' -f1 tool.txt | median)
+script_wall=$(cut -d' ' -f1 script.txt | median)
+tool_cpu=$(awk '{ s += $2 } END { print s }' tool.txt)
+script_cpu=$(awk '{ s += $2 } END { print s }' script.txt)
+echo "lab PKI (11 certificates, 6 kubeconfigs), $rounds paired rounds on $(nproc) cores:"
+echo "  median wall: kube-pki gen ${tool_wall}s, bash script ${script_wall}s"
+awk -v a="$tool_wall" -v b="$script_wall" 'BEGIN { printf "  wall ratio (gen / script): %.2f   (target <= 0.55)\n", a / b }'
+awk -v a="$tool_cpu" -v b="$script_cpu" 'BEGIN { printf "  CPU ratio  (gen / script): %.2f   (target <= 1.15; total user+sys %.2fs vs %.2fs)\n", a / b, a, b }'
+
+[ "$workers" -gt 0 ] || exit 0
+
+# describe N: a cluster with 3 masters, a load balancer and N workers.
+describe() {
+  {
+    echo "apiServer: { endpoint: 10.0.0.30 }"
+    echo "nodes:"
+    for m in 1 2 3; do echo "  - { name: master-$m, address: 10.0.0.1$m, role: controlplane }"; done
+    echo "  - { name: loadbalancer, address: 10.0.0.30, role: loadbalancer }"
+    for w in $(seq 1 "$1"); do echo "  - { name: worker-$w, address: 10.1.$((w / 250)).$((w % 250 + 1)), role: worker }"; done
+  } >"cluster-$1.yaml"
+}
+
+echo "large descriptions (one run each):"
+for n in $((workers / 4)) "$workers"; do
+  describe "$n"
+  : >"large-$n.txt"
+  measure "large-$n.txt" env CI=1 node "$cli" gen --config "cluster-$n.yaml" --out "$work/large-$n"
+  read -r wall cpu rss <"large-$n.txt"
+  certs=$((n + 9))
+  awk -v n="$n" -v c="$certs" -v w="$wall" -v u="$cpu" -v r="$rss" \
+    'BEGIN { printf "  %5d workers (%d certificates, %d kubeconfigs): wall %.1fs (%.1f ms per certificate), CPU %.1fs, peak RSS %.0f MB\n", n, c, n + 4, w, 1000 * w / c, u, r / 1024 }'
+  rm -rf "$work/large-$n"
+done
