@@ -28,8 +28,10 @@ export interface GenResult {
 
 export async function gen(cluster: Cluster, options: GenOptions): Promise<GenResult> {
   const outDir = resolve(options.out);
-  if (!options.dryRun) await checkOpenssl();
-  const { plan, instances } = await planFor(cluster, outDir, { force: !!options.force, replaceCa: !!options.replaceCa });
+  const [{ plan, instances }] = await Promise.all([
+    planFor(cluster, outDir, { force: !!options.force, replaceCa: !!options.replaceCa }),
+    options.dryRun ? undefined : checkOpenssl(),
+  ]);
   const stale = plan.items.filter((i) => i.action === 'stale');
 
   if (options.dryRun) {

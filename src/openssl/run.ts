@@ -30,6 +30,6 @@ export async function checkOpenssl(): Promise<string> {
   if (!m) throw new UserError(`unsupported openssl: ${JSON.stringify(stdout.trim())}; kube-pki needs OpenSSL ${MIN_OPENSSL.join('.')} or newer`, EXIT.failed);
   const [major, minor] = [Number(m[1]), Number(m[2])];
   if (major < MIN_OPENSSL[0] || (major === MIN_OPENSSL[0] && minor < MIN_OPENSSL[1]))
-    throw new UserError(`openssl ${m[0]} is too old; kube-pki needs OpenSSL ${MIN_OPENSSL.join('.')} or newer`, EXIT.failed);
+    throw new UserError(`${m[0]} is too old; kube-pki needs OpenSSL ${MIN_OPENSSL.join('.')} or newer`, EXIT.failed);
   return stdout.trim();
 }

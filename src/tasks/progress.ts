@@ -1,4 +1,4 @@
-import { Listr, type ListrTask } from 'listr2';
+import type { ListrTask } from 'listr2';
 import type { ItemGroup, Plan, PlanItem } from '../plan/steps.js';
 
 const GROUP_TITLES: [ItemGroup, string][] = [
@@ -22,6 +22,8 @@ export function describeItem(item: PlanItem): string {
 export async function showProgress(plan: Plan, running: Map<string, Promise<void>>, options: { silent: boolean }): Promise<void> {
   if (options.silent) return;
   if (plainOutput()) return plainLines(plan, running);
+  // listr2 is only loaded for a terminal: logs and CI runs do not pay for it.
+  const { Listr } = await import('listr2');
   const groups: ListrTask[] = GROUP_TITLES.flatMap(([group, title]) => {
     const items = plan.items.filter((i) => i.group === group);
     if (items.length === 0) return [];
