@@ -37,6 +37,8 @@ export async function showProgress(plan: Plan, running: Map<string, Promise<void
               task: async (_c, t) => {
                 await running.get(item.name);
                 t.title = `${item.name}: ${describeItem(item)}`;
+                // Left as it is although it no longer matches: shown as skipped, not as done.
+                if (item.action === 'stale') t.skip(t.title);
               },
             })),
             { concurrent: true, exitOnError: false },
