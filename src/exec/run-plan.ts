@@ -16,11 +16,14 @@ export interface RunContext {
   backupDir: string;
   /** Bounds the openssl processes running at once (key generation is CPU bound). */
   cpu: <T>(task: () => Promise<T>) => Promise<T>;
+  /** How many items may be under way at once. */
+  window: number;
 }
 
 export function runContext(outDir: string, now = new Date(), concurrency = availableParallelism()): RunContext {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
-  return { outDir, backupDir: join(outDir, `backup-${stamp}`), cpu: limiter(Math.max(1, concurrency)) };
+  const cpus = Math.max(1, concurrency);
+  return { outDir, backupDir: join(outDir, `backup-${stamp}`), cpu: limiter(cpus), window: cpus * 8 };
 }
 
 /** A positive 128-bit serial (RFC 5280 allows up to 20 octets); the top bit is cleared to stay positive. */
@@ -81,7 +84,11 @@ export class NotRun extends Error {}
  */
 export function startPlan(plan: Plan, ctx: RunContext): Map<string, Promise<void>> {
   const running = new Map<string, Promise<void>>();
-  for (const item of plan.items) running.set(item.name, runItem(item, ctx, running));
+  // Items start in plan order, a bounded number at a time: enough to keep every core busy, few
+  // enough that a 1000-node cluster does not hold 2000 half-done items (and their temp folders) in
+  // memory. An item only waits for earlier items, so the window cannot deadlock.
+  const window = limiter(ctx.window);
+  for (const item of plan.items) running.set(item.name, window(() => runItem(item, ctx, running)));
   // Failures are reported through each item's promise; avoid unhandled-rejection noise here.
   for (const p of running.values()) p.catch(() => undefined);
   return running;
