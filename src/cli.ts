@@ -4,10 +4,17 @@ import { EXIT, UserError } from './errors.js';
 import * as gen from './cli/commands/gen.js';
 import * as init from './cli/commands/init.js';
 import * as script from './cli/commands/script.js';
+import * as check from './cli/commands/check.js';
+import * as renew from './cli/commands/renew.js';
+import * as explain from './cli/commands/explain.js';
+import * as distribute from './cli/commands/distribute.js';
+import * as flags from './cli/commands/flags.js';
+import * as kubectlCommands from './cli/commands/kubectl-commands.js';
+import * as csr from './cli/commands/csr.js';
 
 // Each command lives in src/cli/commands/<name>.ts and registers itself; its work is imported
 // lazily so that `gen` does not pay for loading ssh2 and the rest.
-const COMMANDS: { register(program: Command): void }[] = [gen, init, script];
+const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr];
 
 export function buildProgram(): Command {
   const program = new Command()

@@ -217,6 +217,7 @@ const kubeconfig = (
   userName: string,
   to: KubeconfigSpec['to'],
   purpose: string,
+  component: string,
 ): KubeconfigSpec => ({
   id,
   scope: 'cluster',
@@ -227,6 +228,7 @@ const kubeconfig = (
   userName: fixed(userName),
   contextName: 'default',
   to,
+  uses: [{ component, flag: '--kubeconfig' }],
   explain: { purpose, subject: `Embeds the ${cert} client certificate and key and the CA.` },
 });
 
@@ -234,10 +236,10 @@ const viaEndpoint = (c: Parameters<KubeconfigSpec['server']>[0]) => https(c.apiS
 const viaLocalhost = (c: Parameters<KubeconfigSpec['server']>[0]) => https('127.0.0.1', c.apiServer.port);
 
 const kubeconfigs: KubeconfigSpec[] = [
-  kubeconfig('admin', 'admin', viaEndpoint, 'admin', CONTROL, 'kubectl as cluster administrator.'),
-  kubeconfig('kube-controller-manager', 'kube-controller-manager', viaLocalhost, 'system:kube-controller-manager', CONTROL, 'The controller manager, talking to the local apiserver.'),
-  kubeconfig('kube-scheduler', 'kube-scheduler', viaLocalhost, 'system:kube-scheduler', CONTROL, 'The scheduler, talking to the local apiserver.'),
-  kubeconfig('kube-proxy', 'kube-proxy', viaEndpoint, 'system:kube-proxy', WORKERS, 'kube-proxy on every worker, through the load balancer.'),
+  kubeconfig('admin', 'admin', viaEndpoint, 'admin', CONTROL, 'kubectl as cluster administrator.', 'kubectl'),
+  kubeconfig('kube-controller-manager', 'kube-controller-manager', viaLocalhost, 'system:kube-controller-manager', CONTROL, 'The controller manager, talking to the local apiserver.', 'kube-controller-manager'),
+  kubeconfig('kube-scheduler', 'kube-scheduler', viaLocalhost, 'system:kube-scheduler', CONTROL, 'The scheduler, talking to the local apiserver.', 'kube-scheduler'),
+  kubeconfig('kube-proxy', 'kube-proxy', viaEndpoint, 'system:kube-proxy', WORKERS, 'kube-proxy on every worker, through the load balancer.', 'kube-proxy'),
   {
     id: 'kubelet',
     scope: 'node',
@@ -249,6 +251,7 @@ const kubeconfigs: KubeconfigSpec[] = [
     userName: (n) => `system:node:${n!.name}`,
     contextName: 'default',
     to: 'self',
+    uses: [{ component: 'kubelet', flag: '--kubeconfig' }],
     explain: { purpose: 'The kubelet of one worker, through the load balancer.', subject: 'Embeds that worker\'s certificate and key and the CA.' },
   },
 ];

@@ -58,6 +58,9 @@ export interface KeyPairSpec {
   explain: Explanation;
 }
 
+/** A component flag that reads a kubeconfig file (e.g. kube-scheduler --kubeconfig). */
+export type KubeconfigUse = Omit<FlagUse, 'part'>;
+
 /** A kubeconfig file that embeds the CA and one client certificate. */
 export interface KubeconfigSpec {
   id: string;
@@ -71,11 +74,24 @@ export interface KubeconfigSpec {
   userName: (node: ClusterNode | undefined) => string;
   contextName: string;
   to?: Placement;
+  /** The components that read it (`--kubeconfig`): who must restart when it changes, for `renew` and `explain`. */
+  uses?: readonly KubeconfigUse[];
   explain: Explanation;
 }
 
+/**
+ * Where the files go. 'flat': every file in the output folder under its `file` name (hardway).
+ * 'node-trees': OUT/<node>/ mirrors that node's /etc/kubernetes, `file` being the path inside it;
+ * a file several nodes share has its single source in OUT/_cluster/ and is copied into their trees
+ * (crtTo/keyTo/pubTo/to say which), and a file no node receives (a client certificate that only
+ * lives inside a kubeconfig) stays in OUT/_cluster/ (kubeadm).
+ */
+export type Layout = 'flat' | 'node-trees';
+
 export interface Catalog {
   profile: Cluster['profile'];
+  /** Default 'flat'. */
+  layout?: Layout;
   certs: readonly CertSpec[];
   keyPairs: readonly KeyPairSpec[];
   kubeconfigs: readonly KubeconfigSpec[];

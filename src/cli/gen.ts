@@ -95,7 +95,8 @@ function printReport(plan: Plan, outDir: string, cluster: Cluster, errors: Map<s
 function stepSummary(step: Step): string[] {
   if (step.op === 'write') return [`write ${step.file} (openssl.cnf; see kube-pki script)`];
   if (step.op === 'kubeconfig') return [`write ${step.file} (kubeconfig embedding ${step.kubeconfig.caFile}, ${step.kubeconfig.certFile}, ${step.kubeconfig.keyFile})`];
-  return stepLines(step, new Set(['*']));
+  // The commands only: folder creation (one per step in nested layouts) is noise in a plan listing.
+  return stepLines(step).filter((line) => !line.startsWith('mkdir '));
 }
 
 /** --dry-run: every item with its action and the commands it would run. */

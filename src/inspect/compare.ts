@@ -1,6 +1,22 @@
 import type { X509Certificate, KeyObject } from 'node:crypto';
-import type { CertInstance } from '../plan/instances.js';
+import type { CertInstance, SanSet } from '../plan/instances.js';
 import { issuedBy, type CertFacts } from './x509.js';
+
+/** CN and O differences from the catalog entry. */
+export function subjectProblems(cert: Pick<CertInstance, 'subject'>, facts: Pick<CertFacts, 'cn' | 'o'>): string[] {
+  const problems: string[] = [];
+  if (facts.cn !== cert.subject.cn) problems.push(`CN is ${JSON.stringify(facts.cn)}, expected ${JSON.stringify(cert.subject.cn)}`);
+  const o = [...facts.o].sort().join(', ');
+  const wantO = [...cert.subject.o].sort().join(', ');
+  if (o !== wantO) problems.push(`O is ${JSON.stringify(o)}, expected ${JSON.stringify(wantO)}`);
+  return problems;
+}
+
+/** SANs the description needs that a certificate lacks, and SANs it has that the description does not list. */
+export function sanDiff(want: SanSet, have: SanSet): { missing: string[]; unexpected: string[] } {
+  const lacking = (a: SanSet, b: SanSet) => [...a.dns.filter((d) => !b.dns.includes(d)), ...a.ip.filter((i) => !b.ip.includes(i))];
+  return { missing: lacking(want, have), unexpected: lacking(have, want) };
+}
 
 /** What a certificate on disk gets wrong compared with its catalog entry; empty when it is right. */
 export function certProblems(
@@ -8,16 +24,11 @@ export function certProblems(
   facts: CertFacts,
   context: { key: KeyObject | null; caCert: X509Certificate | null; now: Date },
 ): string[] {
-  const problems: string[] = [];
-  if (facts.cn !== cert.subject.cn) problems.push(`CN is ${JSON.stringify(facts.cn)}, expected ${JSON.stringify(cert.subject.cn)}`);
-  const o = [...facts.o].sort().join(', ');
-  const wantO = [...cert.subject.o].sort().join(', ');
-  if (o !== wantO) problems.push(`O is ${JSON.stringify(o)}, expected ${JSON.stringify(wantO)}`);
-
-  const missing = [...cert.sans.dns.filter((d) => !facts.sans.dns.includes(d)), ...cert.sans.ip.filter((i) => !facts.sans.ip.includes(i))];
-  const extra = [...facts.sans.dns.filter((d) => !cert.sans.dns.includes(d)), ...facts.sans.ip.filter((i) => !cert.sans.ip.includes(i))];
+  // A CA may be external (a corporate intermediate, kubeadm.md): its name and issuer are its own.
+  const problems: string[] = cert.caName ? subjectProblems(cert, facts) : [];
+  const { missing, unexpected } = sanDiff(cert.sans, facts.sans);
   if (missing.length) problems.push(`SANs missing: ${missing.join(', ')}`);
-  if (extra.length) problems.push(`SANs not in the description: ${extra.join(', ')}`);
+  if (unexpected.length) problems.push(`SANs not in the description: ${unexpected.join(', ')}`);
 
   if (facts.ca !== cert.usages.ca) problems.push(cert.usages.ca ? 'not a CA certificate (basicConstraints CA:TRUE missing)' : 'is a CA certificate');
   const ekuMissing = cert.usages.extendedKeyUsage.filter((u) => !facts.eku.includes(u));
@@ -30,6 +41,6 @@ export function certProblems(
   if (cert.caName) {
     if (!context.caCert) problems.push('its CA certificate is missing');
     else if (!issuedBy(facts.cert, context.caCert)) problems.push(`not signed by the current CA (${cert.caName})`);
-  } else if (!issuedBy(facts.cert, facts.cert)) problems.push('not self-signed');
+  }
   return problems;
 }

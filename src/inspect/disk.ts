@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
+import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { Instances, KubeconfigInstance } from '../plan/instances.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { kubeconfigSource } from '../plan/kubeconfig-source.js';
 import { certProblems } from './compare.js';
-import { certFacts, privateKey, type CertFacts } from './x509.js';
+import { certFacts, issuedBy, privateKey, type CertFacts } from './x509.js';
 
 export interface CertState {
   keyExists: boolean;
@@ -30,11 +30,21 @@ export interface KubeconfigState {
   current: boolean | null;
 }
 
+/** One copied file (layout 'node-trees'): its source in the shared folder and the copy in a node's tree. */
+export interface CopyState {
+  sourceExists: boolean;
+  targetExists: boolean;
+  /** Both exist with the same bytes. */
+  same: boolean;
+}
+
 /** What is already in the output folder, as the planner needs it. */
 export interface DiskState {
   certs: Map<string, CertState>;
   keyPairs: Map<string, KeyPairState>;
   kubeconfigs: Map<string, KubeconfigState>;
+  /** By copy target path; absent means nothing is known (every copy is then missing). */
+  copies?: Map<string, CopyState>;
 }
 
 export async function readIfExists(path: string): Promise<Buffer | null> {
@@ -46,7 +56,7 @@ export async function readIfExists(path: string): Promise<Buffer | null> {
   }
 }
 
-export const emptyDisk = (): DiskState => ({ certs: new Map(), keyPairs: new Map(), kubeconfigs: new Map() });
+export const emptyDisk = (): DiskState => ({ certs: new Map(), keyPairs: new Map(), kubeconfigs: new Map(), copies: new Map() });
 
 export async function inspectDisk(outDir: string, instances: Instances, now = new Date()): Promise<DiskState> {
   const state = emptyDisk();
@@ -61,6 +71,7 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
       try {
         s.facts = certFacts(certPem);
         s.problems = certProblems(cert, s.facts, { key, caCert: cert.caName ? (caCerts.get(cert.caName) ?? null) : null, now });
+        if (!cert.caName) s.problems.push(...chainProblems(cert.certPath, certPem));
       } catch {
         s.problems = [`${cert.certPath} is not a readable PEM certificate`];
       }
@@ -79,7 +90,30 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
     });
   }
   for (const kc of instances.kubeconfigs) state.kubeconfigs.set(kc.name, await kubeconfigState(outDir, instances, kc));
+  for (const file of (instances.copies ?? []).flatMap((c) => c.files)) {
+    const [source, target] = await Promise.all([readIfExists(join(outDir, file.from)), readIfExists(join(outDir, file.to))]);
+    state.copies!.set(file.to, { sourceExists: !!source, targetExists: !!target, same: !!source && !!target && source.equals(target) });
+  }
   return state;
+}
+
+/**
+ * A CA file may hold an external CA followed by the chain up to its root (kubeadm.md, "External
+ * CA"): each certificate must be issued by the next one. kube-pki signs with the first.
+ */
+export function chainProblems(path: string, pem: Buffer): string[] {
+  const blocks = pem.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const problems: string[] = [];
+  let chain: X509Certificate[];
+  try {
+    chain = blocks.map((b) => new X509Certificate(b));
+  } catch {
+    return [`${path}: a certificate after the first is not readable PEM`];
+  }
+  for (let i = 0; i + 1 < chain.length; i++) {
+    if (!issuedBy(chain[i]!, chain[i + 1]!)) problems.push(`${path}: certificate ${i + 2} of the file did not issue certificate ${i + 1} (the chain must go from the CA up to its root)`);
+  }
+  return problems;
 }
 
 function samePublicKey(key: KeyObject, pubPem: Buffer): boolean {

@@ -33,7 +33,7 @@ function assertSafe(values: string[], what: string): void {
 
 export function renderCnf(cert: CertInstance): string {
   const { dns, ip } = cert.sans;
-  assertSafe([...dns, ...ip, cert.name], `openssl.cnf of ${cert.name}`);
+  assertSafe([...dns, ...ip, ...cert.name.split('/')], `openssl.cnf of ${cert.name}`);
   return template()({
     name: cert.name,
     kind: cert.spec.kind,

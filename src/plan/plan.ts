@@ -1,9 +1,9 @@
 import { EXIT, UserError } from '../errors.js';
-import type { CertState, DiskState } from '../inspect/disk.js';
+import type { CertState, CopyState, DiskState } from '../inspect/disk.js';
 import { emptyDisk } from '../inspect/disk.js';
 import { csrArgs, genKeyArgs, publicKeyArgs, signArgs } from '../openssl/commands.js';
 import { extensionSection, renderCnf } from '../openssl/cnf.js';
-import type { CertInstance, Instances, KeyPairInstance, KubeconfigInstance } from './instances.js';
+import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from './instances.js';
 import { kubeconfigSource } from './kubeconfig-source.js';
 import { MODE, type Action, type Arg, type Plan, type PlanItem, type Step } from './steps.js';
 
@@ -12,9 +12,13 @@ export interface PlanOptions {
   force?: boolean;
   /** Replace every CA with a new key and certificate; all leaves are then re-issued. */
   replaceCa?: boolean;
+  /** Re-issue these leaf certificates (instance names) even when they are right: `renew`. */
+  reissue?: ReadonlySet<string>;
+  /** With `reissue`: give each of them a new key instead of keeping it. */
+  newKey?: boolean;
 }
 
-const base = (path: string) => path.replace(/\.(crt|key)$/, '');
+export const base = (path: string) => path.replace(/\.(crt|key)$/, '');
 
 /**
  * The pure planner: catalog instances + what is on disk + options -> ordered items of steps.
@@ -25,17 +29,95 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
   const actions = new Map<string, Action>();
   const cas = instances.certs.filter((c) => !c.caName);
   const leaves = instances.certs.filter((c) => c.caName);
+  // A CA certificate without its key is an external CA: what it signs arrives signed (kube-pki csr).
+  const external = new Set(cas.filter((c) => keyless(disk.certs.get(c.name), options)).map((c) => c.name));
+  const unsigned: CertInstance[] = [];
   for (const cert of [...cas, ...leaves]) {
-    const item = planCert(cert, disk.certs.get(cert.name) ?? absent(), actions, options);
+    const state = disk.certs.get(cert.name) ?? absent();
+    const item = cert.caName && external.has(cert.caName) ? planSignedElsewhere(cert, state, options, unsigned) : planCert(cert, state, actions, options);
     actions.set(cert.name, item.action);
     items.push(item);
   }
+  if (unsigned.length) throw unsignedError(instances, unsigned);
   for (const kp of instances.keyPairs) items.push(planKeyPair(kp, disk));
+  const byName = new Map(items.map((i) => [i.name, i]));
+  for (const copy of instances.copies) items.push(planCopy(copy, byName.get(copy.source)!, disk, options));
   for (const kc of instances.kubeconfigs) items.push(planKubeconfig(instances, kc, disk, actions, options));
   return { profile, items };
 }
 
-const absent = (): CertState => ({ keyExists: false, keyUnreadable: false, certExists: false, problems: [] });
+/** A CA certificate is there but not its key, and the CA is not being replaced. */
+export const keyless = (state: CertState | undefined, options: PlanOptions = {}): boolean =>
+  !!state && state.certExists && !state.keyExists && !state.keyUnreadable && !options.replaceCa;
+
+export const idleItem = (name: string, group: PlanItem['group'], action: Action, reasons: string[]): PlanItem => ({
+  name, group, action, reasons, needs: [], keySteps: [], steps: [], outputs: [],
+});
+
+/** A leaf of an external CA: kube-pki checks and keeps it, and can never sign it. */
+function planSignedElsewhere(cert: CertInstance, state: CertState, options: PlanOptions, unsigned: CertInstance[]): PlanItem {
+  const idle = (action: Action, reasons: string[]) => idleItem(cert.name, 'cert', action, reasons);
+  const resign = `its CA ${cert.caName} has no key here: write a new request with kube-pki csr and have it signed`;
+  if (state.keyUnreadable) return idle('stale', [`${cert.keyPath} is not a readable private key (never overwritten: move it away to get a new one)`]);
+  if (!state.keyExists || !state.certExists) {
+    unsigned.push(cert);
+    return idle('stale', [resign]);
+  }
+  if (options.reissue?.has(cert.name)) throw new UserError(`${cert.name} cannot be renewed here: ${resign}`, EXIT.failed);
+  if (state.problems.length) return idle('stale', [...state.problems, resign]);
+  return idle('keep', [`signed by the external CA ${cert.caName}`]);
+}
+
+function unsignedError(instances: Instances, unsigned: CertInstance[]): UserError {
+  const cas = [...new Set(unsigned.map((c) => c.caName!))].map((name) => instances.certs.find((c) => c.name === name)!);
+  return new UserError(
+    [
+      `${cas.map((c) => `${c.certPath} has no ${c.keyPath}`).join('; ')}: kube-pki cannot sign for ${cas.length > 1 ? 'these CAs' : 'this CA'}, ` +
+        'so these certificates must come signed by whoever holds the key:',
+      ...unsigned.map((c) => `  ${c.name}: ${c.certPath}${cas.length > 1 ? ` (CA ${c.caName})` : ''}`),
+      'Run `kube-pki csr` (same --config and --out) to write their keys and signing requests (.csr); have each request signed ' +
+        'and save the certificate as the .crt next to it; then run gen again. (If the CA key was lost instead, --replace-ca makes a new CA.)',
+    ].join('\n'),
+    EXIT.failed,
+  );
+}
+
+/**
+ * A shared file's copy in one node's tree follows its source: a missing copy is made, a copy of a
+ * source re-made in this run is updated. A copy that differs from its source is deployed material
+ * of another origin: kept and reported stale unless --force. All files of the copy or none.
+ */
+function planCopy(copy: CopyInstance, source: PlanItem, disk: DiskState, options: PlanOptions): PlanItem {
+  const state = (f: CopyFile): CopyState => disk.copies?.get(f.to) ?? { sourceExists: false, targetExists: false, same: false };
+  const copied: CopyFile[] = [];
+  const stale: string[] = [];
+  for (const f of copy.files) {
+    const s = state(f);
+    const remade = source.outputs.includes(f.from);
+    if (!remade && !s.sourceExists) {
+      if (s.targetExists) stale.push(`${f.to} has no source: ${f.from} is missing`);
+    } else if (!s.targetExists || (s.same && remade) || (!s.same && options.force)) copied.push(f);
+    else if (!s.same) stale.push(`${f.to} differs from ${f.from}; kept as it is (--force replaces it with ${f.from})`);
+  }
+  if (stale.length) return idleItem(copy.name, copy.group, 'stale', stale);
+  if (copied.length === 0) return idleItem(copy.name, copy.group, 'keep', ['kept']);
+  const fresh = copied.every((f) => !state(f).targetExists);
+  return {
+    name: copy.name,
+    group: copy.group,
+    action: fresh ? 'create' : 'reissue',
+    reasons: [`${fresh ? 'copied' : 'updated'} from ${copied.map((f) => f.from).join(', ')}`],
+    needs: [source.name],
+    keySteps: [],
+    steps: copied.flatMap((f): Step[] => [
+      ...(state(f).targetExists ? [{ op: 'backup', file: f.to } as const] : []),
+      { op: 'copy', from: f.from, to: f.to, mode: f.mode },
+    ]),
+    outputs: copied.map((f) => f.to),
+  };
+}
+
+export const absent = (): CertState => ({ keyExists: false, keyUnreadable: false, certExists: false, problems: [] });
 const changes = (a: Action | undefined) => a === 'create' || a === 'reissue';
 
 function planCert(cert: CertInstance, state: CertState, actions: Map<string, Action>, options: PlanOptions): PlanItem {
@@ -48,14 +130,11 @@ function planCert(cert: CertInstance, state: CertState, actions: Map<string, Act
   if (isCa) {
     if (options.replaceCa && (state.keyExists || state.certExists)) return item('create', ['replacing the CA (--replace-ca); the old files go to the backup folder'], true);
     if (state.keyUnreadable) throw new UserError(`${cert.keyPath} is not a readable private key; kube-pki never overwrites a CA key: move it away or restore it`, EXIT.failed);
-    if (!state.keyExists && state.certExists)
-      throw new UserError(
-        `${cert.certPath} exists without ${cert.keyPath}, so nothing can be signed with it: restore the key, or give --replace-ca to make a new CA (every certificate is then re-issued)`,
-        EXIT.failed,
-      );
+    if (state.problems.length) return item('stale', [...state.problems, 'a CA is only replaced with --replace-ca']);
+    if (keyless(state, options)) return item('keep', [`external CA: ${cert.certPath} without its key; what it signs comes signed from elsewhere (kube-pki csr)`]);
     if (!state.keyExists) return item('create', ['new CA'], true);
     if (!state.certExists) return item('create', ['CA key kept; certificate made from it']);
-    if (state.problems.length) return item('stale', [...state.problems, 'a CA is only replaced with --replace-ca']);
+    if (state.facts && state.facts.cn !== cert.subject.cn) return item('keep', [`external CA ${JSON.stringify(state.facts.cn)}, used as it is`]);
     return item('keep', ['kept']);
   }
 
@@ -63,25 +142,37 @@ function planCert(cert: CertInstance, state: CertState, actions: Map<string, Act
   if (state.keyUnreadable) return item('stale', [`${cert.keyPath} is not a readable private key (never overwritten: move it away to get a new one)`]);
   if (!state.keyExists) return item('create', state.certExists ? ['key missing: new key and certificate'] : ['new'], true);
   if (!state.certExists) return item('create', ['key kept; certificate made from it']);
+  if (options.reissue?.has(cert.name))
+    return options.newKey ? item('create', ['renewed with a new key'], true) : item('reissue', ['renewed, key kept']);
   if (caChanged) return item('reissue', ['the CA was replaced; key kept']);
   if (state.problems.length === 0) return item('keep', ['kept']);
   if (options.force) return item('reissue', [...state.problems, 're-issued (--force), key kept']);
   return item('stale', [...state.problems, 'use --force to re-issue it (the key is kept)']);
 }
 
-function certSteps(cert: CertInstance, action: Action, reasons: string[], newKey: boolean, state: CertState): PlanItem {
+/** The key (new, or the one on disk) and the signing request asking for the certificate's extensions. */
+export function requestSteps(cert: CertInstance, newKey: boolean): { key: Arg; cnf: { out: string }; csr: { out: string }; keySteps: Step[]; steps: Step[] } {
   const b = base(cert.certPath);
   const key: Arg = newKey ? { out: cert.keyPath } : { in: cert.keyPath };
   const cnf = { out: `${b}.cnf` };
   const csr = { out: `${b}.csr` };
+  return {
+    key,
+    cnf,
+    csr,
+    keySteps: newKey ? [{ op: 'openssl', args: genKeyArgs(cert.key, key) }] : [],
+    steps: [
+      { op: 'write', file: cnf.out, content: renderCnf(cert) },
+      { op: 'openssl', args: csrArgs({ key, subject: cert.subject, csr, cnf }) },
+    ],
+  };
+}
+
+function certSteps(cert: CertInstance, action: Action, reasons: string[], newKey: boolean, state: CertState): PlanItem {
+  const { key, cnf, csr, keySteps, steps } = requestSteps(cert, newKey);
   const crt = { out: cert.certPath };
   const signer = cert.ca ? { caCrt: { in: cert.ca.certPath }, caKey: { in: cert.ca.keyPath } } : { selfKey: key };
-  const keySteps: Step[] = newKey ? [{ op: 'openssl', args: genKeyArgs(cert.key, key) }] : [];
-  const steps: Step[] = [
-    { op: 'write', file: cnf.out, content: renderCnf(cert) },
-    { op: 'openssl', args: csrArgs({ key, subject: cert.subject, csr, cnf }) },
-    { op: 'openssl', args: signArgs({ csr, crt, days: cert.days, cnf, section: extensionSection(cert), signer }) },
-  ];
+  steps.push({ op: 'openssl', args: signArgs({ csr, crt, days: cert.days, cnf, section: extensionSection(cert), signer }) });
   if (newKey) {
     if (state.keyExists) steps.push({ op: 'backup', file: cert.keyPath });
     steps.push({ op: 'install', file: cert.keyPath, mode: MODE.secret });

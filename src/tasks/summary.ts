@@ -31,7 +31,8 @@ export async function summarize(
       const cert = instances.certs.find((c) => c.name === item.name && (item.group === 'ca' || item.group === 'cert'));
       const kp = instances.keyPairs.find((k) => k.name === item.name && item.group === 'keypair');
       const kc = instances.kubeconfigs.find((k) => k.name === item.name && item.group === 'kubeconfig');
-      const files = cert ? [cert.keyPath, cert.certPath] : kp ? [kp.keyPath, kp.pubPath] : kc ? [kc.path] : [];
+      const copy = instances.copies.find((c) => c.name === item.name);
+      const files = cert ? [cert.keyPath, cert.certPath] : kp ? [kp.keyPath, kp.pubPath] : kc ? [kc.path] : copy ? copy.files.map((f) => f.to) : [];
       const out: ItemSummary = { name: item.name, group: item.group, action: item.action, reasons: item.reasons, files };
       const error = errors.get(item.name);
       if (error) out.error = error;

@@ -1,8 +1,9 @@
 import { Option, type Command } from 'commander';
 import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { addRemoteOptions, distributeAfterGen } from './distribute.js';
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('gen', { isDefault: true })
     .description('generate the CAs, certificates, key pairs and kubeconfigs (what `npm run certs` runs)')
     .addOption(configOption())
@@ -12,11 +13,13 @@ export function register(program: Command): void {
     .option('--replace-ca', 'replace the CA key and certificate (old ones backed up) and re-issue every certificate')
     .addOption(jsonOption())
     .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt))
-    .action(async (opts) => {
-      const { loadClusterOption } = await import('../cluster-option.js');
-      const { gen } = await import('../gen.js');
-      const cluster = await loadClusterOption(opts.config);
-      const { exitCode } = await gen(cluster, opts);
-      process.exitCode = exitCode;
-    });
+    .option('--distribute', 'then copy each node its files over SSH, as `kube-pki distribute` (SSH options below)');
+  addRemoteOptions(command).action(async (opts) => {
+    const { loadClusterOption } = await import('../cluster-option.js');
+    const { gen } = await import('../gen.js');
+    const cluster = await loadClusterOption(opts.config);
+    const then = opts.distribute ? await distributeAfterGen(cluster, opts) : undefined; // bad SSH settings: exit 2 before writing
+    const { exitCode } = await gen(cluster, opts);
+    process.exitCode = then && exitCode === 0 ? await then() : exitCode;
+  });
 }

@@ -1,0 +1,58 @@
+import { posix } from 'node:path';
+import type { Cluster, ClusterNode } from '../cluster/load.js';
+import type { Catalog, FlagUse, KubeconfigUse } from './types.js';
+
+/** One flag of a component and the file it names on the node. */
+export interface ComponentFlag {
+  flag: string;
+  path: string;
+  /** Set when the file differs from node to node (hardway's <worker>.crt): the node it is for. */
+  node?: string;
+}
+
+/** Where each component reads its files from on a node: the folder every file is relative to. */
+export const DEFAULT_FLAGS_DIR = { hardway: '/var/lib/kubernetes/pki', kubeadm: '/etc/kubernetes' } as const;
+
+/** Components in the order a learner sets them up; any other component follows in catalog order. */
+const ORDER = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'etcdctl', 'kubelet', 'kube-proxy', 'kubectl'];
+
+const EXTENSION = { crt: '.crt', key: '.key', pub: '.pub' } as const;
+
+/** A `uses` entry: which component flag reads which file, the file being named per node. */
+type Entry = { uses: readonly (FlagUse | KubeconfigUse)[]; nodes: (ClusterNode | undefined)[]; file: (node: ClusterNode | undefined, use: FlagUse | KubeconfigUse) => string };
+
+const extension = (use: FlagUse | KubeconfigUse) => ('part' in use ? EXTENSION[use.part] : '');
+
+/**
+ * The flags of every component that reads a file of the PKI (catalog `uses`), with the file's path
+ * on the node: `dir` joined with the catalog's file name (kubeadm: the path inside /etc/kubernetes).
+ */
+export function componentFlags(catalog: Catalog, cluster: Cluster, dir: string): Map<string, ComponentFlag[]> {
+  const perNode = (scope: 'cluster' | 'node', roles: readonly string[] | undefined) =>
+    scope === 'cluster' ? [undefined] : cluster.nodes.filter((n) => !roles || roles.includes(n.role));
+  const entries: Entry[] = [
+    ...catalog.certs.map((spec): Entry => ({
+      uses: spec.uses ?? [],
+      nodes: perNode(spec.scope, spec.roles),
+      file: (n, u) => spec.file(n) + extension(u),
+    })),
+    ...catalog.keyPairs.map((spec): Entry => ({
+      uses: spec.uses ?? [],
+      nodes: [undefined],
+      file: (_n, u) => spec.file + extension(u),
+    })),
+    ...catalog.kubeconfigs.map((spec): Entry => ({ uses: spec.uses ?? [], nodes: perNode(spec.scope, spec.roles), file: (n, u) => spec.file(n) + extension(u) })),
+  ];
+  const flags = new Map<string, ComponentFlag[]>();
+  for (const entry of entries) {
+    for (const use of entry.uses) {
+      const list = flags.get(use.component) ?? [];
+      const paths = entry.nodes.map((n) => ({ n, path: posix.join(dir, entry.file(n, use)) }));
+      const same = new Set(paths.map((p) => p.path)).size <= 1;
+      for (const { n, path } of same ? paths.slice(0, 1) : paths) list.push({ flag: use.flag, path, ...(!same && n ? { node: n.name } : {}) });
+      flags.set(use.component, list);
+    }
+  }
+  const rank = (c: string) => (ORDER.includes(c) ? ORDER.indexOf(c) : ORDER.length);
+  return new Map([...flags].sort(([a], [b]) => rank(a) - rank(b)));
+}

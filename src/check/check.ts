@@ -1,0 +1,322 @@
+import { createPublicKey, type X509Certificate } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join, normalize, resolve } from 'node:path';
+import type { Cluster } from '../cluster/load.js';
+import { EXIT, UserError } from '../errors.js';
+import { sanDiff, subjectProblems } from '../inspect/compare.js';
+import { readIfExists } from '../inspect/disk.js';
+import { issuedBy, privateKey, type CertFacts } from '../inspect/x509.js';
+import { instancesFor } from '../pki.js';
+import type { CertInstance, CopyFile, CopyInstance, KeyPairInstance, KubeconfigInstance } from '../plan/instances.js';
+import { findKey, loadCert, loadKubeconfig, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
+import { matchFiles, type Matched } from './match.js';
+import { problem, statusOf, type CertRow, type CheckReport, type CopyRow, type KeyPairRow, type KubeconfigRow, type Problem } from './report.js';
+import { certModeRules, keyRules, secretModeRules, usageRules } from './rules.js';
+import { residualDays, validityProblems } from './time.js';
+
+export interface CheckOptions {
+  /** Certificates expiring within this many days are reported (a warning: exit 1). */
+  warnDays: number;
+  now?: Date;
+}
+
+type CertMatch = Matched<CertInstance, LoadedCert>;
+type KubeconfigMatch = Matched<KubeconfigInstance, LoadedKubeconfig>;
+
+interface Context {
+  outDir: string;
+  profile: string;
+  now: Date;
+  warnDays: number;
+  /** Every certificate found, by catalog instance name. */
+  byInstance: Map<string, CertMatch>;
+  /** The CAs of the folder, with their parsed certificates. */
+  cas: { file: string; cert: X509Certificate; facts: CertFacts }[];
+}
+
+const selfIssued = (facts: CertFacts) => facts.cert.subject === facts.issuer;
+const notNull = <T>(v: T | null): v is T => v !== null;
+const cnText = (facts: { cn: string }) => `CN=${facts.cn}`;
+
+/**
+ * Reads a PKI folder (any folder of certificates, including hand-made ones) and judges every file
+ * against the catalog and the description. Reads only; never writes.
+ */
+export async function checkPki(cluster: Cluster, out: string, options: CheckOptions): Promise<CheckReport> {
+  const outDir = resolve(out);
+  const st = await stat(outDir).catch(() => null);
+  if (!st?.isDirectory()) throw new UserError(`--out ${JSON.stringify(out)}: ${st ? 'is not a folder' : 'no such folder'} (${outDir})`, EXIT.badInput);
+  const now = options.now ?? new Date();
+  const instances = instancesFor(cluster);
+  const scanned = await scanFolder(outDir, [...instances.certs.map((c) => c.certPath), ...instances.kubeconfigs.map((k) => k.path)]);
+  // Copies of shared files in node trees are judged against their source, not as certificates of their own.
+  const copyTargets = new Set(instances.copies.flatMap((c) => c.files.map((f) => normalize(f.to))));
+  scanned.certs = scanned.certs.filter((f) => !copyTargets.has(normalize(f)));
+  const [certs, kubeconfigs] = await Promise.all([
+    Promise.all(scanned.certs.map((f) => loadCert(outDir, f))).then((l) => l.filter(notNull)),
+    Promise.all(scanned.kubeconfigs.map((f) => loadKubeconfig(outDir, f))).then((l) => l.filter(notNull)),
+  ]);
+  if (certs.length + kubeconfigs.length === 0)
+    throw new UserError(`--out ${JSON.stringify(out)}: no certificates (*.crt, *.pem) or kubeconfigs in ${outDir}; is it the PKI folder?`, EXIT.badInput);
+
+  const certMatches = matchFiles(instances.certs, certs, {
+    instancePath: (i) => i.certPath,
+    filePath: (f) => f.file,
+    instanceCn: (i) => i.subject.cn,
+    fileCn: (f) => f.facts?.cn ?? null,
+  });
+  const cnOf = new Map(instances.certs.map((c) => [c.name, c.subject.cn]));
+  const kcMatches = matchFiles(instances.kubeconfigs, kubeconfigs, {
+    instancePath: (k) => k.path,
+    filePath: (f) => f.file,
+    instanceCn: (k) => cnOf.get(k.certName) ?? '',
+    fileCn: (f) => f.cn,
+  });
+
+  // Outside the catalog a certificate is a CA if it says so, or if it is self-signed and signs another
+  // certificate of the folder (a v1 CA made by hand); a self-signed server certificate is not one.
+  const signsOthers = (f: LoadedCert) => certs.some((o) => o !== f && o.facts && f.facts && issuedBy(o.facts.cert, f.facts.cert));
+  const isCa = (m: CertMatch) =>
+    m.instance ? !m.instance.caName : !!m.file?.facts && (!!m.file.ext?.basicConstraints?.ca || (selfIssued(m.file.facts) && signsOthers(m.file)));
+  const caMatches = certMatches.filter(isCa);
+  const ctx: Context = {
+    outDir,
+    profile: cluster.profile,
+    now,
+    warnDays: options.warnDays,
+    byInstance: new Map(certMatches.filter((m) => m.instance && m.file).map((m) => [m.instance!.name, m])),
+    cas: caMatches.flatMap((m) => (m.file?.facts ? [{ file: m.file.file, cert: m.file.facts.cert, facts: m.file.facts }] : [])),
+  };
+
+  const cas = await Promise.all(caMatches.map((m) => certRow(m, true, ctx)));
+  const leaves = await Promise.all(certMatches.filter((m) => !caMatches.includes(m)).map((m) => certRow(m, false, ctx)));
+  const kcRows = await Promise.all(kcMatches.map((m) => kubeconfigRow(m, ctx)));
+  const keyPairs = await Promise.all(instances.keyPairs.map((kp) => keyPairRow(kp, outDir)));
+  const copies = await Promise.all(instances.copies.flatMap((c) => c.files.map((f) => copyRow(c, f, outDir))));
+  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies }, [...certMatches, ...kcMatches]);
+}
+
+function report(
+  cluster: Cluster,
+  ctx: Context,
+  rows: { cas: CertRow[]; leaves: CertRow[]; kcRows: KubeconfigRow[]; keyPairs: KeyPairRow[]; copies: CopyRow[] },
+  matches: (CertMatch | KubeconfigMatch)[],
+): CheckReport {
+  const all = [...rows.cas, ...rows.leaves, ...rows.kcRows, ...rows.keyPairs, ...rows.copies].flatMap((r) => r.problems);
+  const count = (s: Problem['severity']) => all.filter((p) => p.severity === s).length;
+  const pathOf = (i: CertInstance | KubeconfigInstance) => ('certPath' in i ? i.certPath : i.path);
+  const summary = {
+    certificates: rows.leaves.filter((r) => r.present).length,
+    cas: rows.cas.filter((r) => r.present).length,
+    kubeconfigs: rows.kcRows.filter((r) => r.present).length,
+    errors: count('error'),
+    warnings: count('warning'),
+    notes: count('note'),
+  };
+  return {
+    outDir: ctx.outDir,
+    profile: cluster.profile,
+    source: cluster.source,
+    checkedAt: ctx.now.toISOString(),
+    warnDays: ctx.warnDays,
+    result: summary.errors + summary.warnings ? 'problems' : 'ok',
+    summary,
+    cas: rows.cas,
+    certificates: rows.leaves,
+    kubeconfigs: rows.kcRows,
+    keyPairs: rows.keyPairs,
+    copies: rows.copies,
+    catalog: {
+      recognised: matches.flatMap((m) => (m.instance && m.file && m.by ? [{ name: m.instance.name, file: m.file.file, by: m.by }] : [])),
+      missing: matches.flatMap((m) => (m.instance && !m.file ? [{ name: m.instance.name, file: pathOf(m.instance) }] : [])),
+      unknown: matches.flatMap((m) => (!m.instance && m.file ? [m.file.file] : [])),
+    },
+  };
+}
+
+function missingRow<T extends CertRow | KubeconfigRow>(file: string, name: string, rest: Omit<T, keyof CertRow & keyof KubeconfigRow>): T {
+  return {
+    file,
+    catalog: name,
+    matchedBy: null,
+    present: false,
+    ca: null,
+    notAfter: null,
+    residualDays: null,
+    status: 'error',
+    problems: [problem('error', 'missing', `${file} not found (catalog entry ${name})`)],
+    ...rest,
+  } as T;
+}
+
+const emptyCert = { keyFile: null, subject: null, issuer: null, serial: null, notBefore: null, sans: null, sanCheck: null, keyUsage: null, extendedKeyUsage: null };
+
+function matchNotes(m: { instance: { name: string } | null; by: 'file' | 'cn' | null }, expectedFile: string | undefined, ctx: Context): Problem[] {
+  if (m.by === 'cn') return [problem('note', 'matched-by-cn', `recognised as catalog entry ${m.instance!.name} by its CN (the catalog names it ${expectedFile})`)];
+  if (!m.instance) return [problem('note', 'not-in-catalog', `not in the ${ctx.profile} catalog: only chain, key, validity and mode are checked`)];
+  return [];
+}
+
+async function certRow(m: CertMatch, isCa: boolean, ctx: Context): Promise<CertRow> {
+  const inst = m.instance;
+  if (!m.file) return missingRow<CertRow>(inst!.certPath, inst!.name, { isCa, ...emptyCert });
+  const { file, facts, ext } = m.file;
+  const base: CertRow = { file, catalog: inst?.name ?? null, matchedBy: m.by, present: true, isCa, ...emptyCert, ca: null, notAfter: null, residualDays: null, status: 'error', problems: [] };
+  if (!facts) return { ...base, problems: [problem('error', 'unreadable', `${file}: ${m.file.error}`)] };
+
+  const problems: Problem[] = matchNotes(m, inst?.certPath, ctx);
+  if (inst) {
+    problems.push(...subjectProblems(inst, facts).map((message) => problem('error', 'subject', message)));
+  }
+  const sanCheck = inst ? sanDiff(inst.sans, facts.sans) : null;
+  if (sanCheck?.missing.length) problems.push(problem('error', 'san-missing', `SANs missing: ${sanCheck.missing.join(', ')}`));
+  if (sanCheck?.unexpected.length) problems.push(problem('warning', 'san-unexpected', `SANs not in the description: ${sanCheck.unexpected.join(', ')}`));
+  if (ext) problems.push(...usageRules(ext, inst?.spec.kind ?? (isCa ? 'ca' : null), facts.cert.publicKey.asymmetricKeyType === 'rsa'));
+  else problems.push(problem('error', 'extensions', `${file}: ${m.file.error}`));
+  problems.push(...validityProblems(facts.notBefore, facts.notAfter, ctx.now, ctx.warnDays));
+
+  const key = await findKey(ctx.outDir, file, m.by === 'file' ? inst!.keyPath : null);
+  if (key || inst) problems.push(...keyRules(facts.cert, key, m.by === 'file' ? inst!.keyPath : file.replace(/\.[^.]+$/, '.key')));
+  else problems.push(problem('note', 'key-not-found', 'no key found next to it'));
+  problems.push(...certModeRules(file, m.file.mode));
+
+  const chain = chainRules(facts, isCa, inst, ctx);
+  problems.push(...chain.problems);
+  return {
+    ...base,
+    keyFile: key?.file ?? null,
+    subject: { cn: facts.cn, o: facts.o },
+    issuer: facts.issuer.replace(/\n/g, ', '),
+    serial: facts.serial,
+    notBefore: facts.notBefore.toISOString(),
+    notAfter: facts.notAfter.toISOString(),
+    residualDays: residualDays(facts.notAfter, ctx.now),
+    sans: facts.sans,
+    sanCheck,
+    keyUsage: ext?.keyUsage?.usages ?? null,
+    extendedKeyUsage: ext?.extendedKeyUsage?.usages ?? null,
+    ca: chain.ca,
+    status: statusOf(problems),
+    problems,
+  };
+}
+
+/** Which CA of the folder signed it, and whether that is the CA the catalog says (and still valid). */
+function chainRules(facts: CertFacts, isCa: boolean, inst: CertInstance | null, ctx: Context): { ca: string | null; problems: Problem[] } {
+  const signer = ctx.cas.find((ca) => issuedBy(facts.cert, ca.cert));
+  const signerText = signer
+    ? `signed by ${signer.file} (${cnText(signer.facts)})`
+    : `its issuer ${facts.issuer.replace(/\n/g, ', ')} is not in this folder`;
+  if (isCa && (inst ? !inst.caName : selfIssued(facts))) {
+    if (issuedBy(facts.cert, facts.cert)) return { ca: null, problems: [] };
+    return { ca: null, problems: [problem('error', 'chain', `a root CA must be self-signed, but its signature does not verify with its own key`)] };
+  }
+  let ca = signer ?? null;
+  const problems: Problem[] = [];
+  if (inst?.caName) {
+    const expected = ctx.byInstance.get(inst.caName)?.file;
+    const want = expected && ctx.cas.find((c) => c.file === expected.file);
+    if (!want) problems.push(problem('error', 'chain', `its CA ${inst.ca!.certPath} is missing or unreadable`));
+    else if (!issuedBy(facts.cert, want.cert)) {
+      problems.push(problem('error', 'chain', `not signed by its CA ${want.file} (${cnText(want.facts)}): ${signerText}`));
+      ca = null;
+    } else ca = want;
+  } else if (!signer && selfIssued(facts) && issuedBy(facts.cert, facts.cert))
+    problems.push(problem('note', 'self-signed', 'self-signed: no CA of this folder vouches for it'));
+  else if (!signer) problems.push(problem('note', 'issuer-unknown', `${signerText}: chain not checked`));
+  if (ca) {
+    const caProblems = validityProblems(ca.facts.notBefore, ca.facts.notAfter, ctx.now, 0, `its CA ${ca.file} `);
+    problems.push(...caProblems.map((p) => ({ ...p, code: `ca-${p.code}` })));
+  }
+  return { ca: ca?.file ?? null, problems };
+}
+
+async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<KubeconfigRow> {
+  const inst = m.instance;
+  const rest = { server: null, expectedServer: inst?.server ?? null, user: null };
+  if (!m.file) return missingRow<KubeconfigRow>(inst!.path, inst!.name, rest);
+  const kc = m.file;
+  const problems: Problem[] = matchNotes(m, inst?.path, ctx);
+  if (kc.key.embedded) problems.push(...secretModeRules(kc.file, kc.mode, 'kubeconfig-mode', 'a kubeconfig that embeds a private key'));
+  if (inst && kc.server !== inst.server) problems.push(problem('error', 'kubeconfig-server', `server is ${kc.server ?? 'missing'}, expected ${inst.server}`));
+
+  const caCert = tryCert(kc.ca.pem);
+  const wantCa = inst ? ctx.cas.find((c) => c.file === ctx.byInstance.get(inst.caName)?.file?.file) : undefined;
+  let ca: string | null = null;
+  if (!caCert) problems.push(problem('error', 'kubeconfig-ca', `${kc.ca.where}: ${kc.ca.pem ? 'not a PEM certificate' : 'missing'}`));
+  else if (inst && !wantCa) problems.push(problem('error', 'kubeconfig-ca', `cannot compare the embedded CA: its CA file is missing`));
+  else if (wantCa && caCert.fingerprint256 !== wantCa.cert.fingerprint256)
+    problems.push(
+      problem('error', 'kubeconfig-ca', `embedded CA (${caCert.subject.replace(/\n/g, ', ')}, SHA-256 ${caCert.fingerprint256.slice(0, 23)}…) differs from ${wantCa.file} (${cnText(wantCa.facts)}, SHA-256 ${wantCa.cert.fingerprint256.slice(0, 23)}…)`),
+    );
+  else ca = (wantCa ?? ctx.cas.find((c) => c.cert.fingerprint256 === caCert.fingerprint256))?.file ?? null;
+  if (caCert && !ca && !inst) problems.push(problem('note', 'kubeconfig-ca-unknown', 'its embedded CA is not a CA of this folder'));
+
+  const cert = tryCert(kc.cert.pem);
+  let notAfter: Date | null = null;
+  if (!cert) problems.push(problem('error', 'kubeconfig-cert', `${kc.cert.where}: ${kc.cert.pem ? 'not a PEM certificate' : 'missing'}`));
+  else {
+    notAfter = new Date(cert.validTo);
+    problems.push(...validityProblems(new Date(cert.validFrom), notAfter, ctx.now, ctx.warnDays, 'client certificate '));
+    const signer = wantCa?.cert ?? caCert;
+    if (signer && !issuedBy(cert, signer)) problems.push(problem('error', 'kubeconfig-cert-chain', `client certificate is not signed by ${wantCa?.file ?? 'the embedded CA'}`));
+    const onDisk = inst ? ctx.byInstance.get(inst.certName)?.file?.facts : undefined;
+    if (onDisk && !onDisk.cert.raw.equals(cert.raw))
+      problems.push(
+        problem('error', 'kubeconfig-cert-stale', `embeds a client certificate (serial ${cert.serialNumber}) other than ${ctx.byInstance.get(inst!.certName)!.file!.file} (serial ${onDisk.serial}): re-render it with kube-pki renew ${inst!.certName}`),
+      );
+  }
+  const key = kc.key.pem ? privateKey(kc.key.pem) : null;
+  if (!key) problems.push(problem('error', 'kubeconfig-key', `${kc.key.where}: ${kc.key.pem ? 'not a readable private key' : 'missing'}`));
+  else if (cert && !cert.checkPrivateKey(key)) problems.push(problem('error', 'kubeconfig-key', `${kc.key.where} is not the key of the embedded client certificate`));
+
+  return {
+    file: kc.file,
+    catalog: inst?.name ?? null,
+    matchedBy: m.by,
+    present: true,
+    ca,
+    notAfter: notAfter?.toISOString() ?? null,
+    residualDays: notAfter ? residualDays(notAfter, ctx.now) : null,
+    server: kc.server,
+    expectedServer: inst?.server ?? null,
+    user: cert ? (/^CN=(.*)$/m.exec(cert.subject)?.[1] ?? null) : null,
+    status: statusOf(problems),
+    problems,
+  };
+}
+
+async function keyPairRow(kp: KeyPairInstance, outDir: string): Promise<KeyPairRow> {
+  const [keyPem, pubPem] = await Promise.all([readIfExists(join(outDir, kp.keyPath)), readIfExists(join(outDir, kp.pubPath))]);
+  const problems: Problem[] = [];
+  const key = keyPem ? privateKey(keyPem) : null;
+  if (!keyPem) problems.push(problem('error', 'missing', `${kp.keyPath} not found (catalog entry ${kp.name})`));
+  else {
+    if (!key) problems.push(problem('error', 'key-unreadable', `${kp.keyPath} is not a readable private key`));
+    problems.push(...secretModeRules(kp.keyPath, (await stat(join(outDir, kp.keyPath))).mode & 0o777, 'key-mode', 'a private key'));
+  }
+  if (!pubPem) problems.push(problem('error', 'missing', `${kp.pubPath} not found (catalog entry ${kp.name})`));
+  else if (key) {
+    const der = (k: ReturnType<typeof createPublicKey>) => k.export({ type: 'spki', format: 'der' });
+    let same = false;
+    try {
+      same = der(createPublicKey(key)).equals(der(createPublicKey(pubPem)));
+    } catch {
+      /* not a public key: same stays false */
+    }
+    if (!same) problems.push(problem('error', 'key-mismatch', `${kp.pubPath} is not the public half of ${kp.keyPath}`));
+  }
+  return { keyFile: kp.keyPath, pubFile: kp.pubPath, catalog: kp.name, status: statusOf(problems), problems };
+}
+
+async function copyRow(copy: CopyInstance, f: CopyFile, outDir: string): Promise<CopyRow> {
+  const [source, target] = await Promise.all([readIfExists(join(outDir, f.from)), readIfExists(join(outDir, f.to))]);
+  const problems: Problem[] = [];
+  if (!target) problems.push(problem('error', 'missing', `${f.to} not found (copy of ${f.from} for ${copy.node.name})`));
+  else {
+    if (source && !source.equals(target)) problems.push(problem('error', 'copy-differs', `${f.to} differs from its source ${f.from}`));
+    const mode = (await stat(join(outDir, f.to))).mode & 0o777;
+    problems.push(...(f.part === 'key' ? secretModeRules(f.to, mode, 'key-mode', 'a private key') : certModeRules(f.to, mode)));
+  }
+  return { file: f.to, from: f.from, catalog: copy.name, status: statusOf(problems), problems };
+}

@@ -1,0 +1,100 @@
+import type { SanSet } from '../plan/instances.js';
+
+/** error and warning make `check` exit 1; a note is information only. */
+export type Severity = 'error' | 'warning' | 'note';
+
+export interface Problem {
+  severity: Severity;
+  /** Stable identifier for scripts, e.g. "san-missing", "key-mode", "expires-soon". */
+  code: string;
+  message: string;
+}
+
+export type Status = 'ok' | Severity;
+
+/** How a file was tied to a catalog entry. */
+export type MatchedBy = 'file' | 'cn' | null;
+
+interface RowBase {
+  /** Path relative to the checked folder. */
+  file: string;
+  /** Catalog instance name (e.g. "kube-apiserver", "worker-1"); null when not in the catalog. */
+  catalog: string | null;
+  matchedBy: MatchedBy;
+  /** false: a catalog entry whose file is missing. */
+  present: boolean;
+  /** The CA it chains to (file name), when found. */
+  ca: string | null;
+  notAfter: string | null;
+  /** Whole days left (negative once expired). */
+  residualDays: number | null;
+  status: Status;
+  problems: Problem[];
+}
+
+export interface CertRow extends RowBase {
+  isCa: boolean;
+  keyFile: string | null;
+  subject: { cn: string; o: string[] } | null;
+  issuer: string | null;
+  serial: string | null;
+  notBefore: string | null;
+  sans: SanSet | null;
+  /** Against the description; null when the certificate is not in the catalog. */
+  sanCheck: { missing: string[]; unexpected: string[] } | null;
+  keyUsage: string[] | null;
+  extendedKeyUsage: string[] | null;
+}
+
+export interface KubeconfigRow extends RowBase {
+  server: string | null;
+  expectedServer: string | null;
+  /** CN of the embedded client certificate. */
+  user: string | null;
+}
+
+export interface KeyPairRow {
+  keyFile: string;
+  pubFile: string;
+  catalog: string;
+  status: Status;
+  problems: Problem[];
+}
+
+/** A shared file's copy in a node's tree (layout node-trees): must equal its source. */
+export interface CopyRow {
+  file: string;
+  from: string;
+  catalog: string;
+  status: Status;
+  problems: Problem[];
+}
+
+export interface CheckReport {
+  outDir: string;
+  profile: string;
+  source: string;
+  checkedAt: string;
+  warnDays: number;
+  /** ok: nothing to fix (notes aside); problems: at least one error or warning. */
+  result: 'ok' | 'problems';
+  summary: { certificates: number; cas: number; kubeconfigs: number; errors: number; warnings: number; notes: number };
+  cas: CertRow[];
+  certificates: CertRow[];
+  kubeconfigs: KubeconfigRow[];
+  keyPairs: KeyPairRow[];
+  copies: CopyRow[];
+  catalog: {
+    recognised: { name: string; file: string; by: 'file' | 'cn' }[];
+    missing: { name: string; file: string }[];
+    /** Certificates and kubeconfigs found in the folder that no catalog entry describes. */
+    unknown: string[];
+  };
+}
+
+export function statusOf(problems: readonly Problem[]): Status {
+  for (const severity of ['error', 'warning', 'note'] as const) if (problems.some((p) => p.severity === severity)) return severity;
+  return 'ok';
+}
+
+export const problem = (severity: Severity, code: string, message: string): Problem => ({ severity, code, message });

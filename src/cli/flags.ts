@@ -1,0 +1,28 @@
+import { isAbsolute } from 'node:path';
+import { catalogFor } from '../catalog/index.js';
+import { DEFAULT_FLAGS_DIR, componentFlags } from '../catalog/flags.js';
+import type { Cluster } from '../cluster/load.js';
+import { EXIT, UserError } from '../errors.js';
+
+export interface FlagsOptions {
+  dir?: string;
+  json?: boolean;
+}
+
+/** `kube-pki flags [COMPONENT]`: each component's certificate flags with the files' paths on the node. */
+export function flags(cluster: Cluster, component: string | undefined, options: FlagsOptions): string {
+  const remote = cluster.ssh?.remoteDir;
+  const dir = options.dir ?? (remote && isAbsolute(remote) ? remote : DEFAULT_FLAGS_DIR[cluster.profile]);
+  if (!isAbsolute(dir)) throw new UserError(`--dir: ${JSON.stringify(dir)}: must be an absolute path (components read their files from it)`, EXIT.badInput);
+  const all = componentFlags(catalogFor(cluster.profile), cluster, dir);
+  if (component !== undefined && !all.has(component))
+    throw new UserError(`component ${JSON.stringify(component)} reads no file of the ${cluster.profile} PKI; one of: ${[...all.keys()].join(', ')}`, EXIT.badInput);
+  const chosen = [...all].filter(([c]) => component === undefined || c === component);
+  if (options.json) return `${JSON.stringify(Object.fromEntries(chosen), null, 2)}\n`;
+  const blocks = chosen.map(([c, list]) => [
+    `# ${c}`,
+    ...list.map((f) => `${f.flag}=${f.path}${f.node ? `   # on ${f.node}` : ''}`),
+  ]);
+  const header = `# Flags of the ${cluster.profile} PKI (${cluster.source}), files under ${dir}`;
+  return `${[[header], ...blocks].map((b) => b.join('\n')).join('\n\n')}\n`;
+}

@@ -1,0 +1,116 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Cluster } from '../cluster/load.js';
+import { EXIT } from '../errors.js';
+import { lockOutDir } from '../exec/lock.js';
+import { limiter } from '../util/limit.js';
+import { readLocalFiles } from './compare.js';
+import { distributeNode, type FileAction, type FileOutcome } from './node.js';
+import { prepareDistribution, sessionOptions, type DistributeOptions, type Prepared } from './prepare.js';
+import { deferred, showNodes, type NodeView } from './progress.js';
+import { address, fileReport, nodeBase, printJson, printTable, type DistributeReport, type NodeReport } from './report.js';
+import { showRemoteDir } from './targets.js';
+import { verifyCommand } from './verify.js';
+
+export { prepareDistribution, type DistributeOptions, type RemoteOptions } from './prepare.js';
+export { verifyRemote } from './verify.js';
+
+/** `kube-pki distribute`: returns the exit code (0: every node succeeded, 1: some failed). */
+export async function distribute(cluster: Cluster, options: DistributeOptions): Promise<number> {
+  if (options.verify) return verifyCommand(cluster, options);
+  const prepared = await prepareDistribution(cluster, options);
+  if (options.dryRun) return dryRun(cluster, prepared, options);
+  const { outDir, manifests, targets } = prepared;
+  const local = await readLocalFiles(outDir, manifests);
+  const session = await sessionOptions(options);
+  const unlock = await lockOutDir(outDir);
+  let reports: NodeReport[];
+  try {
+    const limit = limiter(options.parallel ?? 16);
+    const views: NodeView[] = [];
+    const running = manifests.map(async (m): Promise<NodeReport> => {
+      const target = targets.get(m.node.name);
+      if (!target) return { ...nodeBase(m, undefined), result: 'nothing-to-send', sent: 0, skipped: 0, failed: 0, files: [] };
+      const files = new Map(m.files.map((f) => [f, deferred<FileOutcome>()]));
+      const done = deferred<{ ok: boolean; summary: string }>();
+      const view: NodeView = {
+        name: m.node.name,
+        title: `${m.node.name} → ${address(target)}:${showRemoteDir(target.remoteDir)}${target.sudo ? ' (sudo)' : ''}`,
+        files: m.files.map((f) => ({ label: f.remote, outcome: files.get(f)!.promise })),
+        done: done.promise,
+      };
+      views.push(view);
+      try {
+        const result = await limit(() =>
+          distributeNode(target, m.files, local, session, {
+            onFile: (f, o) => files.get(f)!.resolve(o),
+            onRetry: (attempt, error) => view.onStatus?.(`attempt ${attempt} failed (${error}); trying again`),
+          }),
+        );
+        const fileReports = m.files.map((f) => fileReport(f, local, result.outcomes.get(f)));
+        const count = (a: FileAction) => fileReports.filter((r) => r.action === a).length;
+        const report: NodeReport = {
+          ...nodeBase(m, target, result.remoteDir),
+          result: result.error ? 'failed' : 'ok',
+          sent: count('sent'),
+          skipped: count('skipped'),
+          failed: count('failed') + count('not-sent'),
+          attempts: result.attempts,
+          ...(result.error ? { error: result.error } : {}),
+          notes: result.notes,
+          files: fileReports,
+        };
+        const counts = `${report.sent} sent, ${report.skipped} skipped (identical)`;
+        done.resolve({ ok: !result.error, summary: result.error ? `FAILED after ${counts}: ${result.error}` : `ok: ${counts}` });
+        return report;
+      } finally {
+        // Never leave the view waiting, whatever happened.
+        for (const d of files.values()) d.resolve({ action: 'not-sent', reason: 'stopped' });
+        done.resolve({ ok: false, summary: 'stopped' });
+      }
+    });
+    const all = Promise.all(running);
+    await showNodes(views, { silent: !!options.json });
+    reports = await all;
+  } finally {
+    await unlock();
+  }
+  const failed = reports.some((r) => r.result === 'failed');
+  const report: DistributeReport = { command: 'distribute', profile: cluster.profile, source: cluster.source, outDir, dryRun: false, result: failed ? 'failed' : 'ok', nodes: reports };
+  if (options.json) printJson(report);
+  else printTable(['NODE', 'SSH', 'SENT', 'SKIPPED', 'RESULT', 'ERROR'], reports.map((r) => ({ node: r, cells: [String(r.sent), String(r.skipped), r.result] })));
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
+/** --dry-run: what would go where; reads the local folder, connects to nothing. */
+async function dryRun(cluster: Cluster, { outDir, manifests, targets }: Prepared, options: DistributeOptions): Promise<number> {
+  const exists = async (p: string) => access(join(outDir, p)).then(() => true, () => false);
+  const nodes = await Promise.all(
+    manifests.map(async (m): Promise<NodeReport> => {
+      const target = targets.get(m.node.name);
+      const files = await Promise.all(
+        m.files.map(async (f) => ({ ...fileReport(f, undefined, undefined), ...((await exists(f.local)) ? {} : { reason: 'not generated yet' }) })),
+      );
+      return { ...nodeBase(m, target), result: target ? 'planned' : 'nothing-to-send', sent: 0, skipped: 0, failed: 0, files };
+    }),
+  );
+  if (options.json) {
+    printJson({ command: 'distribute', profile: cluster.profile, source: cluster.source, outDir, dryRun: true, result: 'ok', nodes } satisfies DistributeReport);
+    return EXIT.ok;
+  }
+  const lines = [`Distribution of ${outDir} (profile ${cluster.profile}, from ${cluster.source}); nothing is connected:`];
+  for (const n of nodes) {
+    const t = targets.get(n.node);
+    if (!t) {
+      lines.push(`${n.node} (${n.role}): nothing to send`);
+      continue;
+    }
+    const key = t.hostKey ? `host key pinned ${t.hostKey.fingerprint}` : `host key from ${options.knownHosts ?? '~/.ssh/known_hosts'}${options.acceptNew ? ' (new keys accepted)' : ''}`;
+    lines.push(`${n.node} (${n.role}) → ${address(t)}, folder ${showRemoteDir(t.remoteDir)}${t.sudo ? ' via sudo install' : ''}; ${key}`);
+    const width = Math.max(...n.files.map((f) => f.path.length));
+    for (const f of n.files) lines.push(`    ${f.path.padEnd(width)}  ${f.mode}${f.local !== f.path ? `  ← ${f.local}` : ''}${f.reason ? `  (${f.reason})` : ''}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT.ok;
+}
+

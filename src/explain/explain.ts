@@ -1,0 +1,106 @@
+import { join, resolve } from 'node:path';
+import type { CertKind } from '../catalog/types.js';
+import type { Cluster } from '../cluster/load.js';
+import { readIfExists } from '../inspect/disk.js';
+import { certFacts } from '../inspect/x509.js';
+import { instancesFor } from '../pki.js';
+import type { CertInstance } from '../plan/instances.js';
+import { planPki } from '../plan/plan.js';
+import { MODE } from '../plan/steps.js';
+import { opensslLine } from '../script/bash.js';
+import { certUses, kubeconfigUses, placementNodes, type ComponentUse } from '../renew/restart.js';
+import { requireCerts } from '../renew/select.js';
+import { sanReason, subjectMeaning, USAGE_MEANING } from './glossary.js';
+
+interface Meaning {
+  value: string;
+  meaning: string | null;
+}
+
+export interface ExplainReport {
+  name: string;
+  catalogId: string;
+  profile: string;
+  kind: CertKind;
+  /** Other instances of the same catalog row (per-node certificates). */
+  siblings: string[];
+  /** CA instance name; null for a self-signed CA. */
+  signedBy: string | null;
+  validityDays: number;
+  purpose: string;
+  /** Every component flag that reads one of its files, directly or through a kubeconfig. */
+  usedBy: ComponentUse[];
+  subject: { cn: string; o: string[]; why: string; values: ({ field: 'CN' | 'O' } & Meaning)[] };
+  sans: { why: string | null; entries: { type: 'DNS' | 'IP'; value: string; reason: string }[] };
+  usages: { basicConstraints: string; keyUsage: Meaning[]; extendedKeyUsage: Meaning[] };
+  files: { path: string; mode: string; what: string; nodes: string[] }[];
+  commands: string[];
+  cnf: { file: string; content: string };
+  /** The certificate in the PKI folder, when there is one. */
+  onDisk: { file: string; serial: string; notAfter: string } | null;
+}
+
+const meanings = (values: string[]): Meaning[] => values.map((value) => ({ value, meaning: USAGE_MEANING[value] ?? null }));
+const octal = (mode: number) => `0${mode.toString(8)}`;
+
+async function factsOnDisk(path: string) {
+  const pem = await readIfExists(path);
+  try {
+    return pem ? certFacts(pem) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Everything about one certificate of the catalog, from the catalog texts, the description and the planner. */
+export async function explainCert(cluster: Cluster, name: string, out: string): Promise<ExplainReport> {
+  const instances = instancesFor(cluster);
+  const all = requireCerts(instances, name, 'explain');
+  const cert: CertInstance = all[0]!;
+  const embedding = instances.kubeconfigs.filter((k) => k.certName === cert.name);
+  const item = planPki(cluster.profile, instances).items.find((i) => i.name === cert.name && (i.group === 'ca' || i.group === 'cert'))!;
+  const steps = [...item.keySteps, ...item.steps];
+  const cnf = steps.find((s) => s.op === 'write');
+  const facts = await factsOnDisk(join(resolve(out), cert.certPath));
+  const { spec, usages } = cert;
+  return {
+    name: cert.name,
+    catalogId: spec.id,
+    profile: cluster.profile,
+    kind: spec.kind,
+    siblings: instances.certs.filter((c) => c.spec.id === spec.id && c !== cert).map((c) => c.name),
+    signedBy: cert.caName ?? null,
+    validityDays: cert.days,
+    purpose: spec.explain.purpose,
+    usedBy: [...certUses(cluster, cert), ...embedding.flatMap((k) => kubeconfigUses(cluster, k))],
+    subject: {
+      cn: cert.subject.cn,
+      o: cert.subject.o,
+      why: spec.explain.subject,
+      values: [
+        { field: 'CN' as const, value: cert.subject.cn, meaning: subjectMeaning('CN', cert.subject.cn) },
+        ...cert.subject.o.map((o) => ({ field: 'O' as const, value: o, meaning: subjectMeaning('O', o) })),
+      ],
+    },
+    sans: {
+      why: spec.explain.sans ?? null,
+      entries: [
+        ...cert.sans.dns.map((value) => ({ type: 'DNS' as const, value, reason: sanReason(cluster, value) })),
+        ...cert.sans.ip.map((value) => ({ type: 'IP' as const, value, reason: sanReason(cluster, value) })),
+      ],
+    },
+    usages: {
+      basicConstraints: usages.ca ? 'critical, CA:TRUE: may sign certificates' : 'critical, CA:FALSE: may not sign certificates',
+      keyUsage: meanings(usages.keyUsage),
+      extendedKeyUsage: meanings(usages.extendedKeyUsage),
+    },
+    files: [
+      { path: cert.keyPath, mode: octal(MODE.secret), what: 'private key', nodes: placementNodes(cluster, spec.keyTo, cert.node) },
+      { path: cert.certPath, mode: octal(MODE.public), what: 'certificate', nodes: placementNodes(cluster, spec.crtTo, cert.node) },
+      ...embedding.map((k) => ({ path: k.path, mode: octal(MODE.secret), what: `kubeconfig (embeds the certificate, its key and the CA; server ${k.server})`, nodes: placementNodes(cluster, k.spec.to, k.node) })),
+    ],
+    commands: steps.flatMap((s) => (s.op === 'openssl' ? [opensslLine(s.args)] : [])),
+    cnf: cnf?.op === 'write' ? { file: cnf.file, content: cnf.content } : { file: '', content: '' },
+    onDisk: facts ? { file: cert.certPath, serial: facts.serial, notAfter: facts.notAfter.toISOString() } : null,
+  };
+}

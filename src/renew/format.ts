@@ -1,0 +1,40 @@
+import { expiresText } from '../check/time.js';
+import type { RenewReport } from './renew.js';
+import type { Restart } from './restart.js';
+
+const where = (r: Restart) => (r.nodes.length ? ` on ${r.nodes.join(', ')}` : ' wherever it runs');
+
+export function renewText(report: RenewReport): string {
+  const out: string[] = [];
+  if (report.result === 'nothing') {
+    out.push(
+      report.expiringWithin === null
+        ? 'Nothing to renew.'
+        : `Nothing to renew: no certificate in ${report.outDir} expires within ${report.expiringWithin} days.`,
+    );
+    return `${out.join('\n')}\n`;
+  }
+  const ok = report.renewed.filter((r) => r.after);
+  const keys = report.renewed.some((r) => r.newKey) ? 'new keys' : 'keys kept';
+  if (report.result === 'dry-run') out.push(`Would renew ${report.renewed.length} certificates in ${report.outDir} (${keys}); nothing was written.`);
+  else out.push(`Renewed ${ok.length} of ${report.renewed.length} certificates in ${report.outDir} with the existing CA (${keys}; SANs from ${report.source}):`);
+  const width = Math.max(...report.renewed.map((r) => r.file.length));
+  for (const r of report.renewed) {
+    const before = `serial ${r.before.serial}, expires ${expiresText(new Date(r.before.notAfter))}`;
+    const after = r.after ? ` -> serial ${r.after.serial}, expires ${expiresText(new Date(r.after.notAfter))}` : r.error ? ` FAILED: ${r.error}` : '';
+    out.push(`  ${r.file.padEnd(width)}  ${before}${after}`);
+  }
+  if (report.kubeconfigs.length)
+    out.push(`Kubeconfigs ${report.result === 'dry-run' ? 'to re-render' : 're-rendered'}: ${report.kubeconfigs.map((k) => (k.error ? `${k.file} (FAILED: ${k.error})` : k.file)).join(', ')}`);
+  if (report.result === 'dry-run') return `${out.join('\n')}\n`;
+  if (report.backupDir) out.push(`Old files moved to ${report.backupDir}`);
+  out.push(`Changed files (kube-pki distribute sends only these): ${report.changed.join(', ') || 'none'}`);
+  if (report.restart.length) {
+    out.push('Restart to load them:');
+    for (const r of report.restart) out.push(`  ${r.component}${where(r)} (${r.files.join(', ')})`);
+  }
+  for (const w of report.warnings) out.push(`warning: ${w}`);
+  if (report.clients.length)
+    out.push(`No restart for ${report.clients.map((c) => `${c.component} (${c.files.join(', ')})`).join(', ')}: read on the next run.`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,194 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Cluster } from '../cluster/load.js';
+import { EXIT, UserError } from '../errors.js';
+import { runLocked } from '../cli/run-locked.js';
+import { runContext } from '../exec/run-plan.js';
+import { inspectDisk, readIfExists, type DiskState } from '../inspect/disk.js';
+import { certFacts, privateKey } from '../inspect/x509.js';
+import { checkOpenssl } from '../openssl/run.js';
+import { instancesFor } from '../pki.js';
+import type { CertInstance, Instances } from '../plan/instances.js';
+import { planPki } from '../plan/plan.js';
+import type { Plan, PlanItem } from '../plan/steps.js';
+import { DAY_MS } from '../check/time.js';
+import { certUses, kubeconfigUses, restartsFor, type Restart } from './restart.js';
+import { requireCerts } from './select.js';
+
+export interface RenewOptions {
+  names: string[];
+  all?: boolean;
+  /** Only those that expire within this many days. */
+  expiringWithin?: number;
+  newKey?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  concurrency?: number;
+  now?: Date;
+}
+
+interface CertDates {
+  serial: string;
+  notAfter: string;
+}
+
+export interface RenewedCert {
+  name: string;
+  file: string;
+  keyFile: string;
+  newKey: boolean;
+  before: CertDates;
+  /** null when it failed (see error) or on a dry run. */
+  after: CertDates | null;
+  error?: string;
+}
+
+export interface RenewReport {
+  outDir: string;
+  profile: string;
+  source: string;
+  /** nothing: no certificate matched (e.g. none expires within --expiring-within). */
+  result: 'ok' | 'failed' | 'nothing' | 'dry-run';
+  expiringWithin: number | null;
+  renewed: RenewedCert[];
+  kubeconfigs: { name: string; file: string; error?: string }[];
+  /** Files rewritten in the PKI folder: what `kube-pki distribute` will send. */
+  changed: string[];
+  backupDir: string | null;
+  /** Running components that must restart to load the changed files. */
+  restart: Restart[];
+  /** Command-line clients (kubectl, etcdctl): they read the new files on their next run. */
+  clients: Restart[];
+  /** Consequences to know before restarting (e.g. a new token-signing key). */
+  warnings: string[];
+}
+
+export interface RenewResult {
+  exitCode: number;
+  report: RenewReport;
+  plan: Plan | null;
+}
+
+/** The leaf certificates the command line asks for; CAs are refused. */
+function requested(instances: Instances, options: RenewOptions): CertInstance[] {
+  if (options.all && options.names.length) throw new UserError(`give certificate names or --all, not both (names: ${options.names.join(', ')})`, EXIT.badInput);
+  if (!options.all && !options.names.length && options.expiringWithin === undefined)
+    throw new UserError('name the certificates to renew, or give --all or --expiring-within DAYS', EXIT.badInput);
+  if (!options.names.length) return instances.certs.filter((c) => c.caName);
+  const picked = new Map<string, CertInstance>();
+  for (const name of options.names) {
+    for (const cert of requireCerts(instances, name, 'renew')) {
+      if (!cert.caName)
+        throw new UserError(`renew: ${JSON.stringify(name)} is a CA; renew never renews a CA (gen --replace-ca replaces it and re-issues everything)`, EXIT.badInput);
+      picked.set(cert.name, cert);
+    }
+  }
+  return [...picked.values()];
+}
+
+/** Everything renew needs is on disk: each certificate and its key, and a usable CA. */
+async function assertRenewable(outDir: string, certs: CertInstance[], disk: DiskState, now: Date): Promise<void> {
+  const problems: string[] = [];
+  const cas = new Set(certs.map((c) => c.caName!));
+  for (const caName of cas) {
+    const ca = certs.find((c) => c.caName === caName)!.ca!;
+    const facts = disk.certs.get(caName)?.facts;
+    const keyPem = await readIfExists(join(outDir, ca.keyPath));
+    const key = keyPem ? privateKey(keyPem) : null;
+    if (!facts) problems.push(`${ca.certPath}: the CA certificate is missing or unreadable`);
+    else if (!key) problems.push(`${ca.keyPath}: the CA key is missing or unreadable; renew signs with it`);
+    else if (!facts.cert.checkPrivateKey(key)) problems.push(`${ca.keyPath} is not the key of ${ca.certPath}: certificates signed with it would not verify`);
+    else if (facts.notAfter <= now) problems.push(`${ca.certPath} expired on ${facts.notAfter.toISOString()}: renewing leaves cannot help; replace the CA with gen --replace-ca`);
+  }
+  for (const cert of certs) {
+    const s = disk.certs.get(cert.name);
+    if (!s?.certExists || !s.facts) problems.push(`${cert.certPath}: missing or unreadable; renew re-issues existing certificates (kube-pki gen makes missing ones)`);
+    if (!s?.keyExists) problems.push(`${cert.keyPath}: missing; kube-pki gen makes a new key and certificate`);
+    else if (s.keyUnreadable) problems.push(`${cert.keyPath}: not a readable private key; restore it, or move it away and run kube-pki gen`);
+  }
+  if (problems.length) throw new UserError(`renew: nothing was changed:\n${problems.join('\n')}`, EXIT.badInput);
+}
+
+/**
+ * The generation plan with `reissue`, narrowed to the chosen certificates and what follows them:
+ * nothing else is touched (a missing file elsewhere is gen's business, not renew's).
+ */
+export function renewPlan(profile: string, instances: Instances, disk: DiskState, targets: ReadonlySet<string>, newKey: boolean): Plan {
+  const plan = planPki(profile, instances, disk, { reissue: targets, newKey });
+  // Also the kubeconfigs that embed them and, in node trees, their copies on each node.
+  const followers = new Set([
+    ...instances.kubeconfigs.filter((k) => targets.has(k.certName)).map((k) => k.name),
+    ...instances.copies.filter((c) => targets.has(c.source)).map((c) => c.name),
+  ]);
+  const wanted = (item: PlanItem) => targets.has(item.name) || followers.has(item.name);
+  return { ...plan, items: plan.items.filter((item) => wanted(item) && item.steps.length > 0) };
+}
+
+/** A key the apiserver verifies service-account tokens with (catalog flags --service-account-*). */
+const signsTokens = (c: CertInstance) => (c.spec.uses ?? []).some((u) => u.flag.startsWith('--service-account-'));
+const TOKEN_WARNING =
+  'with a new key, tokens signed with the old one fail until they are refreshed; to avoid that, give kube-apiserver the old ' +
+  'certificate (from the backup folder) as a second --service-account-key-file';
+
+const dates = (facts: { serial: string; notAfter: Date }): CertDates => ({ serial: facts.serial, notAfter: facts.notAfter.toISOString() });
+
+/**
+ * Re-issues leaf certificates with the existing CA (keys kept unless newKey, SANs from the current
+ * description), backing up the old files, and re-renders the kubeconfigs that embed them.
+ */
+export async function renew(cluster: Cluster, out: string, options: RenewOptions): Promise<RenewResult> {
+  const outDir = resolve(out);
+  if (!(await stat(outDir).catch(() => null))?.isDirectory()) throw new UserError(`--out ${JSON.stringify(out)}: no such folder (${outDir})`, EXIT.badInput);
+  const now = options.now ?? new Date();
+  const instances = instancesFor(cluster);
+  const asked = requested(instances, options);
+  const disk = await inspectDisk(outDir, instances, now);
+  await assertRenewable(outDir, asked, disk, now);
+  const limit = options.expiringWithin === undefined ? null : now.getTime() + options.expiringWithin * DAY_MS;
+  const targets = asked.filter((c) => limit === null || disk.certs.get(c.name)!.facts!.notAfter.getTime() < limit);
+
+  const report: RenewReport = {
+    outDir,
+    profile: cluster.profile,
+    source: cluster.source,
+    result: 'nothing',
+    expiringWithin: options.expiringWithin ?? null,
+    renewed: targets.map((c) => ({ name: c.name, file: c.certPath, keyFile: c.keyPath, newKey: !!options.newKey, before: dates(disk.certs.get(c.name)!.facts!), after: null })),
+    kubeconfigs: [],
+    changed: [],
+    backupDir: null,
+    restart: [],
+    clients: [],
+    warnings: options.newKey ? targets.filter(signsTokens).map((c) => `${c.keyPath} signs service-account tokens: ${TOKEN_WARNING}`) : [],
+  };
+  if (!targets.length) return { exitCode: EXIT.ok, report, plan: null };
+
+  const plan = renewPlan(cluster.profile, instances, disk, new Set(targets.map((c) => c.name)), !!options.newKey);
+  const kcItems = plan.items.filter((i) => i.group === 'kubeconfig');
+  report.kubeconfigs = kcItems.map((i) => ({ name: i.name, file: i.outputs[0]! }));
+  if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run' }, plan };
+
+  await checkOpenssl();
+  const errors = await runLocked(plan, outDir, { now, ...(options.concurrency ? { concurrency: options.concurrency } : {}), silent: !!options.json });
+  // Where the run's backup steps copied the old files (runContext names the folder after `now`).
+  const { backupDir } = runContext(outDir, now);
+  for (const r of report.renewed) {
+    const error = errors.get(r.name);
+    if (error) r.error = error;
+    else r.after = dates(certFacts(await readFile(join(outDir, r.file))));
+  }
+  for (const k of report.kubeconfigs) {
+    const error = errors.get(k.name);
+    if (error) k.error = error;
+  }
+  report.changed = plan.items.filter((i) => !errors.has(i.name)).flatMap((i) => i.outputs);
+  report.backupDir = (await stat(backupDir).catch(() => null)) ? backupDir : null;
+  const changed = new Set(report.changed);
+  const uses = [
+    ...targets.flatMap((c) => certUses(cluster, c)),
+    ...instances.kubeconfigs.flatMap((k) => kubeconfigUses(cluster, k)),
+  ].filter((u) => changed.has(u.file));
+  Object.assign(report, restartsFor(uses));
+  report.result = errors.size ? 'failed' : 'ok';
+  return { exitCode: errors.size ? EXIT.failed : EXIT.ok, report, plan };
+}
