@@ -189,6 +189,10 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     const text = await run(base, ['--verify']);
     expect(text.stdout).toMatch(/worker-1:\s+missing\s+kube-proxy\.kubeconfig/);
     expect(text.stdout).toMatch(/worker-1:\s+extra\s+ca\.key/);
+    // `check --remote` is the same comparison under the check command.
+    const remote = await kubePki(['check', '--remote', '--config', base, '--out', pki, '--known-hosts', knownHosts, '--json'], { env: { SSH_AUTH_SOCK: '' } });
+    expect(remote.exitCode).toBe(1);
+    expect(JSON.parse(remote.stdout).nodes.find((n: { node: string }) => n.node === 'worker-1')).toMatchObject({ missing: ['kube-proxy.kubeconfig'], extra: ['ca.key'] });
 
     const fix = await runJson(base);
     expect(fix.exitCode, fix.stderr).toBe(0);

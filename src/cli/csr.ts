@@ -6,7 +6,7 @@ import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
 import { planCsrs, type CsrRequest } from '../plan/csr.js';
 import { shellQuote } from '../util/shell.js';
-import { privateOutDir, runLocked } from './run-locked.js';
+import { privateOutDir, runLocked } from '../exec/run-locked.js';
 
 export interface CsrOptions {
   out: string;

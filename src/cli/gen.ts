@@ -1,15 +1,12 @@
 import { resolve } from 'node:path';
-import { chmod, stat } from 'node:fs/promises';
 import type { Cluster } from '../cluster/load.js';
 import { EXIT } from '../errors.js';
-import { lockOutDir } from '../exec/lock.js';
-import { clearLeftovers, runContext, startPlan } from '../exec/run-plan.js';
-import { ensureDir } from '../files/atomic.js';
+import { privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { planFor } from '../pki.js';
 import type { Plan, PlanItem, Step } from '../plan/steps.js';
 import { stepLines } from '../script/bash.js';
-import { describeItem, showProgress } from '../tasks/progress.js';
+import { describeItem } from '../tasks/progress.js';
 import { summarize } from '../tasks/summary.js';
 
 export interface GenOptions {
@@ -40,26 +37,8 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
     return { exitCode: EXIT.ok, plan };
   }
 
-  const notes: string[] = [];
-  await ensureDir(outDir);
-  // The folder holds private keys: nobody else may list or enter it.
-  const mode = (await stat(outDir)).mode & 0o777;
-  if (mode !== 0o700) {
-    await chmod(outDir, 0o700);
-    notes.push(`${outDir} had mode ${mode.toString(8)}; set to 700 because it holds private keys`);
-  }
-  const unlock = await lockOutDir(outDir);
-  const errors = new Map<string, string>();
-  try {
-    await clearLeftovers(outDir);
-    const ctx = runContext(outDir, new Date(), options.concurrency);
-    const running = startPlan(plan, ctx);
-    await showProgress(plan, running, { silent: !!options.json });
-    for (const [name, p] of running) await p.catch((err: Error) => errors.set(name, err.message));
-    await clearLeftovers(outDir);
-  } finally {
-    await unlock();
-  }
+  const notes = await privateOutDir(outDir);
+  const errors = await runLocked(plan, outDir, { silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
 
   const exitCode = errors.size ? EXIT.failed : stale.length ? EXIT.stale : EXIT.ok;
   if (options.json) {

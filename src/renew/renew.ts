@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Cluster } from '../cluster/load.js';
 import { EXIT, UserError } from '../errors.js';
-import { runLocked } from '../cli/run-locked.js';
+import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
 import { inspectDisk, readIfExists, type DiskState } from '../inspect/disk.js';
 import { certFacts, privateKey } from '../inspect/x509.js';

@@ -1,5 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { DistributeOptions } from '../../distribute/prepare.js';
 import { configOption, jsonOption, outOption } from '../options.js';
+import { addRemoteOptions } from './distribute.js';
 
 function days(value: string): number {
   const n = Number(value);
@@ -8,7 +10,7 @@ function days(value: string): number {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('check')
     .description(
       'check a PKI folder (any folder of certificates): chains, keys, subjects, SANs, usages, expiry, file modes and kubeconfigs; ' +
@@ -18,8 +20,14 @@ export function register(program: Command): void {
     .addOption(outOption())
     .addOption(new Option('--warn-days <n>', 'report certificates that expire within N days').default(30).argParser(days))
     .addOption(jsonOption())
-    .action(async (opts: { config?: string; out: string; warnDays: number; json?: boolean }) => {
+    .option('--remote', "instead: compare each node's files with the local ones over SSH (same as distribute --verify)");
+  addRemoteOptions(command).action(async (opts: DistributeOptions & { config?: string; warnDays: number; remote?: boolean }) => {
       const { loadClusterOption } = await import('../cluster-option.js');
+      if (opts.remote) {
+        const { verifyCommand } = await import('../../distribute/verify.js');
+        process.exitCode = await verifyCommand(await loadClusterOption(opts.config), { ...opts, verify: true });
+        return;
+      }
       const { checkPki } = await import('../../check/check.js');
       const { checkText } = await import('../../check/format.js');
       const cluster = await loadClusterOption(opts.config);

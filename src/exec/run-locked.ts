@@ -1,6 +1,6 @@
 import { chmod, stat } from 'node:fs/promises';
-import { lockOutDir } from '../exec/lock.js';
-import { clearLeftovers, runContext, startPlan } from '../exec/run-plan.js';
+import { lockOutDir } from './lock.js';
+import { clearLeftovers, runContext, startPlan } from './run-plan.js';
 import { ensureDir } from '../files/atomic.js';
 import type { Plan } from '../plan/steps.js';
 import { showProgress } from '../tasks/progress.js';
