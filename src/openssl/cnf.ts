@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
+import { projectFile } from '../util/project-file.js';
 import type { CertInstance } from '../plan/instances.js';
 
-const TEMPLATE = new URL('../../templates/openssl.cnf.hbs', import.meta.url);
 
 let compiled: Handlebars.TemplateDelegate | undefined;
 
@@ -12,7 +12,7 @@ function template(): Handlebars.TemplateDelegate {
   hb.registerHelper('join', (items: string[]) => items.join(', '));
   hb.registerHelper('inc', (i: number) => i + 1);
   // noEscape: openssl.cnf is not HTML. strict: a misspelt field fails instead of rendering empty.
-  compiled = hb.compile(readFileSync(TEMPLATE, 'utf8'), { noEscape: true, strict: true });
+  compiled = hb.compile(readFileSync(projectFile('templates/openssl.cnf.hbs'), 'utf8'), { noEscape: true, strict: true });
   return compiled;
 }
 
