@@ -75,7 +75,7 @@ describe('kube-pki check', () => {
     const residual = days - 1 < 365 ? `${days - 1}d` : `${Math.floor((days - 1) / 365)}y`;
     expect(r.stdout).toMatch(new RegExp(`^admin\\.crt +[A-Z][a-z]{2} \\d{2}, \\d{4} \\d{2}:\\d{2} UTC +${residual} +ca\\.crt +ok$`, 'm'));
     expect(r.stdout).toMatch(/^admin\.kubeconfig +.* ca\.crt +ok$/m);
-    expect(r.stdout).toContain('All good');
+    expect(r.stdout).toContain('All good: 1 CA, 10 certificates, 6 kubeconfigs.');
   });
 
   it('finds an apiserver certificate made with a cnf that lacks the load balancer IP', async () => {

@@ -3,6 +3,7 @@ import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, unlink, writeFil
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import type { DistributeReport, VerifyReport } from '../src/distribute/report.js';
 import { kubePki, tempDir } from './helpers/cli.js';
 import { startCutProxy, startLab, startTrap, type SshLab } from './helpers/sshd.js';
 
@@ -94,11 +95,12 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
   const node = (name: string) => (c: { nodes: Node[] }) => c.nodes.find((n) => n.name === name)!;
   const run = (config: string, args: string[] = []) =>
     kubePki(['distribute', '--config', config, '--out', pki, '--known-hosts', knownHosts, ...args], { env: { SSH_AUTH_SOCK: '' } });
-  const runJson = async (config: string, args: string[] = []) => {
+  /** `distribute --json`: its DistributeReport, or with --verify (give R = VerifyReport) its VerifyReport. */
+  const runJson = async <R extends DistributeReport | VerifyReport = DistributeReport>(config: string, args: string[] = []) => {
     const r = await run(config, [...args, '--json']);
-    let report: { result: string; nodes: Record<string, any>[] };
+    let report: R;
     try {
-      report = JSON.parse(r.stdout);
+      report = JSON.parse(r.stdout) as R;
     } catch {
       throw new Error(`not JSON (exit ${r.exitCode}): ${r.stdout}\n${r.stderr}`);
     }
@@ -168,7 +170,7 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
   });
 
   it('--verify reports missing, different and extra files and changes nothing', async () => {
-    const clean = await runJson(base, ['--verify']);
+    const clean = await runJson<VerifyReport>(base, ['--verify']);
     expect(clean.exitCode, clean.stderr).toBe(0);
     expect(clean.report.result).toBe('ok');
 
@@ -176,7 +178,7 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     await writeFile(join(home('worker-2'), 'ca.crt'), 'not the CA\n');
     await writeFile(join(home('worker-1'), 'ca.key'), 'a stray CA key\n', { mode: 0o600 });
     const before = await tree(home('worker-2'));
-    const found = await runJson(base, ['--verify']);
+    const found = await runJson<VerifyReport>(base, ['--verify']);
     expect(found.exitCode).toBe(1);
     expect(found.report.result).toBe('problems');
     const check = (name: string) => found.report.nodes.find((n) => n.node === name)!;
@@ -198,7 +200,7 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     expect(fix.exitCode, fix.stderr).toBe(0);
     expect(fix.report.nodes.find((n) => n.node === 'worker-1')!.notes).toEqual(['not in its manifest, left as they are: ca.key']);
     await unlink(join(home('worker-1'), 'ca.key'));
-    expect((await runJson(base, ['--verify'])).exitCode).toBe(0);
+    expect((await runJson<VerifyReport>(base, ['--verify'])).exitCode).toBe(0);
   });
 
   it('a node whose sshd is stopped fails alone, named with its error; after a restart a re-run completes', async () => {

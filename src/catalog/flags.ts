@@ -13,6 +13,12 @@ export interface ComponentFlag {
 /** Where each component reads its files from on a node: the folder every file is relative to. */
 export const DEFAULT_FLAGS_DIR = { hardway: '/var/lib/kubernetes/pki', kubeadm: '/etc/kubernetes' } as const;
 
+/** The folder of the PKI files on a node: ssh.remoteDir when it is absolute, else the profile's default. */
+export function nodeFolder(cluster: Cluster): string {
+  const remote = cluster.ssh?.remoteDir;
+  return remote && posix.isAbsolute(remote) ? remote : DEFAULT_FLAGS_DIR[cluster.profile];
+}
+
 /** Components in the order a learner sets them up; any other component follows in catalog order. */
 const ORDER = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'etcdctl', 'kubelet', 'kube-proxy', 'kubectl'];
 

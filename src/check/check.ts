@@ -3,8 +3,8 @@ import { stat } from 'node:fs/promises';
 import { join, normalize, resolve } from 'node:path';
 import type { Cluster } from '../cluster/load.js';
 import { EXIT, UserError } from '../errors.js';
-import { sanDiff, subjectProblems } from '../inspect/compare.js';
-import { readIfExists } from '../inspect/disk.js';
+import { isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
+import { chainProblems, readIfExists } from '../inspect/disk.js';
 import { issuedBy, privateKey, type CertFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
 import type { CertInstance, CopyFile, CopyInstance, KeyPairInstance, KubeconfigInstance } from '../plan/instances.js';
@@ -92,7 +92,7 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   const leaves = await Promise.all(certMatches.filter((m) => !caMatches.includes(m)).map((m) => certRow(m, false, ctx)));
   const kcRows = await Promise.all(kcMatches.map((m) => kubeconfigRow(m, ctx)));
   const keyPairs = await Promise.all(instances.keyPairs.map((kp) => keyPairRow(kp, outDir)));
-  const copies = await Promise.all(instances.copies.flatMap((c) => c.files.map((f) => copyRow(c, f, outDir))));
+  const copies = (await Promise.all(instances.copies.flatMap((c) => c.files.map((f) => copyRow(c, f, outDir))))).filter(notNull);
   return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies }, [...certMatches, ...kcMatches]);
 }
 
@@ -165,18 +165,23 @@ async function certRow(m: CertMatch, isCa: boolean, ctx: Context): Promise<CertR
   if (!facts) return { ...base, problems: [problem('error', 'unreadable', `${file}: ${m.file.error}`)] };
 
   const problems: Problem[] = matchNotes(m, inst?.certPath, ctx);
-  if (inst) {
-    problems.push(...subjectProblems(inst, facts).map((message) => problem('error', 'subject', message)));
-  }
+  // As gen does: an external CA keeps its own name and issuer; its file must chain up to its root.
+  const external = !!inst && isExternalCa(inst, facts);
+  const issuer = selfIssued(facts) ? 'self-signed' : `issued by ${facts.issuer.replace(/\n/g, ', ')}`;
+  if (external) problems.push(problem('note', 'external-ca', `external CA ${cnText(facts)} (${issuer}): used as it is, as gen does`));
+  else if (inst) problems.push(...subjectProblems(inst, facts).map((message) => problem('error', 'subject', message)));
+  if (inst && !inst.caName) problems.push(...chainProblems(file, m.file.pem).map((message) => problem('error', 'chain', message)));
   const sanCheck = inst ? sanDiff(inst.sans, facts.sans) : null;
   if (sanCheck?.missing.length) problems.push(problem('error', 'san-missing', `SANs missing: ${sanCheck.missing.join(', ')}`));
   if (sanCheck?.unexpected.length) problems.push(problem('warning', 'san-unexpected', `SANs not in the description: ${sanCheck.unexpected.join(', ')}`));
-  if (ext) problems.push(...usageRules(ext, inst?.spec.kind ?? (isCa ? 'ca' : null), facts.cert.publicKey.asymmetricKeyType === 'rsa'));
+  if (ext) problems.push(...usageRules(ext, inst?.spec.kind ?? (isCa ? 'ca' : null), facts.cert.publicKey.asymmetricKeyType === 'rsa', external));
   else problems.push(problem('error', 'extensions', `${file}: ${m.file.error}`));
   problems.push(...validityProblems(facts.notBefore, facts.notAfter, ctx.now, ctx.warnDays));
 
   const key = await findKey(ctx.outDir, file, m.by === 'file' ? inst!.keyPath : null);
-  if (key || inst) problems.push(...keyRules(facts.cert, key, m.by === 'file' ? inst!.keyPath : file.replace(/\.[^.]+$/, '.key')));
+  // A CA certificate without its key is an external CA too: its leaves come signed (kube-pki csr).
+  if (!key && inst && !inst.caName) problems.push(problem('note', 'ca-key-absent', `no ${inst.keyPath}: an external CA whose key is kept elsewhere; kube-pki signs nothing with it`));
+  else if (key || inst) problems.push(...keyRules(facts.cert, key, m.by === 'file' ? inst!.keyPath : file.replace(/\.[^.]+$/, '.key')));
   else problems.push(problem('note', 'key-not-found', 'no key found next to it'));
   problems.push(...certModeRules(file, m.file.mode));
 
@@ -208,7 +213,8 @@ function chainRules(facts: CertFacts, isCa: boolean, inst: CertInstance | null, 
     ? `signed by ${signer.file} (${cnText(signer.facts)})`
     : `its issuer ${facts.issuer.replace(/\n/g, ', ')} is not in this folder`;
   if (isCa && (inst ? !inst.caName : selfIssued(facts))) {
-    if (issuedBy(facts.cert, facts.cert)) return { ca: null, problems: [] };
+    // An intermediate (an external CA) is issued elsewhere: its file holds the chain (chainProblems).
+    if (issuedBy(facts.cert, facts.cert) || !selfIssued(facts)) return { ca: null, problems: [] };
     return { ca: null, problems: [problem('error', 'chain', `a root CA must be self-signed, but its signature does not verify with its own key`)] };
   }
   let ca = signer ?? null;
@@ -309,8 +315,10 @@ async function keyPairRow(kp: KeyPairInstance, outDir: string): Promise<KeyPairR
   return { keyFile: kp.keyPath, pubFile: kp.pubPath, catalog: kp.name, status: statusOf(problems), problems };
 }
 
-async function copyRow(copy: CopyInstance, f: CopyFile, outDir: string): Promise<CopyRow> {
+async function copyRow(copy: CopyInstance, f: CopyFile, outDir: string): Promise<CopyRow | null> {
   const [source, target] = await Promise.all([readIfExists(join(outDir, f.from)), readIfExists(join(outDir, f.to))]);
+  // Neither source nor copy (an external CA's key): nothing to copy, as gen sees it.
+  if (!source && !target) return null;
   const problems: Problem[] = [];
   if (!target) problems.push(problem('error', 'missing', `${f.to} not found (copy of ${f.from} for ${copy.node.name})`));
   else {

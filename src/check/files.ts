@@ -15,6 +15,8 @@ export interface LoadedCert {
   /** Path relative to the folder. */
   file: string;
   mode: number;
+  /** The file's bytes: a CA file may carry the chain up to its root after the certificate. */
+  pem: Buffer;
   /** null: the file is not a readable certificate (`error` says why). */
   facts: CertFacts | null;
   ext: CertExtensions | null;
@@ -70,12 +72,12 @@ export async function loadCert(outDir: string, file: string): Promise<LoadedCert
   try {
     const facts = certFacts(pem);
     try {
-      return { file, mode, facts, ext: certExtensions(facts.cert) };
+      return { file, mode, pem, facts, ext: certExtensions(facts.cert) };
     } catch (err) {
-      return { file, mode, facts, ext: null, error: `its extensions cannot be parsed (${(err as Error).message})` };
+      return { file, mode, pem, facts, ext: null, error: `its extensions cannot be parsed (${(err as Error).message})` };
     }
   } catch {
-    return { file, mode, facts: null, ext: null, error: 'not a readable PEM certificate' };
+    return { file, mode, pem, facts: null, ext: null, error: 'not a readable PEM certificate' };
   }
 }
 

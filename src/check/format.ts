@@ -13,6 +13,8 @@ export function table(header: string[], rows: string[][][]): string[] {
   return out;
 }
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 const problemLine = (p: Problem) => (p.severity === 'error' ? p.message : `${p.severity}: ${p.message}`);
 
 function statusCell(problems: Problem[]): string[] {
@@ -54,8 +56,8 @@ export function checkText(report: CheckReport): string {
   const s = report.summary;
   out.push(
     report.result === 'ok'
-      ? `All good: ${s.cas} CAs, ${s.certificates} certificates, ${s.kubeconfigs} kubeconfigs${s.notes ? ` (${s.notes} notes)` : ''}.`
-      : `Problems found: ${s.errors} errors, ${s.warnings} warnings, ${s.notes} notes.`,
+      ? `All good: ${count(s.cas, 'CA')}, ${count(s.certificates, 'certificate')}, ${count(s.kubeconfigs, 'kubeconfig')}${s.notes ? ` (${count(s.notes, 'note')})` : ''}.`
+      : `Problems found: ${count(s.errors, 'error')}, ${count(s.warnings, 'warning')}, ${count(s.notes, 'note')}.`,
   );
   return `${out.join('\n')}\n`;
 }

@@ -11,8 +11,11 @@ const KIND_TEXT: Record<CertKind, string> = { ca: 'CA', server: 'server', client
 
 const v1 = (ext: CertExtensions) => (ext.version === 1 ? ' (X.509 v1: no extensions at all)' : '');
 
-/** basicConstraints, keyUsage and extendedKeyUsage as cert-matrix.md requires for the kind. */
-export function usageRules(ext: CertExtensions, kind: CertKind | null, isRsa: boolean): Problem[] {
+/**
+ * basicConstraints, keyUsage and extendedKeyUsage as cert-matrix.md requires for the kind. An external
+ * CA (not made by kube-pki) only needs what signing needs: CA:TRUE and keyCertSign.
+ */
+export function usageRules(ext: CertExtensions, kind: CertKind | null, isRsa: boolean, externalCa = false): Problem[] {
   const out: Problem[] = [];
   const bc = ext.basicConstraints;
   const ku = ext.keyUsage;
@@ -29,7 +32,7 @@ export function usageRules(ext: CertExtensions, kind: CertKind | null, isRsa: bo
   if (!wanted) return out;
 
   const usages = usagesFor(wanted, { algorithm: 'rsa', size: 2048 });
-  const needKu = rsaless(usages.keyUsage);
+  const needKu = externalCa ? ['keyCertSign'] : rsaless(usages.keyUsage);
   const what = wanted === 'ca' ? 'a CA' : `a ${KIND_TEXT[wanted]} certificate`;
   if (!ku) out.push(problem('error', wanted === 'ca' ? 'ca-key-usage' : 'key-usage', `no keyUsage extension${v1(ext)}: ${what} needs ${needKu.join(', ')}`));
   else {

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { catalogFor } from '../catalog/index.js';
-import { DEFAULT_FLAGS_DIR, componentFlags } from '../catalog/flags.js';
+import { componentFlags, nodeFolder } from '../catalog/flags.js';
 import type { Cluster } from '../cluster/load.js';
 import { EXIT, UserError } from '../errors.js';
 
@@ -11,8 +11,7 @@ export interface FlagsOptions {
 
 /** `kube-pki flags [COMPONENT]`: each component's certificate flags with the files' paths on the node. */
 export function flags(cluster: Cluster, component: string | undefined, options: FlagsOptions): string {
-  const remote = cluster.ssh?.remoteDir;
-  const dir = options.dir ?? (remote && isAbsolute(remote) ? remote : DEFAULT_FLAGS_DIR[cluster.profile]);
+  const dir = options.dir ?? nodeFolder(cluster);
   if (!isAbsolute(dir)) throw new UserError(`--dir: ${JSON.stringify(dir)}: must be an absolute path (components read their files from it)`, EXIT.badInput);
   const all = componentFlags(catalogFor(cluster.profile), cluster, dir);
   if (component !== undefined && !all.has(component))

@@ -1,14 +1,16 @@
-import { join, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
+import { nodeFolder } from '../catalog/flags.js';
 import type { CertKind } from '../catalog/types.js';
 import type { Cluster } from '../cluster/load.js';
 import { readIfExists } from '../inspect/disk.js';
 import { certFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
-import type { CertInstance } from '../plan/instances.js';
+import type { CertInstance, Instances } from '../plan/instances.js';
 import { planPki } from '../plan/plan.js';
+import { kubeconfigNodes, landings, placementNodes } from '../plan/placement.js';
 import { MODE } from '../plan/steps.js';
 import { opensslLine } from '../script/bash.js';
-import { certUses, kubeconfigUses, placementNodes, type ComponentUse } from '../renew/restart.js';
+import { certUses, kubeconfigUses, type ComponentUse } from '../renew/restart.js';
 import { requireCerts } from '../renew/select.js';
 import { sanReason, subjectMeaning, USAGE_MEANING } from './glossary.js';
 
@@ -33,11 +35,27 @@ export interface ExplainReport {
   subject: { cn: string; o: string[]; why: string; values: ({ field: 'CN' | 'O' } & Meaning)[] };
   sans: { why: string | null; entries: { type: 'DNS' | 'IP'; value: string; reason: string }[] };
   usages: { basicConstraints: string; keyUsage: Meaning[]; extendedKeyUsage: Meaning[] };
-  files: { path: string; mode: string; what: string; nodes: string[] }[];
+  files: ExplainedFile[];
   commands: string[];
   cnf: { file: string; content: string };
   /** The certificate in the PKI folder, when there is one. */
   onDisk: { file: string; serial: string; notAfter: string } | null;
+}
+
+/** A file of the PKI folder and, on each node that receives it, where it lands (node trees: its copy there). */
+export interface ExplainedFile {
+  path: string;
+  mode: string;
+  what: string;
+  nodes: string[];
+  onNodes: { node: string; file: string; remotePath: string }[];
+}
+
+/** One file of the certificate with its placement on the nodes, in the folder the flags name (kube-pki flags). */
+function explainedFile(cluster: Cluster, instances: Instances, path: string, mode: number, what: string, nodes: string[]): ExplainedFile {
+  const dir = nodeFolder(cluster);
+  const onNodes = landings(instances, path, nodes).map((l) => ({ node: l.node, file: l.file, remotePath: posix.join(dir, l.remote) }));
+  return { path, mode: octal(mode), what, nodes: onNodes.map((l) => l.node), onNodes };
 }
 
 const meanings = (values: string[]): Meaning[] => values.map((value) => ({ value, meaning: USAGE_MEANING[value] ?? null }));
@@ -72,7 +90,7 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
     signedBy: cert.caName ?? null,
     validityDays: cert.days,
     purpose: spec.explain.purpose,
-    usedBy: [...certUses(cluster, cert), ...embedding.flatMap((k) => kubeconfigUses(cluster, k))],
+    usedBy: [...certUses(cluster, instances, cert), ...embedding.flatMap((k) => kubeconfigUses(cluster, k))],
     subject: {
       cn: cert.subject.cn,
       o: cert.subject.o,
@@ -95,9 +113,11 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
       extendedKeyUsage: meanings(usages.extendedKeyUsage),
     },
     files: [
-      { path: cert.keyPath, mode: octal(MODE.secret), what: 'private key', nodes: placementNodes(cluster, spec.keyTo, cert.node) },
-      { path: cert.certPath, mode: octal(MODE.public), what: 'certificate', nodes: placementNodes(cluster, spec.crtTo, cert.node) },
-      ...embedding.map((k) => ({ path: k.path, mode: octal(MODE.secret), what: `kubeconfig (embeds the certificate, its key and the CA; server ${k.server})`, nodes: placementNodes(cluster, k.spec.to, k.node) })),
+      explainedFile(cluster, instances, cert.keyPath, MODE.secret, 'private key', placementNodes(cluster, spec.keyTo, cert.node)),
+      explainedFile(cluster, instances, cert.certPath, MODE.public, 'certificate', placementNodes(cluster, spec.crtTo, cert.node)),
+      ...embedding.map((k) =>
+        explainedFile(cluster, instances, k.path, MODE.secret, `kubeconfig (embeds the certificate, its key and the CA; server ${k.server})`, kubeconfigNodes(cluster, k)),
+      ),
     ],
     commands: steps.flatMap((s) => (s.op === 'openssl' ? [opensslLine(s.args)] : [])),
     cnf: cnf?.op === 'write' ? { file: cnf.file, content: cnf.content } : { file: '', content: '' },

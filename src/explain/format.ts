@@ -35,7 +35,11 @@ export function explainText(r: ExplainReport): string {
   }
 
   out.push('', 'FILES');
-  out.push(...rows(r.files.map((f) => [`${f.path} (${f.mode})`, `${f.what}${f.nodes.length ? `; goes to ${f.nodes.join(', ')}` : ''}`])));
+  const fileLines = rows(r.files.map((f) => [`${f.path} (${f.mode})`, `${f.what}${f.nodes.length ? `; goes to ${f.nodes.join(', ')}` : ''}`]));
+  // Then where it lands on each node; in node trees, the copy that is sent there.
+  r.files.forEach((f, i) => {
+    out.push(fileLines[i]!, ...rows(f.onNodes.map((l) => [`${l.node}:`, `${l.remotePath}${l.file === f.path ? '' : `  (sent from ${l.file})`}`]), '    '));
+  });
   if (r.onDisk) out.push(`  now in the PKI folder: serial ${r.onDisk.serial}, expires ${expiresText(new Date(r.onDisk.notAfter))}`);
 
   out.push('', 'HOW IT IS MADE (kube-pki runs these; `kube-pki script` prints them all)');

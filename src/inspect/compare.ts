@@ -12,6 +12,15 @@ export function subjectProblems(cert: Pick<CertInstance, 'subject'>, facts: Pick
   return problems;
 }
 
+/**
+ * A catalog CA that kube-pki did not make (a corporate intermediate or root placed in the output folder
+ * with its key, kubeadm.md "External CA"): another subject, or issued by another CA. gen signs with it as
+ * it is, and check does not hold its name or issuer against the catalog.
+ */
+export function isExternalCa(cert: CertInstance, facts: CertFacts): boolean {
+  return !cert.caName && (facts.cert.subject !== facts.issuer || subjectProblems(cert, facts).length > 0);
+}
+
 /** SANs the description needs that a certificate lacks, and SANs it has that the description does not list. */
 export function sanDiff(want: SanSet, have: SanSet): { missing: string[]; unexpected: string[] } {
   const lacking = (a: SanSet, b: SanSet) => [...a.dns.filter((d) => !b.dns.includes(d)), ...a.ip.filter((i) => !b.ip.includes(i))];

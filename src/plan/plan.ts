@@ -1,5 +1,6 @@
 import { EXIT, UserError } from '../errors.js';
 import type { CertState, CopyState, DiskState } from '../inspect/disk.js';
+import { isExternalCa } from '../inspect/compare.js';
 import { emptyDisk } from '../inspect/disk.js';
 import { csrArgs, genKeyArgs, publicKeyArgs, signArgs } from '../openssl/commands.js';
 import { extensionSection, renderCnf } from '../openssl/cnf.js';
@@ -134,7 +135,7 @@ function planCert(cert: CertInstance, state: CertState, actions: Map<string, Act
     if (keyless(state, options)) return item('keep', [`external CA: ${cert.certPath} without its key; what it signs comes signed from elsewhere (kube-pki csr)`]);
     if (!state.keyExists) return item('create', ['new CA'], true);
     if (!state.certExists) return item('create', ['CA key kept; certificate made from it']);
-    if (state.facts && state.facts.cn !== cert.subject.cn) return item('keep', [`external CA ${JSON.stringify(state.facts.cn)}, used as it is`]);
+    if (state.facts && isExternalCa(cert, state.facts)) return item('keep', [`external CA ${JSON.stringify(state.facts.cn)}, used as it is`]);
     return item('keep', ['kept']);
   }
 

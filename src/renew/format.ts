@@ -1,7 +1,8 @@
 import { expiresText } from '../check/time.js';
-import type { RenewReport } from './renew.js';
+import type { Follower, RenewReport } from './renew.js';
 import type { Restart } from './restart.js';
 
+const filesText = (list: Follower[]) => list.map((f) => (f.error ? `${f.file} (FAILED: ${f.error})` : f.file)).join(', ');
 const where = (r: Restart) => (r.nodes.length ? ` on ${r.nodes.join(', ')}` : ' wherever it runs');
 
 export function renewText(report: RenewReport): string {
@@ -14,9 +15,11 @@ export function renewText(report: RenewReport): string {
     );
     return `${out.join('\n')}\n`;
   }
+  const dry = report.result === 'dry-run';
+  const warnings = report.warnings.map((w) => `warning: ${w}`);
   const ok = report.renewed.filter((r) => r.after);
   const keys = report.renewed.some((r) => r.newKey) ? 'new keys' : 'keys kept';
-  if (report.result === 'dry-run') out.push(`Would renew ${report.renewed.length} certificates in ${report.outDir} (${keys}); nothing was written.`);
+  if (dry) out.push(`Would renew ${report.renewed.length} certificates in ${report.outDir} (${keys}); nothing was written.`);
   else out.push(`Renewed ${ok.length} of ${report.renewed.length} certificates in ${report.outDir} with the existing CA (${keys}; SANs from ${report.source}):`);
   const width = Math.max(...report.renewed.map((r) => r.file.length));
   for (const r of report.renewed) {
@@ -24,16 +27,16 @@ export function renewText(report: RenewReport): string {
     const after = r.after ? ` -> serial ${r.after.serial}, expires ${expiresText(new Date(r.after.notAfter))}` : r.error ? ` FAILED: ${r.error}` : '';
     out.push(`  ${r.file.padEnd(width)}  ${before}${after}`);
   }
-  if (report.kubeconfigs.length)
-    out.push(`Kubeconfigs ${report.result === 'dry-run' ? 'to re-render' : 're-rendered'}: ${report.kubeconfigs.map((k) => (k.error ? `${k.file} (FAILED: ${k.error})` : k.file)).join(', ')}`);
-  if (report.result === 'dry-run') return `${out.join('\n')}\n`;
+  if (report.kubeconfigs.length) out.push(`Kubeconfigs ${dry ? 'to re-render' : 're-rendered'}: ${filesText(report.kubeconfigs)}`);
+  if (report.copies.length) out.push(`Copies in node trees ${dry ? 'to update' : 'updated'}: ${filesText(report.copies)}`);
+  if (dry) return `${[...out, ...warnings].join('\n')}\n`;
   if (report.backupDir) out.push(`Old files moved to ${report.backupDir}`);
   out.push(`Changed files (kube-pki distribute sends only these): ${report.changed.join(', ') || 'none'}`);
   if (report.restart.length) {
     out.push('Restart to load them:');
     for (const r of report.restart) out.push(`  ${r.component}${where(r)} (${r.files.join(', ')})`);
   }
-  for (const w of report.warnings) out.push(`warning: ${w}`);
+  out.push(...warnings);
   if (report.clients.length)
     out.push(`No restart for ${report.clients.map((c) => `${c.component} (${c.files.join(', ')})`).join(', ')}: read on the next run.`);
   return `${out.join('\n')}\n`;

@@ -43,6 +43,13 @@ export interface RenewedCert {
   error?: string;
 }
 
+/** A file rewritten because a renewed certificate changed: a kubeconfig, or a copy in a node tree. */
+export interface Follower {
+  name: string;
+  file: string;
+  error?: string;
+}
+
 export interface RenewReport {
   outDir: string;
   profile: string;
@@ -51,7 +58,9 @@ export interface RenewReport {
   result: 'ok' | 'failed' | 'nothing' | 'dry-run';
   expiringWithin: number | null;
   renewed: RenewedCert[];
-  kubeconfigs: { name: string; file: string; error?: string }[];
+  kubeconfigs: Follower[];
+  /** Node trees (kubeadm): the copies of the renewed shared files, updated after their source. */
+  copies: Follower[];
   /** Files rewritten in the PKI folder: what `kube-pki distribute` will send. */
   changed: string[];
   backupDir: string | null;
@@ -111,18 +120,22 @@ async function assertRenewable(outDir: string, certs: CertInstance[], disk: Disk
 
 /**
  * The generation plan with `reissue`, narrowed to the chosen certificates and what follows them:
- * nothing else is touched (a missing file elsewhere is gen's business, not renew's).
+ * nothing else is touched (a missing file elsewhere is gen's business, not renew's). `left`: followers
+ * the planner will not touch, e.g. a copy in a node tree that differs from its source.
  */
-export function renewPlan(profile: string, instances: Instances, disk: DiskState, targets: ReadonlySet<string>, newKey: boolean): Plan {
+export function renewPlan(profile: string, instances: Instances, disk: DiskState, targets: ReadonlySet<string>, newKey: boolean): { plan: Plan; left: PlanItem[] } {
   const plan = planPki(profile, instances, disk, { reissue: targets, newKey });
   // Also the kubeconfigs that embed them and, in node trees, their copies on each node.
   const followers = new Set([
     ...instances.kubeconfigs.filter((k) => targets.has(k.certName)).map((k) => k.name),
     ...instances.copies.filter((c) => targets.has(c.source)).map((c) => c.name),
   ]);
-  const wanted = (item: PlanItem) => targets.has(item.name) || followers.has(item.name);
-  return { ...plan, items: plan.items.filter((item) => wanted(item) && item.steps.length > 0) };
+  const wanted = plan.items.filter((item) => targets.has(item.name) || followers.has(item.name));
+  return { plan: { ...plan, items: wanted.filter((item) => item.steps.length > 0) }, left: wanted.filter((item) => item.action === 'stale') };
 }
+
+/** The files a group of plan items rewrites, one row each. */
+const followersOf = (items: PlanItem[]): Follower[] => items.flatMap((i) => i.outputs.map((file) => ({ name: i.name, file })));
 
 /** A key the apiserver verifies service-account tokens with (catalog flags --service-account-*). */
 const signsTokens = (c: CertInstance) => (c.spec.uses ?? []).some((u) => u.flag.startsWith('--service-account-'));
@@ -155,6 +168,7 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
     expiringWithin: options.expiringWithin ?? null,
     renewed: targets.map((c) => ({ name: c.name, file: c.certPath, keyFile: c.keyPath, newKey: !!options.newKey, before: dates(disk.certs.get(c.name)!.facts!), after: null })),
     kubeconfigs: [],
+    copies: [],
     changed: [],
     backupDir: null,
     restart: [],
@@ -163,9 +177,12 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   };
   if (!targets.length) return { exitCode: EXIT.ok, report, plan: null };
 
-  const plan = renewPlan(cluster.profile, instances, disk, new Set(targets.map((c) => c.name)), !!options.newKey);
-  const kcItems = plan.items.filter((i) => i.group === 'kubeconfig');
-  report.kubeconfigs = kcItems.map((i) => ({ name: i.name, file: i.outputs[0]! }));
+  const { plan, left } = renewPlan(cluster.profile, instances, disk, new Set(targets.map((c) => c.name)), !!options.newKey);
+  const copyNames = new Set(instances.copies.map((c) => c.name));
+  report.kubeconfigs = followersOf(plan.items.filter((i) => i.group === 'kubeconfig'));
+  report.copies = followersOf(plan.items.filter((i) => copyNames.has(i.name)));
+  // A copy that differs from its source is someone else's file: renew leaves it, but says so.
+  report.warnings.push(...left.map((i) => `${i.name} not updated by renew: ${i.reasons.join('; ')}; run kube-pki gen --force to replace it`));
   if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run' }, plan };
 
   await checkOpenssl();
@@ -177,15 +194,15 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
     if (error) r.error = error;
     else r.after = dates(certFacts(await readFile(join(outDir, r.file))));
   }
-  for (const k of report.kubeconfigs) {
-    const error = errors.get(k.name);
-    if (error) k.error = error;
+  for (const f of [...report.kubeconfigs, ...report.copies]) {
+    const error = errors.get(f.name);
+    if (error) f.error = error;
   }
   report.changed = plan.items.filter((i) => !errors.has(i.name)).flatMap((i) => i.outputs);
   report.backupDir = (await stat(backupDir).catch(() => null)) ? backupDir : null;
   const changed = new Set(report.changed);
   const uses = [
-    ...targets.flatMap((c) => certUses(cluster, c)),
+    ...targets.flatMap((c) => certUses(cluster, instances, c)),
     ...instances.kubeconfigs.flatMap((k) => kubeconfigUses(cluster, k)),
   ].filter((u) => changed.has(u.file));
   Object.assign(report, restartsFor(uses));

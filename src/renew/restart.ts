@@ -1,6 +1,6 @@
-import type { Placement } from '../catalog/types.js';
-import type { Cluster, ClusterNode } from '../cluster/load.js';
-import type { CertInstance, KubeconfigInstance } from '../plan/instances.js';
+import type { Cluster } from '../cluster/load.js';
+import type { CertInstance, Instances, KubeconfigInstance } from '../plan/instances.js';
+import { kubeconfigNodes, landings, placementNodes } from '../plan/placement.js';
 
 /** Command-line clients read their files on every run: nothing to restart for them. */
 export const CLIENT_TOOLS: ReadonlySet<string> = new Set(['kubectl', 'etcdctl']);
@@ -21,24 +21,22 @@ export interface Restart {
   files: string[];
 }
 
-/** Names of the nodes a placement sends a file to. */
-export function placementNodes(cluster: Cluster, placement: Placement | undefined, owner: ClusterNode | undefined): string[] {
-  if (!placement) return [];
-  if (placement === 'self') return owner ? [owner.name] : [];
-  return cluster.nodes.filter((n) => placement.includes(n.role)).map((n) => n.name);
-}
-
-/** Who reads a certificate's files, directly (catalog `uses`). */
-export function certUses(cluster: Cluster, cert: CertInstance): ComponentUse[] {
-  return (cert.spec.uses ?? []).map((u) => {
-    const [file, placement] = u.part === 'key' ? [cert.keyPath, cert.spec.keyTo] : [cert.certPath, cert.spec.crtTo];
-    return { component: u.component, flag: u.flag, file, nodes: placementNodes(cluster, placement, cert.node) };
+/**
+ * Who reads a certificate's files, directly (catalog `uses`): one entry per file a node reads (node
+ * trees: each tree's copy of a shared file, not its source in _cluster/).
+ */
+export function certUses(cluster: Cluster, instances: Instances, cert: CertInstance): ComponentUse[] {
+  return (cert.spec.uses ?? []).flatMap(({ component, flag, part }) => {
+    const [file, placement] = part === 'key' ? [cert.keyPath, cert.spec.keyTo] : [cert.certPath, cert.spec.crtTo];
+    const sent = landings(instances, file, placementNodes(cluster, placement, cert.node));
+    if (!sent.length) return [{ component, flag, file, nodes: [] }];
+    return [...new Set(sent.map((l) => l.file))].map((f) => ({ component, flag, file: f, nodes: sent.filter((l) => l.file === f).map((l) => l.node) }));
   });
 }
 
-/** Who reads a kubeconfig (catalog `uses`). */
+/** Who reads a kubeconfig (catalog `uses`), on the node that holds this one. */
 export function kubeconfigUses(cluster: Cluster, kc: KubeconfigInstance): ComponentUse[] {
-  return (kc.spec.uses ?? []).map((u) => ({ ...u, file: kc.path, nodes: placementNodes(cluster, kc.spec.to, kc.node) }));
+  return (kc.spec.uses ?? []).map((u) => ({ ...u, file: kc.path, nodes: kubeconfigNodes(cluster, kc) }));
 }
 
 /** The running components that must restart to load changed files, one entry per component. */

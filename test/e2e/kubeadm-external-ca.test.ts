@@ -3,6 +3,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkJson } from '../check-fixtures.js';
 import { kubectl } from '../helpers/apiserver.js';
 import { kubePki, tempDir } from '../helpers/cli.js';
 import { dn, kubectlView, listFiles, opensslFacts, withFakeApiserver } from '../helpers/kubeadm.js';
@@ -117,6 +118,34 @@ describe('external intermediate CA with its key', () => {
     expect(items.find((i) => i.name === 'ca')!.reasons).toEqual(['external CA "Corp Kubernetes Intermediate", used as it is']);
   });
 
+  it('check accepts the intermediate as gen does: a note that it is external, still judged as a CA (validity, chain)', async () => {
+    // The corporate CA lives 30 days, within the default --warn-days: with 7, only the note is left.
+    const r = await checkJson(config, out, ['--warn-days', '7']);
+    expect(r.exitCode, JSON.stringify(r.report.cas)).toBe(0);
+    const ca = r.report.cas.find((c) => c.file === '_cluster/pki/ca.crt')!;
+    expect(ca.problems.map((p) => [p.severity, p.code])).toEqual([['note', 'external-ca']]);
+    expect(ca.problems[0]!.message).toBe('external CA CN=Corp Kubernetes Intermediate (issued by CN=Corp Root CA, O=Corp): used as it is, as gen does');
+    expect(r.report.summary).toMatchObject({ errors: 0, warnings: 0, notes: 1 });
+    // Its validity still counts: within 30 days of its end it is a warning.
+    const soon = await checkJson(config, out);
+    expect(soon.exitCode).toBe(1);
+    expect(soon.report.cas.flatMap((c) => c.problems.filter((p) => p.severity !== 'note').map((p) => [c.file, p.code]))).toEqual([['_cluster/pki/ca.crt', 'expires-soon']]);
+  });
+
+  it('check still judges the external CA as a CA: CA:TRUE and keyCertSign', async () => {
+    const notCa = join(dir, 'not-a-ca');
+    await execa('cp', ['-a', out, notCa], { stdin: 'ignore' });
+    // The same intermediate name and key, re-issued as a leaf: its signatures still verify.
+    await writeFile(join(corp, 'leaf.cnf'), '[v3_leaf]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n');
+    await openssl(['x509', '-req', '-in', 'int.csr', '-CA', 'root.crt', '-CAkey', 'root.key', '-set_serial', '0x4321', '-days', '30', '-extfile', 'leaf.cnf', '-extensions', 'v3_leaf', '-out', 'int-leaf.crt'], corp);
+    await writeFile(join(notCa, '_cluster/pki/ca.crt'), Buffer.concat([await readFile(join(corp, 'int-leaf.crt')), await readFile(join(corp, 'root.crt'))]));
+    const r = await checkJson(config, notCa, ['--warn-days', '7']);
+    expect(r.exitCode).toBe(1);
+    const ca = r.report.cas.find((c) => c.file === '_cluster/pki/ca.crt')!;
+    expect(ca.problems.map((p) => p.code)).toEqual(['external-ca', 'ca-basic-constraints', 'ca-key-usage']);
+    expect(ca.problems[2]!.message).toBe('keyUsage lacks keyCertSign (has digitalSignature); a CA needs keyCertSign');
+  });
+
   it('reports a ca.crt whose chain is broken', async () => {
     const broken = join(dir, 'broken');
     await execa('cp', ['-a', out, broken], { stdin: 'ignore' });
@@ -124,6 +153,11 @@ describe('external intermediate CA with its key', () => {
     const r = await kubePki(['gen', '--config', config, '--out', broken]);
     expect(r.exitCode).toBe(3);
     expect(String(r.stdout)).toMatch(/stale: ca: _cluster\/pki\/ca\.crt: certificate 2 of the file did not issue certificate 1/);
+    const check = await checkJson(config, broken, ['--warn-days', '7']);
+    expect(check.exitCode).toBe(1);
+    expect(check.report.cas.find((c) => c.file === '_cluster/pki/ca.crt')!.problems).toContainEqual(
+      expect.objectContaining({ code: 'chain', message: expect.stringContaining('certificate 2 of the file did not issue certificate 1') }),
+    );
   });
 });
 
@@ -211,6 +245,14 @@ describe('external CA without its key: kube-pki csr, signed elsewhere, picked up
     expect(String(again.stdout)).toMatch(/0 created, 0 re-issued, \d+ kept, 0 stale/);
     const csrAgain = await kubePki(['csr', '--config', config, '--out', out]);
     expect(String(csrAgain.stdout)).toMatch(/0 written, 9 already signed/);
+  });
+
+  it('check accepts the CA without its key as gen does: notes, no missing key or key copies', async () => {
+    const r = await checkJson(config, out, ['--warn-days', '7']);
+    expect(r.exitCode, JSON.stringify(r.report.summary)).toBe(0);
+    const ca = r.report.cas.find((c) => c.file === '_cluster/pki/ca.crt')!;
+    expect(ca.problems.map((p) => p.code)).toEqual(['external-ca', 'ca-key-absent']);
+    expect(r.report.copies.some((c) => c.file.endsWith('/pki/ca.key'))).toBe(false);
   });
 
   it('checks what comes back signed: a certificate without the requested extensions is stale', async () => {

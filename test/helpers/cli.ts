@@ -7,14 +7,21 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(ROOT, 'dist', 'cli.js');
 
+/** The execa options kubePki always passes; they make stdout and stderr plain strings. */
+type KubePkiExecaOptions = { readonly cwd: string; readonly reject: false; readonly stdin: 'ignore'; readonly env: Record<string, string> };
+
+/** What kubePki resolves to: never rejects, `stdout`/`stderr` are strings, `exitCode` is set unless killed. */
+export type KubePkiResult = Result<KubePkiExecaOptions>;
+
 /** Runs the built CLI (npm test builds first) as a user would, with plain output. */
-export async function kubePki(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return execa('node', [CLI, ...args], {
+export async function kubePki(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<KubePkiResult> {
+  const execaOptions: KubePkiExecaOptions = {
     cwd: options.cwd ?? ROOT,
     reject: false,
     stdin: 'ignore',
     env: { CI: '1', ...options.env },
-  });
+  };
+  return execa('node', [CLI, ...args], execaOptions);
 }
 
 /** A fresh temporary folder, removed by the returned cleanup. */

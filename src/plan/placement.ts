@@ -1,0 +1,34 @@
+import type { Placement } from '../catalog/types.js';
+import type { Cluster, ClusterNode } from '../cluster/load.js';
+import type { Instances, KubeconfigInstance } from './instances.js';
+
+/** One file of the PKI folder as one node receives it. */
+export interface Landing {
+  node: string;
+  /** The file sent, relative to the PKI folder (node trees: the copy in that node's tree). */
+  file: string;
+  /** Where it lands, relative to the node's folder (node trees: without the "<node>/" prefix). */
+  remote: string;
+}
+
+/** Names of the nodes a placement sends a file to. */
+export function placementNodes(cluster: Cluster, placement: Placement | undefined, owner: ClusterNode | undefined): string[] {
+  if (!placement) return [];
+  if (placement === 'self') return owner ? [owner.name] : [];
+  return cluster.nodes.filter((n) => placement.includes(n.role)).map((n) => n.name);
+}
+
+/** A kubeconfig bound to a node (node trees: every one; flat: per-node ones) goes to that node only. */
+export function kubeconfigNodes(cluster: Cluster, kc: KubeconfigInstance): string[] {
+  return kc.node ? [kc.node.name] : placementNodes(cluster, kc.spec.to, undefined);
+}
+
+/**
+ * Where a file of the PKI folder goes, node by node (`nodes`: its placement). In node trees a shared
+ * file's source in _cluster/ is never sent: each tree's copy of it is (Instances.copies).
+ */
+export function landings(instances: Instances, file: string, nodes: readonly string[]): Landing[] {
+  const copies = instances.copies.flatMap((c) => c.files.filter((f) => f.from === file).map((f) => ({ node: c.node.name, file: f.to })));
+  const sent = copies.length ? copies : nodes.map((node) => ({ node, file }));
+  return sent.map((s) => ({ ...s, remote: s.file.startsWith(`${s.node}/`) ? s.file.slice(s.node.length + 1) : s.file }));
+}
