@@ -56,8 +56,6 @@ echo "  median wall: kube-pki gen ${tool_wall}s, bash script ${script_wall}s"
 awk -v a="$tool_wall" -v b="$script_wall" 'BEGIN { printf "  wall ratio (gen / script): %.2f   (target <= 0.55)\n", a / b }'
 awk -v a="$tool_cpu" -v b="$script_cpu" 'BEGIN { printf "  CPU ratio  (gen / script): %.2f   (target <= 1.15; total user+sys %.2fs vs %.2fs)\n", a / b, a, b }'
 
-[ "$workers" -gt 0 ] || exit 0
-
 # describe N: a cluster with 3 masters, a load balancer and N workers.
 describe() {
   {
@@ -68,6 +66,23 @@ describe() {
     for w in $(seq 1 "$1"); do echo "  - { name: worker-$w, address: 10.1.$((w / 250)).$((w % 250 + 1)), role: worker }"; done
   } >"cluster-$1.yaml"
 }
+
+[ "$workers" -gt 0 ] || exit 0
+
+
+# The lab is small: Node's fixed cost (start, module load, ~1.5 ms of execa per openssl process) weighs
+# on 11 certificates. One paired run on a 50-worker cluster shows the ratio once that is spread out.
+describe 50
+( mkdir -p "$work/mid-script" && cd "$work/mid-script" && node "$cli" script --config "$work/cluster-50.yaml" >gen.sh )
+: >mid-tool.txt
+: >mid-script.txt
+measure mid-tool.txt env CI=1 node "$cli" gen --config cluster-50.yaml --out "$work/mid-tool"
+(cd "$work/mid-script" && measure "$work/mid-script.txt" bash gen.sh)
+read -r mt_wall mt_cpu _ <mid-tool.txt
+read -r ms_wall ms_cpu _ <mid-script.txt
+awk -v a="$mt_wall" -v b="$ms_wall" -v c="$mt_cpu" -v d="$ms_cpu" \
+  'BEGIN { printf "50 workers (59 certificates), one paired run: wall %.1fs vs %.1fs (ratio %.2f), CPU ratio %.2f\n", a, b, a / b, c / d }'
+rm -rf "$work/mid-tool" "$work/mid-script"
 
 echo "large descriptions (one run each):"
 for n in $((workers / 4)) "$workers"; do
