@@ -194,13 +194,19 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     // `check --remote` is the same comparison under the check command.
     const remote = await kubePki(['check', '--remote', '--config', base, '--out', pki, '--known-hosts', knownHosts, '--json'], { env: { SSH_AUTH_SOCK: '' } });
     expect(remote.exitCode).toBe(1);
-    expect(JSON.parse(remote.stdout).nodes.find((n: { node: string }) => n.node === 'worker-1')).toMatchObject({ missing: ['kube-proxy.kubeconfig'], extra: ['ca.key'] });
+    const remoteReport = JSON.parse(remote.stdout) as { result: string; remote: VerifyReport };
+    expect(remoteReport.result).toBe('ok'); // the local PKI itself is fine
+    expect(remoteReport.remote.nodes.find((n) => n.node === 'worker-1')).toMatchObject({ missing: ['kube-proxy.kubeconfig'], extra: ['ca.key'] });
 
     const fix = await runJson(base);
     expect(fix.exitCode, fix.stderr).toBe(0);
     expect(fix.report.nodes.find((n) => n.node === 'worker-1')!.notes).toEqual(['not in its manifest, left as they are: ca.key']);
     await unlink(join(home('worker-1'), 'ca.key'));
     expect((await runJson<VerifyReport>(base, ['--verify'])).exitCode).toBe(0);
+    const clean2 = await kubePki(['check', '--remote', '--config', base, '--out', pki, '--known-hosts', knownHosts], { env: { SSH_AUTH_SOCK: '' } });
+    expect(clean2.exitCode, clean2.stdout + clean2.stderr).toBe(0);
+    expect(clean2.stdout).toMatch(/^All good: 1 CA, 10 certificates, 6 kubeconfigs\.$/m);
+    expect(clean2.stdout).toMatch(/^master-1: ok: 13 identical, 0 missing, 0 different, 0 extra$/m);
   });
 
   it('a node whose sshd is stopped fails alone, named with its error; after a restart a re-run completes', async () => {

@@ -20,19 +20,28 @@ export function register(program: Command): void {
     .addOption(outOption())
     .addOption(new Option('--warn-days <n>', 'report certificates that expire within N days').default(30).argParser(days))
     .addOption(jsonOption())
-    .option('--remote', "instead: compare each node's files with the local ones over SSH (same as distribute --verify)");
+    .option('--remote', "also compare each node's files with the local ones over SSH (hash and mode; as distribute --verify)");
   addRemoteOptions(command).action(async (opts: DistributeOptions & { config?: string; warnDays: number; remote?: boolean }) => {
-      const { loadClusterOption } = await import('../cluster-option.js');
-      if (opts.remote) {
-        const { verifyCommand } = await import('../../distribute/verify.js');
-        process.exitCode = await verifyCommand(await loadClusterOption(opts.config), { ...opts, verify: true });
-        return;
-      }
-      const { checkPki } = await import('../../check/check.js');
-      const { checkText } = await import('../../check/format.js');
-      const cluster = await loadClusterOption(opts.config);
-      const report = await checkPki(cluster, opts.out, { warnDays: opts.warnDays });
+    const { loadClusterOption } = await import('../cluster-option.js');
+    const { checkPki } = await import('../../check/check.js');
+    const { checkText } = await import('../../check/format.js');
+    const cluster = await loadClusterOption(opts.config);
+    const report = await checkPki(cluster, opts.out, { warnDays: opts.warnDays });
+    const localOk = report.result === 'ok';
+    if (!opts.remote) {
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : checkText(report));
-      process.exitCode = report.result === 'ok' ? 0 : 1;
+      process.exitCode = localOk ? 0 : 1;
+      return;
+    }
+    const verify = await import('../../distribute/verify.js');
+    if (opts.json) {
+      const remote = await verify.verifyRemote(cluster, opts);
+      process.stdout.write(`${JSON.stringify({ ...report, remote }, null, 2)}\n`);
+      process.exitCode = localOk && remote.result === 'ok' ? 0 : 1;
+      return;
+    }
+    process.stdout.write(checkText(report));
+    const remoteCode = await verify.verifyCommand(cluster, { ...opts, verify: true });
+    process.exitCode = remoteCode === 0 && localOk ? 0 : Math.max(remoteCode, 1);
     });
 }
