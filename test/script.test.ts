@@ -59,5 +59,38 @@ describe('kube-pki script: the learner\'s view', () => {
       expect(b.users[0].name).toBe(a.users[0].name);
       expect(Buffer.from(b.clusters[0].cluster['certificate-authority-data'], 'base64').equals(await readFile(join(empty, 'ca.crt')))).toBe(true);
     }
+    // The tool itself finds nothing to add or redo in what the script made: the same PKI, byte for byte
+    // where it can be (kubeconfigs), equivalent where it cannot (keys and serials are random).
+    const again = await kubePki(['gen', '--out', empty], { cwd: dir });
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain('0 created, 0 re-issued, 17 kept, 0 stale, 0 failed');
+  });
+
+  it('does the same for the kubeadm layout: node trees, copies and kubeconfigs', async () => {
+    const config = join(dir, 'kubeadm.yaml');
+    await writeFile(
+      config,
+      [
+        'profile: kubeadm',
+        'apiServer: { endpoint: 10.0.0.30 }',
+        'nodes:',
+        '  - { name: cp-1, address: 10.0.0.11, role: controlplane }',
+        '  - { name: cp-2, address: 10.0.0.12, role: controlplane }',
+        '  - { name: w-1, address: fd00::21, role: worker }',
+        '',
+      ].join('\n'),
+    );
+    const r = await kubePki(['script', '--config', config]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = join(dir, 'kubeadm-by-hand');
+    await execa('mkdir', ['-m', '700', out]);
+    await writeFile(join(dir, 'gen-kubeadm.sh'), r.stdout);
+    const run = await execa('bash', [join(dir, 'gen-kubeadm.sh')], { cwd: out, reject: false });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(await opensslVerify(join(out, 'cp-2/pki/ca.crt'), join(out, 'cp-2/pki/apiserver.crt'))).toBe(true);
+    await expect(readFile(join(out, 'w-1/pki/ca.key'))).rejects.toThrow(/ENOENT/);
+    const again = await kubePki(['gen', '--config', config, '--out', out]);
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/0 created, 0 re-issued, \d+ kept, 0 stale, 0 failed/);
   });
 });

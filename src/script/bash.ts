@@ -48,10 +48,11 @@ export function stepLines(step: Step, made: Set<string> = new Set()): string[] {
       const k = step.kubeconfig;
       const b64 = (file: string) => `$(base64 -w0 < ${shellQuote(file)})`;
       // Same YAML as the tool writes, with the embedded data filled in by the shell.
-      const yaml = renderKubeconfig(k, { ca: '@CA@', cert: '@CERT@', key: '@KEY@' })
-        .replace('@CA@', b64(k.caFile))
-        .replace('@CERT@', b64(k.certFile))
-        .replace('@KEY@', b64(k.keyFile));
+      // Placeholders are plain words, so that YAML writes them (and so the base64) unquoted, as the tool does.
+      const yaml = renderKubeconfig(k, { ca: 'KUBEPKICADATA', cert: 'KUBEPKICERTDATA', key: 'KUBEPKIKEYDATA' })
+        .replace('KUBEPKICADATA', b64(k.caFile))
+        .replace('KUBEPKICERTDATA', b64(k.certFile))
+        .replace('KUBEPKIKEYDATA', b64(k.keyFile));
       return [...mkdir(step.file), ...heredoc(step.file, yaml, false)];
     }
   }
