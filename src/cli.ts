@@ -21,16 +21,28 @@ export function buildProgram(): Command {
     .name('kube-pki')
     .description("Builds a Kubernetes cluster's PKI with openssl and puts every file on the node that needs it.")
     .version('0.1.0')
-    .showHelpAfterError()
+    .showHelpAfterError('(kube-pki --help, or kube-pki help COMMAND, for usage)')
     .exitOverride();
   for (const command of COMMANDS) command.register(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
 
+/** gen is the default command, so a mistyped command would otherwise read as an argument to gen. */
+function unknownCommand(program: Command, argv: string[]): string | undefined {
+  const first = argv[2];
+  if (!first || first.startsWith('-')) return undefined;
+  const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  return known.includes(first) || first === 'help' ? undefined : first;
+}
+
 async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    const unknown = unknownCommand(program, argv);
+    if (unknown) throw new UserError(`unknown command ${JSON.stringify(unknown)}; the commands are: ${program.commands.map((c) => c.name()).join(', ')}`);
+    await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -39,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof UserError) {
       process.stderr.write(`kube-pki: ${err.message.replace(/\n/g, '\nkube-pki: ')}\n`);
+      // A script that asked for JSON gets JSON on stdout even when the input was wrong.
+      if (json) process.stdout.write(`${JSON.stringify({ result: 'error', exitCode: err.exitCode, error: err.message })}\n`);
       return err.exitCode;
     }
     process.stderr.write(`kube-pki: unexpected error: ${(err as Error).stack ?? String(err)}\n`);

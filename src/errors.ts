@@ -33,13 +33,21 @@ export class ValidationError extends UserError {
   }
 }
 
-/** Shows a value in an error message so that hidden characters (newline, spaces) are visible. */
+const SHOWN_MAX = 80;
+
+/**
+ * Shows a value in an error message so that hidden characters (newline, spaces) are visible.
+ * Never key material: a file given by mistake (a PEM key as --config) must not end up in a log, so
+ * anything that looks like PEM is withheld and long values are cut.
+ */
 export function showValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
   if (value === undefined) return 'nothing';
+  let text: string;
   try {
-    return JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    text = String(value);
   }
+  if (/-----BEGIN [A-Z ]+-----|PRIVATE KEY/.test(text)) return '(PEM data, not shown)';
+  return text.length > SHOWN_MAX ? `${text.slice(0, SHOWN_MAX)}… (${text.length} characters)` : text;
 }

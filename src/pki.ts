@@ -11,8 +11,12 @@ export function instancesFor(cluster: Cluster): Instances {
 }
 
 /** The plan for an output folder as it is now (reads the folder, writes nothing). */
-export async function planFor(cluster: Cluster, outDir: string, options: PlanOptions = {}): Promise<{ plan: Plan; instances: Instances }> {
-  const instances = instancesFor(cluster);
+export async function planFor(
+  cluster: Cluster,
+  outDir: string,
+  options: PlanOptions = {},
+  instances: Instances = instancesFor(cluster),
+): Promise<{ plan: Plan; instances: Instances }> {
   const disk = await inspectDisk(outDir, instances);
   return { plan: planPki(cluster.profile, instances, disk, options), instances };
 }

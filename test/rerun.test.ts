@@ -69,6 +69,8 @@ describe('re-running gen', () => {
     await writeFile(config, DEFAULT_CLUSTER_YAML.replace('192.168.5.12', '192.168.5.13'));
     const before = await snapshot(pki);
 
+    const dry = await kubePki(['gen', '--config', config, '--out', pki, '--dry-run']);
+    expect(dry.exitCode).toBe(3); // a dry run gives the verdict the run would give
     const stale = await kubePki(['gen', '--config', config, '--out', pki]);
     expect(stale.exitCode).toBe(3);
     expect(stale.stdout).toMatch(/^stale: kube-apiserver: SANs missing: 192\.168\.5\.13; SANs not in the description: 192\.168\.5\.12/m);

@@ -1,4 +1,4 @@
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -72,6 +72,40 @@ describe('bad cluster descriptions', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/dup\.yaml: line 2: YAML syntax/);
     await expect(stat(join(dir, 'never'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('a key file given as --config by mistake: exit 2, and not a byte of the key in the message', async () => {
+    const out = join(dir, 'pem-out');
+    expect((await kubePki(['gen', '--out', out])).exitCode).toBe(0);
+    const r = await kubePki(['gen', '--config', join(out, 'ca.key'), '--out', out, '--json']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('must be a YAML mapping');
+    const key = await readFile(join(out, 'ca.key'), 'utf8');
+    for (const line of key.split('\n').filter((l) => l.length > 20)) expect(r.stderr + r.stdout).not.toContain(line.slice(0, 20));
+    expect(r.stderr + r.stdout).not.toContain('BEGIN');
+    expect(JSON.parse(r.stdout)).toMatchObject({ result: 'error', exitCode: 2 });
+  });
+
+  it('--out must be a folder of its own: a file, or a shared folder like /tmp, is refused unchanged', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const r = await kubePki(['gen', '--out', file]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('is not a folder');
+    const shared = join(dir, 'sticky');
+    await mkdir(shared, { mode: 0o777 });
+    await chmod(shared, 0o1777);
+    const s = await kubePki(['gen', '--out', shared]);
+    expect(s.exitCode).toBe(2);
+    expect(s.stderr).toContain('cannot hold private keys');
+    expect((await stat(shared)).mode & 0o7777).toBe(0o1777);
+    expect(await readdir(shared)).toEqual([]);
+  });
+
+  it('a mistyped command is named as such, not read as an argument of gen', async () => {
+    const r = await kubePki(['chek']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('unknown command "chek"');
   });
 
   it('a missing file and unknown flags give exit 2', async () => {

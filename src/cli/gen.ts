@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { Cluster } from '../cluster/load.js';
 import { EXIT } from '../errors.js';
-import { privateOutDir, runLocked } from '../exec/run-locked.js';
+import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
-import { planFor } from '../pki.js';
+import { instancesFor, planFor } from '../pki.js';
 import type { Plan, PlanItem, Step } from '../plan/steps.js';
 import { stepLines } from '../script/bash.js';
 import { describeItem } from '../tasks/progress.js';
@@ -25,21 +25,28 @@ export interface GenResult {
 
 export async function gen(cluster: Cluster, options: GenOptions): Promise<GenResult> {
   const outDir = resolve(options.out);
-  const [{ plan, instances }] = await Promise.all([
-    planFor(cluster, outDir, { force: !!options.force, replaceCa: !!options.replaceCa }),
-    options.dryRun ? undefined : checkOpenssl(),
-  ]);
-  const stale = plan.items.filter((i) => i.action === 'stale');
+  const planOptions = { force: !!options.force, replaceCa: !!options.replaceCa };
+  const instances = instancesFor(cluster); // validates names before anything is touched
+  await assertOutDir(outDir);
 
   if (options.dryRun) {
+    const { plan } = await planFor(cluster, outDir, planOptions, instances);
     if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, items: await summarize(plan, instances, outDir, new Map(), false) });
     else process.stdout.write(planText(plan, outDir, cluster));
-    return { exitCode: EXIT.ok, plan };
+    // The same verdict a real run would give: 3 when something would be left stale.
+    return { exitCode: plan.items.some((i) => i.action === 'stale') ? EXIT.stale : EXIT.ok, plan };
   }
 
+  await checkOpenssl();
   const notes = await privateOutDir(outDir);
-  const errors = await runLocked(plan, outDir, { silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
+  let plan: Plan = { profile: cluster.profile, items: [] };
+  const errors = await runLocked(
+    async () => (plan = (await planFor(cluster, outDir, planOptions, instances)).plan),
+    outDir,
+    { silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) },
+  );
 
+  const stale = plan.items.filter((i) => i.action === 'stale');
   const exitCode = errors.size ? EXIT.failed : stale.length ? EXIT.stale : EXIT.ok;
   if (options.json) {
     const result = exitCode === EXIT.ok ? 'ok' : exitCode === EXIT.stale ? 'stale' : 'failed';

@@ -65,7 +65,8 @@ export function parseCluster(text: string, source: string): Cluster {
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ValidationError(source, [{ path: '', message: `must be a YAML mapping (got ${showValue(raw)})` }]);
+    const got = raw === null ? 'an empty document' : Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
+    throw new ValidationError(source, [{ path: '', message: `must be a YAML mapping with profile, apiServer, nodes… (got ${got}); is it the right file?` }]);
   }
   const result = clusterSchema.safeParse(raw, { reportInput: true });
   if (!result.success) throw new ValidationError(source, result.error.issues.map(toFieldIssue));

@@ -1,24 +1,54 @@
 import { chmod, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
 import { clearLeftovers, runContext, startPlan } from './run-plan.js';
 import { ensureDir } from '../files/atomic.js';
 import type { Plan } from '../plan/steps.js';
 import { showProgress } from '../tasks/progress.js';
 
-/** Makes the output folder private (it holds keys); returns a note when its mode had to change. */
+/**
+ * Makes the output folder private (it holds keys): created 0700, or tightened to 0700 with a note.
+ * A folder that is plainly not kube-pki's own (the root, a home or the current folder, or one with
+ * set-id or sticky bits, like /tmp) is refused rather than changed under its other users.
+ */
 export async function privateOutDir(outDir: string): Promise<string[]> {
-  await ensureDir(outDir);
-  const mode = (await stat(outDir)).mode & 0o777;
+  const existing = await stat(outDir).catch(() => null);
+  if (!existing) {
+    await ensureDir(outDir);
+    return [];
+  }
+  if (!existing.isDirectory()) throw new UserError(`--out ${outDir}: is not a folder`, EXIT.badInput);
+  const mode = existing.mode & 0o7777;
   if (mode === 0o700) return [];
+  const shared = [resolve('/'), resolve(homedir()), resolve(process.cwd())].includes(resolve(outDir)) || (mode & 0o7000) !== 0;
+  if (shared)
+    throw new UserError(
+      `--out ${outDir}: a folder others use (mode ${mode.toString(8)}) cannot hold private keys; give a folder of its own, e.g. ${join(outDir, 'pki')}`,
+      EXIT.badInput,
+    );
   await chmod(outDir, 0o700);
   return [`${outDir} had mode ${mode.toString(8)}; set to 700 because it holds private keys`];
 }
 
+/** The output folder must be a folder (or not exist yet): checked before anything is planned or written. */
+export async function assertOutDir(outDir: string): Promise<void> {
+  const existing = await stat(outDir).catch(() => null);
+  if (existing && !existing.isDirectory()) throw new UserError(`--out ${outDir}: is not a folder`, EXIT.badInput);
+}
+
 /** Runs a plan in the output folder under its lock, with the progress view; returns the failed items' messages. */
-export async function runLocked(plan: Plan, outDir: string, options: { concurrency?: number; silent: boolean; now?: Date }): Promise<Map<string, string>> {
+export async function runLocked(
+  planned: Plan | (() => Promise<Plan>),
+  outDir: string,
+  options: { concurrency?: number; silent: boolean; now?: Date },
+): Promise<Map<string, string>> {
   const unlock = await lockOutDir(outDir);
   const errors = new Map<string, string>();
   try {
+    // Planning under the lock: what another run just wrote is seen, never overwritten by a stale plan.
+    const plan = typeof planned === 'function' ? await planned() : planned;
     await clearLeftovers(outDir);
     const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency));
     await showProgress(plan, running, { silent: options.silent });

@@ -20,6 +20,7 @@ export function register(program: Command): void {
     const cluster = await loadClusterOption(opts.config);
     const then = opts.distribute ? await distributeAfterGen(cluster, opts) : undefined; // bad SSH settings: exit 2 before writing
     const { exitCode } = await gen(cluster, opts);
+    if (then && exitCode !== 0) process.stderr.write(`kube-pki: not distributed: gen ended with exit ${exitCode}; fix that first, then run kube-pki distribute\n`);
     process.exitCode = then && exitCode === 0 ? await then() : exitCode;
   });
 }
