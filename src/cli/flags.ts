@@ -22,6 +22,9 @@ export function flags(cluster: Cluster, component: string | undefined, options: 
     `# ${c}`,
     ...list.map((f) => `${f.flag}=${f.path}${f.node ? `   # on ${f.node}` : ''}`),
   ]);
-  const header = `# Flags of the ${cluster.profile} PKI (${cluster.source}), files under ${dir}`;
-  return `${[[header], ...blocks].map((b) => b.join('\n')).join('\n\n')}\n`;
+  const header = [`# Flags of the ${cluster.profile} PKI (${cluster.source}), files under ${dir}`];
+  // distribute's default for hardway is the login user's ~/pki (no sudo needed): say how to line them up.
+  if (!options.dir && !isAbsolute(cluster.ssh?.remoteDir ?? '') && cluster.profile === 'hardway')
+    header.push(`# kube-pki distribute puts the files in ~/pki unless told otherwise: set ssh: { remoteDir: ${dir}, sudo: true } to install them here`);
+  return `${[header, ...blocks].map((b) => b.join('\n')).join('\n\n')}\n`;
 }

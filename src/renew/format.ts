@@ -30,7 +30,7 @@ export function renewText(report: RenewReport): string {
   if (report.kubeconfigs.length) out.push(`Kubeconfigs ${dry ? 'to re-render' : 're-rendered'}: ${filesText(report.kubeconfigs)}`);
   if (report.copies.length) out.push(`Copies in node trees ${dry ? 'to update' : 'updated'}: ${filesText(report.copies)}`);
   if (dry) return `${[...out, ...warnings].join('\n')}\n`;
-  if (report.backupDir) out.push(`Old files moved to ${report.backupDir}`);
+  if (report.backupDir) out.push(`Old files copied to ${report.backupDir}`);
   out.push(`Changed files (kube-pki distribute sends only these): ${report.changed.join(', ') || 'none'}`);
   if (report.restart.length) {
     out.push('Restart to load them:');
