@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCluster, parseCluster } from '../src/cluster/load.js';
@@ -8,7 +8,8 @@ import { normalizeRemoteDir } from '../src/distribute/targets.js';
 import { hostKeyAlgorithms } from '../src/ssh/connect.js';
 import { fingerprint, hostMatches, KnownHosts, knownHostsName, parseKnownHosts } from '../src/ssh/known-hosts.js';
 import { commandLine, quoteWord } from '../src/ssh/quote.js';
-import { tempDir } from './helpers/cli.js';
+import { kubePki, tempDir } from './helpers/cli.js';
+import { generated } from './helpers/kubeadm.js';
 
 // The parts of distribution that need no node: quoting, known_hosts, the manifest, settings.
 
@@ -138,12 +139,88 @@ describe('per-node manifest', () => {
     expect(m[1]!.files.map((f) => f.remote)).toEqual(['kubelet.conf', 'pki/ca.crt']);
   });
 
-  it('refuses to send a CA key to a worker, whatever the output folder holds', async () => {
+  it('never sends a file of a worker tree that is not in the catalog, a CA key name included', async () => {
     const out = join(dir, 'kubeadm-bad');
     await mkdir(join(out, 'w-1', 'pki'), { recursive: true });
     await writeFile(join(out, 'w-1', 'pki', 'front-proxy-ca.key'), 'x');
     const cluster = kubeadm('  - { name: cp-1, address: 10.0.0.11, role: controlplane }\n  - { name: w-1, address: 10.0.0.21, role: worker }\n');
-    await expect(manifestFor(cluster, out)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('w-1/pki/front-proxy-ca.key is a CA key and w-1 is a worker node') });
+    const worker = (await manifestFor(cluster, out))[1]!;
+    expect(worker.files).toEqual([]);
+    expect(worker.notSent).toContainEqual({ local: 'w-1/pki/front-proxy-ca.key', reason: 'not in the catalog, not sent' });
+  });
+});
+
+describe('kubeadm: only catalog files are sent, and a CA key is recognised by its content', () => {
+  const YAML = (identityFile: string) => `profile: kubeadm
+key: { algorithm: ecdsa, curve: P-256 }
+apiServer: { endpoint: 192.168.5.30, port: 6443 }
+ssh: { user: vagrant, identityFile: ${identityFile} }
+nodes:
+  - { name: master-1, address: 192.168.5.11, role: controlplane }
+  - { name: worker-1, address: 192.168.5.21, role: worker }
+`;
+  let pki: { dir: string; out: string; config: string; cleanup: () => Promise<void> };
+  const dryRun = (json: boolean) => kubePki(['distribute', '--dry-run', ...(json ? ['--json'] : []), '--config', pki.config, '--out', pki.out], { env: { SSH_AUTH_SOCK: '' } });
+  beforeAll(async () => {
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'kubeadm-id')]);
+    pki = await generated(YAML(join(dir, 'kubeadm-id')));
+  });
+  afterAll(async () => pki?.cleanup());
+
+  it('a copy of the CA key under another name in a worker tree is listed as not in the catalog, never sent', async () => {
+    await copyFile(join(pki.out, '_cluster/pki/ca.key'), join(pki.out, 'worker-1/pki/ca.key.orig'));
+    await writeFile(join(pki.out, 'worker-1/notes.txt'), 'hello');
+    const r = await dryRun(false);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/^ {4}pki\/ca\.key\.orig\s/m);
+    expect(r.stdout).toContain('worker-1/pki/ca.key.orig: not in the catalog, not sent; it holds the private key of CA ca: remove it');
+    expect(r.stdout).toContain('worker-1/notes.txt: not in the catalog, not sent');
+    const json = JSON.parse((await dryRun(true)).stdout) as { nodes: { node: string; files: { path: string }[]; notes: string[] }[] };
+    const worker = json.nodes.find((n) => n.node === 'worker-1')!;
+    expect(worker.files.map((f) => f.path)).toEqual(['kubelet.conf', 'pki/ca.crt']);
+    expect(worker.notes).toEqual([
+      'worker-1/notes.txt: not in the catalog, not sent',
+      'worker-1/pki/ca.key.orig: not in the catalog, not sent; it holds the private key of CA ca: remove it',
+    ]);
+    // The control plane's files are the catalog's, all generated: every file of its tree.
+    const master = json.nodes.find((n) => n.node === 'master-1')!;
+    expect(master.files.map((f) => f.path)).toContain('pki/etcd/ca.key');
+    expect(master.notes).toEqual([]);
+  });
+
+  it('refuses (exit 2, nothing connected) a catalog file of a worker that holds a CA key, whatever its name', async () => {
+    const kubelet = join(pki.out, 'worker-1/kubelet.conf');
+    const before = await readFile(kubelet);
+    try {
+      // The front-proxy CA's key, embedded as the kubelet's client key.
+      const caKey = await readFile(join(pki.out, '_cluster/pki/front-proxy-ca.key'));
+      await writeFile(kubelet, before.toString('utf8').replace(/client-key-data: \S+/, `client-key-data: ${caKey.toString('base64')}`), { mode: 0o600 });
+      const r = await dryRun(false);
+      expect(r.exitCode, r.stdout).toBe(2);
+      expect(r.stderr).toContain('refusing to distribute: worker-1/kubelet.conf holds the private key of CA front-proxy-ca');
+      expect(r.stdout).toBe('');
+    } finally {
+      await writeFile(kubelet, before, { mode: 0o600 });
+    }
+  });
+
+  it('a CA key under a catalog key name is refused on a worker too (manifestFor)', async () => {
+    const cluster = parseCluster(YAML(join(dir, 'kubeadm-id')), pki.config);
+    const own = join(pki.out, 'master-1/pki/apiserver.key');
+    const before = await readFile(own);
+    try {
+      // master-1 is given the etcd CA key by the catalog: another CA key in its place is still its CA's key.
+      await copyFile(join(pki.out, '_cluster/pki/etcd/ca.key'), own);
+      await expect(manifestFor(cluster, pki.out)).resolves.toHaveLength(2);
+    } finally {
+      await writeFile(own, before, { mode: 0o600 });
+    }
+    const hardway = defaultCluster();
+    const out = join(dir, 'hardway-swapped');
+    await mkdir(out, { recursive: true });
+    await copyFile(join(pki.out, '_cluster/pki/ca.crt'), join(out, 'ca.crt'));
+    await copyFile(join(pki.out, '_cluster/pki/ca.key'), join(out, 'worker-1.key'));
+    await expect(manifestFor(hardway, out)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('worker-1.key holds the private key of CA ca (ca.crt)') });
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCluster, type Cluster } from '../src/cluster/load.js';
@@ -59,6 +59,40 @@ describe('kubeadm: check, renew and explain see the copies in the node trees', (
     expect(report.catalog.missing).toEqual([]);
     expect(report.catalog.unknown).toEqual([]);
     expect(report.copies.every((c) => c.status === 'ok')).toBe(true);
+  });
+
+  it('check reports a CA key in a worker tree (error), whatever its name, and a stray key elsewhere (warning)', async () => {
+    const pki = await fresh();
+    await copyFile(join(pki, '_cluster/pki/ca.key'), join(pki, 'worker-1/pki/ca.key'));
+    await mkdir(join(pki, 'loadbalancer'));
+    await copyFile(join(pki, '_cluster/pki/etcd/ca.key'), join(pki, 'loadbalancer/etcd.bak'));
+    await copyFile(join(pki, 'master-1/pki/apiserver.key'), join(pki, 'master-1/pki/apiserver.key.orig.key'));
+    const { exitCode, report } = await checkJson(config, pki);
+    expect(exitCode).toBe(1);
+    expect(report.files.map((f) => [f.file, f.status, f.problems.map((p) => p.code)])).toEqual([
+      ['loadbalancer/etcd.bak', 'error', ['ca-key-on-node']],
+      ['master-1/pki/apiserver.key.orig.key', 'warning', ['key-not-in-catalog']],
+      ['worker-1/pki/ca.key', 'error', ['ca-key-on-node']],
+    ]);
+    expect(report.files[2]!.problems[0]!.message).toBe('worker-1/pki/ca.key holds the private key of CA ca (_cluster/pki/ca.crt); worker-1 is a worker node and never gets a CA key: remove it');
+    expect(report.summary).toMatchObject({ errors: 2, warnings: 1 });
+    const text = await kubePki(['check', '--config', config, '--out', pki]);
+    expect(text.exitCode).toBe(1);
+    expect(text.stdout).toContain('Other files:\n  loadbalancer/etcd.bak holds the private key of CA etcd-ca');
+    expect(text.stdout).not.toContain('All good');
+  });
+
+  it('check reports a dangling symbolic link as unreadable instead of crashing', async () => {
+    const pki = await fresh();
+    await symlink('nowhere.crt', join(pki, '_cluster/x.crt'));
+    await symlink('nowhere.conf', join(pki, 'worker-2/x.conf'));
+    const { exitCode, report, stderr } = await checkJson(config, pki);
+    expect(stderr).not.toContain('unexpected error');
+    expect(exitCode).toBe(1);
+    const row = report.certificates.find((r) => r.file === '_cluster/x.crt')!;
+    expect(row.problems.map((p) => [p.code, p.message])).toEqual([['unreadable', expect.stringContaining('_cluster/x.crt: cannot be read (ENOENT')]]);
+    expect(report.files.map((f) => [f.file, f.problems.map((p) => p.code)])).toEqual([['worker-2/x.conf', ['unreadable']]]);
+    expect(report.summary.errors).toBe(2);
   });
 
   it('renew updates the copies of a renewed shared certificate in every control-plane tree, with backups, and restarts the apiservers for them', async () => {

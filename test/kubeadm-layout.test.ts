@@ -228,4 +228,28 @@ describe('kubeadm layout: every file of the matrix', () => {
     expect(backups).toHaveLength(1);
     expect((await readFile(join(out, backups[0]!, 'cp-3/pki/ca.crt'))).equals(foreign)).toBe(true);
   });
+
+  it('a lost _cluster folder: node trees (kubeconfigs and their pki/ca.crt) are left alone until --force', async () => {
+    const confs = (await listFiles(out)).filter((f) => f.endsWith('.conf') && !f.startsWith('backup-') && !f.startsWith('_cluster/'));
+    expect(confs.length).toBeGreaterThan(0);
+    const before = new Map(await Promise.all(confs.map(async (f) => [f, await readFile(join(out, f))] as const)));
+    await rm(join(out, '_cluster'), { recursive: true });
+
+    const r = await kubePki(['gen', '--config', config, '--out', out]);
+    expect(r.exitCode, String(r.stderr)).toBe(3);
+    // A kubeconfig would embed the new CA while its tree's pki/ca.crt stays the old one: not rewritten.
+    expect(String(r.stdout)).toMatch(/^stale: cp-1\/admin\.conf: cp-1\/pki\/ca\.crt would stay another CA than the _cluster\/pki\/ca\.crt it embeds/m);
+    expect(String(r.stdout)).not.toMatch(/\.conf: re-issued/);
+    for (const [f, bytes] of before) expect((await readFile(join(out, f))).equals(bytes), f).toBe(true);
+
+    const forced = await kubePki(['gen', '--config', config, '--out', out, '--force']);
+    expect(forced.exitCode, String(forced.stderr)).toBe(0);
+    const check = await kubePki(['check', '--config', config, '--out', out]);
+    expect(check.exitCode, String(check.stdout)).toBe(0);
+    for (const f of confs) {
+      const view = await kubectlView(join(out, f));
+      const embedded = Buffer.from(view.clusters[0]!.cluster['certificate-authority-data'], 'base64');
+      expect(embedded.equals(await readFile(join(out, f.split('/')[0]!, 'pki/ca.crt'))), f).toBe(true);
+    }
+  });
 });

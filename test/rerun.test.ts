@@ -106,6 +106,81 @@ describe('re-running gen', () => {
     expect((await readFile(join(pki, backup, 'ca.key'))).toString('base64')).toBe(before.get('ca.key'));
   });
 
+  it('a lost CA: the kubeconfigs are not rewritten around stale certificates; --force re-makes everything consistent', async () => {
+    const pki = join(dir, 'lostca');
+    expect((await kubePki(['gen', '--out', pki], { cwd: dir })).exitCode).toBe(0);
+    const before = await snapshot(pki);
+    await rm(join(pki, 'ca.crt'));
+    await rm(join(pki, 'ca.key'));
+    const r = await kubePki(['gen', '--out', pki], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(3);
+    expect(r.stdout).toContain('1 created, 0 re-issued, 0 kept, 16 stale, 0 failed');
+    expect(r.stdout).toMatch(/^stale: admin\.kubeconfig: its certificate admin is stale, so it would not work with it \(--force re-issues the certificate, then rewrites it\)/m);
+    const after = await snapshot(pki);
+    for (const [name, bytes] of before) if (name.endsWith('.kubeconfig')) expect(after.get(name), name).toBe(bytes);
+
+    const forced = await kubePki(['gen', '--out', pki, '--force'], { cwd: dir });
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/^admin\.kubeconfig: re-issued \(its certificate changed\)$/m);
+    await assertComplete(pki);
+    const check = await kubePki(['check', '--out', pki], { cwd: dir });
+    expect(check.exitCode, check.stdout).toBe(0);
+  });
+
+  it('reports certificates whose validity period or key no longer match the description; --force never replaces a key', async () => {
+    const pki = join(dir, 'validity');
+    expect((await kubePki(['gen', '--out', pki], { cwd: dir })).exitCode).toBe(0);
+    const before = await snapshot(pki);
+    const shorter = join(dir, 'validity.yaml');
+    await writeFile(shorter, DEFAULT_CLUSTER_YAML.replace('leaf: 1000', 'leaf: 365'));
+    const stale = await kubePki(['gen', '--config', shorter, '--out', pki]);
+    expect(stale.exitCode).toBe(3);
+    expect(stale.stdout).toMatch(/^stale: kube-apiserver: valid for 1000 days, the description says 365 \(validityDays\.leaf\)/m);
+    expect(stale.stdout).toMatch(/^ca: kept$/m);
+    expect(await snapshot(pki)).toEqual(before);
+    const forced = await kubePki(['gen', '--config', shorter, '--out', pki, '--force']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    const api = new X509Certificate(await readFile(join(pki, 'kube-apiserver.crt')));
+    expect(Math.round((Date.parse(api.validTo) - Date.parse(api.validFrom)) / 86_400_000)).toBe(365);
+    const kept = await kubePki(['gen', '--config', shorter, '--out', pki]);
+    expect(kept.stdout).toContain('0 created, 0 re-issued, 17 kept, 0 stale, 0 failed');
+
+    const ecdsa = join(dir, 'ecdsa.yaml');
+    await writeFile(ecdsa, DEFAULT_CLUSTER_YAML.replace('leaf: 1000', 'leaf: 365').replace('key: { algorithm: rsa, size: 2048 }', 'key: { algorithm: ecdsa, curve: P-256 }'));
+    const keys = await snapshot(pki);
+    const wrongKey = await kubePki(['gen', '--config', ecdsa, '--out', pki]);
+    expect(wrongKey.exitCode).toBe(3);
+    expect(wrongKey.stdout).toMatch(/^stale: admin: .*key is RSA 2048, the description says ECDSA P-256: --force re-issues the certificate but keeps the key; move the key away to get a new one/m);
+    expect(wrongKey.stdout).toMatch(/^stale: ca: .*key is RSA 2048, the description says ECDSA P-256/m);
+    const forcedKey = await kubePki(['gen', '--config', ecdsa, '--out', pki, '--force']);
+    const afterForce = await snapshot(pki);
+    for (const [name, bytes] of keys) if (name.endsWith('.key')) expect(afterForce.get(name), name).toBe(bytes);
+    expect(forcedKey.stdout).toMatch(/^stale: ca: /m);
+  });
+
+  it('reports a certificate with usages the description does not list (extra keyUsage bits or EKUs)', async () => {
+    const pki = join(dir, 'usages');
+    expect((await kubePki(['gen', '--out', pki], { cwd: dir })).exitCode).toBe(0);
+    const ext = join(dir, 'usages.cnf');
+    await writeFile(ext, [
+      '[ v3 ]',
+      'basicConstraints = critical, CA:FALSE',
+      'keyUsage = critical, digitalSignature, keyEncipherment, nonRepudiation',
+      'extendedKeyUsage = clientAuth, serverAuth',
+      '',
+    ].join('\n'));
+    const csr = join(dir, 'admin.csr');
+    const sh = async (args: string[]) => expect((await execa('openssl', args, { reject: false })).exitCode).toBe(0);
+    await sh(['req', '-new', '-key', join(pki, 'admin.key'), '-subj', '/CN=admin/O=system:masters', '-out', csr]);
+    await sh(['x509', '-req', '-in', csr, '-CA', join(pki, 'ca.crt'), '-CAkey', join(pki, 'ca.key'), '-set_serial', '0x51', '-days', '1000', '-extfile', ext, '-extensions', 'v3', '-out', join(pki, 'admin.crt')]);
+    const r = await kubePki(['gen', '--out', pki], { cwd: dir });
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toMatch(/^stale: admin: keyUsage is digitalSignature, keyEncipherment, nonRepudiation, the description asks for digitalSignature, keyEncipherment; extendedKeyUsage is clientAuth, serverAuth, the description asks for clientAuth;/m);
+    const forced = await kubePki(['gen', '--out', pki, '--force'], { cwd: dir });
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(new X509Certificate(await readFile(join(pki, 'admin.crt'))).keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
+  });
+
   it('a CA certificate without its key stops gen before anything is written', async () => {
     const pki = join(dir, 'nokey');
     expect((await kubePki(['gen', '--out', pki], { cwd: dir })).exitCode).toBe(0);

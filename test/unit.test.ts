@@ -6,7 +6,7 @@ import { subjectArg } from '../src/openssl/commands.js';
 import { renderCnf } from '../src/openssl/cnf.js';
 import { instancesFor, freshPlan } from '../src/pki.js';
 import { shellQuote } from '../src/util/shell.js';
-import { randomSerial } from '../src/exec/run-plan.js';
+import { randomSerial, runContext, startPlan } from '../src/exec/run-plan.js';
 
 describe('addresses', () => {
   it('takes the first address of IPv4 and IPv6 service ranges', () => {
@@ -85,5 +85,14 @@ describe('the planner', () => {
     expect(api.usages.keyUsage).toEqual(['digitalSignature']);
     const plan = freshPlan(cluster);
     expect(plan.items[0]!.keySteps[0]).toEqual({ op: 'openssl', args: ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', { out: 'ca.key' }] });
+  });
+});
+
+describe('running a plan', () => {
+  it('refuses two items of one name before starting anything, instead of losing one of them', () => {
+    const item = { name: 'admin.kubeconfig', group: 'cert' as const, action: 'create' as const, reasons: [], needs: [], keySteps: [], steps: [], outputs: [] };
+    expect(() => startPlan({ profile: 'hardway', items: [item, { ...item, group: 'kubeconfig' }] }, runContext('/nonexistent/kube-pki-never'))).toThrow(
+      /two items are named "admin\.kubeconfig"/,
+    );
   });
 });

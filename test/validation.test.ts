@@ -37,6 +37,7 @@ const CASES: [string, (d: Doc) => void, string, string][] = [
   ['bad key algorithm', (d) => (d.key = { algorithm: 'dsa' }), 'key.algorithm', 'rsa or ecdsa'],
   ['bad cluster domain', (d) => (d.clusterDomain = 'cluster..local'), 'clusterDomain', '"cluster..local"'],
   ['a worker named like a PKI file', (d) => (d.nodes[2].name = 'admin'), 'nodes[2].name', 'would write admin.'],
+  ['a worker named like a kubeconfig item', (d) => (d.nodes[2].name = 'admin.kubeconfig'), 'nodes[2].name', 'would be named like admin.kubeconfig'],
   ['bad ssh port', (d) => (d.nodes[0].ssh = { port: 0 }), 'nodes[0].ssh.port', '0'],
 ];
 

@@ -7,10 +7,11 @@ import { isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
 import { chainProblems, readIfExists } from '../inspect/disk.js';
 import { issuedBy, privateKey, type CertFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
-import type { CertInstance, CopyFile, CopyInstance, KeyPairInstance, KubeconfigInstance } from '../plan/instances.js';
-import { findKey, loadCert, loadKubeconfig, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
+import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../plan/instances.js';
+import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
+import { findKey, loadCert, loadKubeconfig, readErrorText, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
 import { matchFiles, type Matched } from './match.js';
-import { problem, statusOf, type CertRow, type CheckReport, type CopyRow, type KeyPairRow, type KubeconfigRow, type Problem } from './report.js';
+import { problem, statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow, type Problem } from './report.js';
 import { certModeRules, keyRules, secretModeRules, usageRules } from './rules.js';
 import { residualDays, validityProblems } from './time.js';
 
@@ -52,9 +53,16 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   // Copies of shared files in node trees are judged against their source, not as certificates of their own.
   const copyTargets = new Set(instances.copies.flatMap((c) => c.files.map((f) => normalize(f.to))));
   scanned.certs = scanned.certs.filter((f) => !copyTargets.has(normalize(f)));
+  const files: FileRow[] = [];
+  // A kubeconfig that cannot be read (a dangling symbolic link) is a problem row, not a crash.
+  const readKubeconfig = (f: string) =>
+    loadKubeconfig(outDir, f).catch((err: unknown) => {
+      files.push(fileRow(f, null, [problem('error', 'unreadable', `${f} ${readErrorText(err)}`)]));
+      return null;
+    });
   const [certs, kubeconfigs] = await Promise.all([
     Promise.all(scanned.certs.map((f) => loadCert(outDir, f))).then((l) => l.filter(notNull)),
-    Promise.all(scanned.kubeconfigs.map((f) => loadKubeconfig(outDir, f))).then((l) => l.filter(notNull)),
+    Promise.all(scanned.kubeconfigs.map(readKubeconfig)).then((l) => l.filter(notNull)),
   ]);
   if (certs.length + kubeconfigs.length === 0)
     throw new UserError(`--out ${JSON.stringify(out)}: no certificates (*.crt, *.pem) or kubeconfigs in ${outDir}; is it the PKI folder?`, EXIT.badInput);
@@ -93,16 +101,65 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   const kcRows = await Promise.all(kcMatches.map((m) => kubeconfigRow(m, ctx)));
   const keyPairs = await Promise.all(instances.keyPairs.map((kp) => keyPairRow(kp, outDir)));
   const copies = (await Promise.all(instances.copies.flatMap((c) => c.files.map((f) => copyRow(c, f, outDir))))).filter(notNull);
-  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies }, [...certMatches, ...kcMatches]);
+  const usedKeys = new Set([...cas, ...leaves].flatMap((r) => (r.keyFile ? [normalize(r.keyFile)] : [])));
+  files.push(...(await keyRows(cluster, instances, outDir, scanned, usedKeys)));
+  files.sort((a, b) => a.file.localeCompare(b.file));
+  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files }, [...certMatches, ...kcMatches]);
+}
+
+const fileRow = (file: string, catalog: string | null, problems: Problem[]): FileRow => ({ file, catalog, status: statusOf(problems), problems });
+
+/**
+ * Private keys outside the catalog: a *.key file no catalog entry names and no certificate of the
+ * folder uses is a warning (a backup, a stray copy?). Any private key (a key file or a kubeconfig's
+ * embedded key) in the tree of a worker or load balancer that is the key of a catalog CA is an error,
+ * whatever its name: those nodes never hold a CA key.
+ */
+async function keyRows(
+  cluster: Cluster,
+  instances: Instances,
+  outDir: string,
+  scanned: { keys: string[]; all: string[] },
+  usedKeys: Set<string>,
+): Promise<FileRow[]> {
+  const catalogKeys = new Map<string, string>([
+    ...instances.certs.map((c) => [normalize(c.keyPath), c.name] as const),
+    ...instances.keyPairs.map((k) => [normalize(k.keyPath), k.name] as const),
+    ...instances.copies.flatMap((c) => c.files.filter((f) => f.part === 'key').map((f) => [normalize(f.to), c.name] as const)),
+  ]);
+  const rows = new Map<string, FileRow>();
+  for (const f of scanned.keys) {
+    const file = normalize(f);
+    if (catalogKeys.has(file) || usedKeys.has(file)) continue;
+    rows.set(file, fileRow(f, null, [problem('warning', 'key-not-in-catalog', `${f}: a private key file that is not in the ${cluster.profile} catalog and belongs to no certificate here (a stray copy? remove it)`)]));
+  }
+  const guarded = cluster.nodes.filter((n) => n.role !== 'controlplane').map((n) => `${n.name}/`);
+  const inGuardedTree = scanned.all.filter((f) => guarded.some((p) => f.startsWith(p)));
+  if (inGuardedTree.length) {
+    const cas = await caPublicKeys(instances, outDir);
+    for (const f of inGuardedTree) {
+      const ca = await caKeyIn(outDir, f, cas);
+      if (!ca) continue;
+      const node = cluster.nodes.find((n) => f.startsWith(`${n.name}/`))!;
+      const file = normalize(f);
+      rows.set(
+        file,
+        fileRow(f, catalogKeys.get(file) ?? null, [
+          problem('error', 'ca-key-on-node', `${f} holds the private key of CA ${ca.name} (${ca.certPath}); ${node.name} is a ${node.role} node and never gets a CA key: remove it`),
+        ]),
+      );
+    }
+  }
+  return [...rows.values()];
 }
 
 function report(
   cluster: Cluster,
   ctx: Context,
-  rows: { cas: CertRow[]; leaves: CertRow[]; kcRows: KubeconfigRow[]; keyPairs: KeyPairRow[]; copies: CopyRow[] },
+  rows: { cas: CertRow[]; leaves: CertRow[]; kcRows: KubeconfigRow[]; keyPairs: KeyPairRow[]; copies: CopyRow[]; files: FileRow[] },
   matches: (CertMatch | KubeconfigMatch)[],
 ): CheckReport {
-  const all = [...rows.cas, ...rows.leaves, ...rows.kcRows, ...rows.keyPairs, ...rows.copies].flatMap((r) => r.problems);
+  const all = [...rows.cas, ...rows.leaves, ...rows.kcRows, ...rows.keyPairs, ...rows.copies, ...rows.files].flatMap((r) => r.problems);
   const count = (s: Problem['severity']) => all.filter((p) => p.severity === s).length;
   const pathOf = (i: CertInstance | KubeconfigInstance) => ('certPath' in i ? i.certPath : i.path);
   const summary = {
@@ -126,6 +183,7 @@ function report(
     kubeconfigs: rows.kcRows,
     keyPairs: rows.keyPairs,
     copies: rows.copies,
+    files: rows.files,
     catalog: {
       recognised: matches.flatMap((m) => (m.instance && m.file && m.by ? [{ name: m.instance.name, file: m.file.file, by: m.by }] : [])),
       missing: matches.flatMap((m) => (m.instance && !m.file ? [{ name: m.instance.name, file: pathOf(m.instance) }] : [])),

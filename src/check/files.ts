@@ -9,6 +9,7 @@ import { TMP_DIR } from '../exec/run-plan.js';
 
 const CERT_EXT = new Set(['.crt', '.pem', '.cert']);
 const KUBECONFIG_EXT = new Set(['.kubeconfig', '.conf']);
+const KEY_EXT = new Set(['.key']);
 
 /** A certificate file of the folder, parsed once. */
 export interface LoadedCert {
@@ -41,8 +42,8 @@ export interface KeyFile {
   key: KeyObject | null;
 }
 
-/** Relative paths of certificate and kubeconfig candidates below `outDir` (backups and temporary files skipped). */
-export async function scanFolder(outDir: string, alsoIfPresent: readonly string[]): Promise<{ certs: string[]; kubeconfigs: string[] }> {
+/** Relative paths of certificate, kubeconfig and private key candidates below `outDir` (backups and temporary files skipped); `all`: every file. */
+export async function scanFolder(outDir: string, alsoIfPresent: readonly string[]): Promise<{ certs: string[]; kubeconfigs: string[]; keys: string[]; all: string[] }> {
   const files: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     for (const entry of await readdir(join(outDir, rel), { withFileTypes: true })) {
@@ -59,15 +60,30 @@ export async function scanFolder(outDir: string, alsoIfPresent: readonly string[
   return {
     certs: files.filter((f) => CERT_EXT.has(extname(f))).sort(),
     kubeconfigs: files.filter((f) => KUBECONFIG_EXT.has(extname(f))).sort(),
+    keys: files.filter((f) => KEY_EXT.has(extname(f)) || f.endsWith('-key.pem')).sort(),
+    all: files.sort(),
   };
 }
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
-/** Reads a certificate file; a .pem without a certificate in it (a key) is skipped (null). */
+/** Why a file cannot be read ("ENOENT: a dangling symbolic link"), for an `unreadable` problem. */
+export function readErrorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'cannot be read (ENOENT: a dangling symbolic link, or removed while checking)';
+  return `cannot be read (${code ?? (err as Error).message})`;
+}
+
+/** Reads a certificate file; a .pem without a certificate in it (a key) is skipped (null); a file that cannot be read is a row with an error. */
 export async function loadCert(outDir: string, file: string): Promise<LoadedCert | null> {
   const path = join(outDir, file);
-  const [pem, mode] = await Promise.all([readFile(path), modeOf(path)]);
+  let pem: Buffer;
+  let mode: number;
+  try {
+    [pem, mode] = await Promise.all([readFile(path), modeOf(path)]);
+  } catch (err) {
+    return { file, mode: 0, pem: Buffer.alloc(0), facts: null, ext: null, error: readErrorText(err) };
+  }
   if (extname(file) !== '.crt' && !pem.includes('-----BEGIN CERTIFICATE-----')) return null;
   try {
     const facts = certFacts(pem);
@@ -102,12 +118,16 @@ function named(list: unknown, name: string | null, field: string): Yaml | null {
   return isMap(entry) && isMap(entry[field]) ? entry[field] : null;
 }
 
-/** Parses a kubeconfig (null when the file is not one, e.g. an openssl .conf); paths it names are relative to its folder. */
+/**
+ * Parses a kubeconfig (null when the file is not one, e.g. an openssl .conf); paths it names are
+ * relative to its folder. A file that cannot be read throws (the caller reports it as unreadable).
+ */
 export async function loadKubeconfig(outDir: string, file: string): Promise<LoadedKubeconfig | null> {
   const path = join(outDir, file);
+  const text = await readFile(path, 'utf8');
   let doc: unknown;
   try {
-    doc = parse(await readFile(path, 'utf8'));
+    doc = parse(text);
   } catch {
     return null;
   }
@@ -133,7 +153,7 @@ export async function loadKubeconfig(outDir: string, file: string): Promise<Load
   } catch {
     /* reported by the kubeconfig rules */
   }
-  return { file, mode: await modeOf(path), server: str(cluster?.server), ca, cert, key, cn };
+  return { file, mode: await modeOf(path).catch(() => 0), server: str(cluster?.server), ca, cert, key, cn };
 }
 
 /** Parses a PEM certificate; null when it is not one. */

@@ -42,6 +42,10 @@ export function checkText(report: CheckReport): string {
     out.push(`Copies in node trees: ${report.copies.length}, ${bad.length ? `${bad.length} with problems:` : 'all equal to their source'}`);
     for (const c of bad) out.push(...c.problems.map((p) => `  ${problemLine(p)}`));
   }
+  if (report.files.length) {
+    out.push('Other files:');
+    for (const f of report.files) out.push(...f.problems.map((p) => `  ${problemLine(p)}`));
+  }
 
   const { recognised, missing, unknown } = report.catalog;
   const total = recognised.length + missing.length;

@@ -70,6 +70,18 @@ export interface CopyRow {
   problems: Problem[];
 }
 
+/**
+ * Any other file with a problem: a private key that is not in the catalog (warning), a CA's key in
+ * a worker's or load balancer's tree (error), a kubeconfig that cannot be read (error).
+ */
+export interface FileRow {
+  file: string;
+  /** Catalog instance name when the file is one of the catalog's, else null. */
+  catalog: string | null;
+  status: Status;
+  problems: Problem[];
+}
+
 export interface CheckReport {
   outDir: string;
   profile: string;
@@ -84,6 +96,8 @@ export interface CheckReport {
   kubeconfigs: KubeconfigRow[];
   keyPairs: KeyPairRow[];
   copies: CopyRow[];
+  /** Other files with problems (stray private keys, CA keys on workers, unreadable files). */
+  files: FileRow[];
   catalog: {
     recognised: { name: string; file: string; by: 'file' | 'cn' }[];
     missing: { name: string; file: string }[];

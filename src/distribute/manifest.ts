@@ -3,7 +3,9 @@ import { join, posix } from 'node:path';
 import type { Placement } from '../catalog/types.js';
 import type { Cluster, ClusterNode } from '../cluster/load.js';
 import { EXIT, UserError } from '../errors.js';
+import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { instancesFor } from '../pki.js';
+import type { Instances } from '../plan/instances.js';
 import { MODE } from '../plan/steps.js';
 
 /** One file a node receives. */
@@ -17,10 +19,18 @@ export interface ManifestFile {
   caKey: boolean;
 }
 
+/** A file of a node's tree that is not sent, and why (kubeadm: not in the catalog, or not generated). */
+export interface NotSent {
+  local: string;
+  reason: string;
+}
+
 /** What one node receives; empty for a node that needs nothing (the load balancer). */
 export interface NodeManifest {
   node: ClusterNode;
   files: ManifestFile[];
+  /** Files left out: reported (dry-run, notes), never sent. */
+  notSent: NotSent[];
 }
 
 /** Mode on the node: certificates and public keys 0644; keys, kubeconfigs (they embed a key) and anything else 0600. */
@@ -50,7 +60,7 @@ function hardwayManifest(cluster: Cluster): NodeManifest[] {
     add(placed(cluster, k.spec.keyTo, undefined), k.keyPath);
   }
   for (const k of instances.kubeconfigs) add(placed(cluster, k.spec.to, k.node), k.path);
-  return cluster.nodes.map((node) => ({ node, files: byNode.get(node.name)! }));
+  return cluster.nodes.map((node) => ({ node, files: byNode.get(node.name)!, notSent: [] }));
 }
 
 async function walk(root: string, under = ''): Promise<string[]> {
@@ -65,33 +75,75 @@ async function walk(root: string, under = ''): Promise<string[]> {
   for (const e of entries) {
     const rel = under ? posix.join(under, e.name) : e.name;
     if (e.isDirectory()) files.push(...(await walk(root, rel)));
-    else if (e.isFile()) files.push(rel);
+    else files.push(rel);
   }
   return files;
 }
 
-/** kubeadm: every output path starts with "<node>/"; the node gets that tree, prefix removed. */
-async function kubeadmManifest(cluster: Cluster, outDir: string): Promise<NodeManifest[]> {
+const placedOn = (placement: Placement | undefined, node: ClusterNode) => placement !== undefined && placement !== 'self' && placement.includes(node.role);
+
+/**
+ * kubeadm: the catalog's files of the node's tree (`<node>/…`: its own certificates and kubeconfigs,
+ * the copies of shared files), prefix removed. Anything else found in OUT/<node>/ is reported as not
+ * in the catalog and never sent; a catalog file not in the folder (not generated yet, or an external
+ * CA's key kept elsewhere) is not sent either.
+ */
+async function kubeadmManifest(cluster: Cluster, instances: Instances, outDir: string): Promise<NodeManifest[]> {
   return Promise.all(
-    cluster.nodes.map(async (node) => ({
-      node,
-      files: (await walk(join(outDir, node.name))).map((rel) => ({ local: posix.join(node.name, rel), remote: rel, mode: modeFor(rel), caKey: /(^|\/|-)ca\.key$/.test(rel) })),
-    })),
+    cluster.nodes.map(async (node): Promise<NodeManifest> => {
+      const prefix = `${node.name}/`;
+      const catalog = new Map<string, boolean>(); // local path → is a CA key
+      for (const c of instances.certs) {
+        if (c.node?.name !== node.name) continue;
+        if (c.spec.crtTo === 'self' || placedOn(c.spec.crtTo, node)) catalog.set(c.certPath, false);
+        if (c.spec.keyTo === 'self' || placedOn(c.spec.keyTo, node)) catalog.set(c.keyPath, c.spec.kind === 'ca');
+      }
+      for (const copy of instances.copies.filter((c) => c.node.name === node.name)) for (const f of copy.files) catalog.set(f.to, copy.group === 'ca' && f.part === 'key');
+      for (const k of instances.kubeconfigs) if (k.path.startsWith(prefix)) catalog.set(k.path, false);
+      const onDisk = new Set((await walk(join(outDir, node.name))).map((rel) => prefix + rel));
+      const files: ManifestFile[] = [];
+      const notSent: NotSent[] = [];
+      for (const [local, caKey] of catalog) {
+        if (!local.startsWith(prefix)) continue;
+        const remote = local.slice(prefix.length);
+        if (onDisk.has(local)) files.push({ local, remote, mode: modeFor(remote), caKey });
+        else notSent.push({ local, reason: 'not in the folder (not generated yet, or a key kept elsewhere), not sent' });
+      }
+      for (const local of onDisk) if (!catalog.has(local)) notSent.push({ local, reason: 'not in the catalog, not sent' });
+      notSent.sort((a, b) => a.local.localeCompare(b.local));
+      return { node, files, notSent };
+    }),
   );
 }
 
 /**
  * The per-node manifest: which local file goes where on which node, with its mode. One function
- * for `distribute`, its `--dry-run` and `--verify`. A CA key on a node other than a control-plane
- * node is refused here, whatever the catalog or the output folder says.
+ * for `distribute`, its `--dry-run` and `--verify`. Refused (exit 2, before anything is connected):
+ * a CA key on a node other than a control-plane node, and any file whose private key is the key of
+ * a catalog CA (compared by public key, whatever the file's name) on a node the catalog does not
+ * give that CA's key.
  */
 export async function manifestFor(cluster: Cluster, outDir: string): Promise<NodeManifest[]> {
-  const manifests = cluster.profile === 'kubeadm' ? await kubeadmManifest(cluster, outDir) : hardwayManifest(cluster);
+  const instances = instancesFor(cluster);
+  const manifests = cluster.profile === 'kubeadm' ? await kubeadmManifest(cluster, instances, outDir) : hardwayManifest(cluster);
+  const cas = await caPublicKeys(instances, outDir);
   for (const m of manifests) {
     m.files.sort((a, b) => a.remote.localeCompare(b.remote));
     const caKey = m.files.find((f) => f.caKey);
     if (caKey && m.node.role !== 'controlplane')
       throw new UserError(`refusing to distribute: ${caKey.local} is a CA key and ${m.node.name} is a ${m.node.role} node; CA keys go to control-plane nodes only`, EXIT.badInput);
+    for (const f of m.files) {
+      const ca = await caKeyIn(outDir, f.local, cas);
+      if (ca && (m.node.role !== 'controlplane' || !placedOn(ca.spec.keyTo, m.node)))
+        throw new UserError(
+          `refusing to distribute: ${f.local} holds the private key of CA ${ca.name} (${ca.certPath}), and the catalog does not give that key to ${m.node.name} (a ${m.node.role} node)`,
+          EXIT.badInput,
+        );
+    }
+    for (const n of m.notSent) {
+      const ca = n.reason.startsWith('not in the catalog') ? await caKeyIn(outDir, n.local, cas) : null;
+      if (ca) n.reason += `; it holds the private key of CA ${ca.name}: remove it`;
+    }
   }
   return manifests;
 }

@@ -55,7 +55,7 @@ export function nodeBase(m: NodeManifest, target: NodeTarget | undefined, remote
     role: m.node.role,
     ...(target ? { host: target.host, port: target.port, user: target.user, remoteDir: remoteDir ?? showRemoteDir(target.remoteDir), sudo: target.sudo } : {}),
     attempts: 0,
-    notes: [],
+    notes: m.notSent.map((n) => `${n.local}: ${n.reason}`),
   };
 }
 

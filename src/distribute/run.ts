@@ -49,15 +49,16 @@ export async function distribute(cluster: Cluster, options: DistributeOptions): 
         );
         const fileReports = m.files.map((f) => fileReport(f, local, result.outcomes.get(f)));
         const count = (a: FileAction) => fileReports.filter((r) => r.action === a).length;
+        const base = nodeBase(m, target, result.remoteDir);
         const report: NodeReport = {
-          ...nodeBase(m, target, result.remoteDir),
+          ...base,
           result: result.error ? 'failed' : 'ok',
           sent: count('sent'),
           skipped: count('skipped'),
           failed: count('failed') + count('not-sent'),
           attempts: result.attempts,
           ...(result.error ? { error: result.error } : {}),
-          notes: result.notes,
+          notes: [...base.notes, ...result.notes],
           files: fileReports,
         };
         const counts = `${report.sent} sent, ${report.skipped} skipped (identical)`;
@@ -102,13 +103,14 @@ async function dryRun(cluster: Cluster, { outDir, manifests, targets }: Prepared
   for (const n of nodes) {
     const t = targets.get(n.node);
     if (!t) {
-      lines.push(`${n.node} (${n.role}): nothing to send`);
+      lines.push(`${n.node} (${n.role}): nothing to send`, ...n.notes.map((note) => `    ${note}`));
       continue;
     }
     const key = t.hostKey ? `host key pinned ${t.hostKey.fingerprint}` : `host key from ${options.knownHosts ?? '~/.ssh/known_hosts'}${options.acceptNew ? ' (new keys accepted)' : ''}`;
     lines.push(`${n.node} (${n.role}) → ${address(t)}, folder ${showRemoteDir(t.remoteDir)}${t.sudo ? ' via sudo install' : ''}; ${key}`);
     const width = Math.max(...n.files.map((f) => f.path.length));
     for (const f of n.files) lines.push(`    ${f.path.padEnd(width)}  ${f.mode}${f.local !== f.path ? `  ← ${f.local}` : ''}${f.reason ? `  (${f.reason})` : ''}`);
+    for (const note of n.notes) lines.push(`    ${note}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;

@@ -88,6 +88,12 @@ export function startPlan(plan: Plan, ctx: RunContext): Map<string, Promise<void
   // enough that a 1000-node cluster does not hold 2000 half-done items (and their temp folders) in
   // memory. An item only waits for earlier items, so the window cannot deadlock.
   const window = limiter(ctx.window);
+  // Items find what they need by name: two items of one name would silently lose one of them.
+  const names = new Set<string>();
+  for (const item of plan.items) {
+    if (names.has(item.name)) throw new Error(`plan: two items are named ${JSON.stringify(item.name)}`);
+    names.add(item.name);
+  }
   for (const item of plan.items) running.set(item.name, window(() => runItem(item, ctx, running)));
   // Failures are reported through each item's promise; avoid unhandled-rejection noise here.
   for (const p of running.values()) p.catch(() => undefined);

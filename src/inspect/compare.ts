@@ -1,5 +1,8 @@
 import type { X509Certificate, KeyObject } from 'node:crypto';
+import type { KeySpec } from '../cluster/load.js';
+import { usageRules } from '../check/rules.js';
 import type { CertInstance, SanSet } from '../plan/instances.js';
+import { certExtensions } from './der.js';
 import { issuedBy, type CertFacts } from './x509.js';
 
 /** CN and O differences from the catalog entry. */
@@ -27,24 +30,87 @@ export function sanDiff(want: SanSet, have: SanSet): { missing: string[]; unexpe
   return { missing: lacking(want, have), unexpected: lacking(have, want) };
 }
 
+const DAY_MS = 86_400_000;
+
+const CURVE_NAMES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+
+/** "RSA 2048", "ECDSA P-256": the key a certificate carries, as the description spells it. */
+export function keyText(key: KeyObject): string {
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa') return `RSA ${details.modulusLength ?? '?'}`;
+  if (key.asymmetricKeyType === 'ec') return `ECDSA ${CURVE_NAMES[details.namedCurve ?? ''] ?? details.namedCurve ?? '?'}`;
+  return (key.asymmetricKeyType ?? 'unknown').toUpperCase();
+}
+
+export const keySpecText = (key: KeySpec): string => (key.algorithm === 'rsa' ? `RSA ${key.size}` : `ECDSA ${key.curve}`);
+
+const setText = (values: readonly string[]) => (values.length ? [...values].sort().join(', ') : 'none');
+const sameSet = (a: readonly string[], b: readonly string[]) => setText(a) === setText(b);
+
+/** Extensions as the catalog asks for them: the rules `check` applies, and exactly the listed usages. */
+function usageProblems(cert: CertInstance, facts: CertFacts, externalCa: boolean): string[] {
+  let ext;
+  try {
+    ext = certExtensions(facts.cert);
+  } catch {
+    return ['its extensions are not readable DER'];
+  }
+  // As the description asks (a key of another type is its own problem, below).
+  const isRsa = externalCa ? facts.cert.publicKey.asymmetricKeyType === 'rsa' : cert.key.algorithm === 'rsa';
+  const problems = usageRules(ext, cert.spec.kind, isRsa, externalCa)
+    .filter((p) => p.severity === 'error')
+    .map((p) => p.message);
+  // A corporate CA is used as it is: only what signing needs (above).
+  if (externalCa) return problems;
+  const ku = ext.keyUsage?.usages ?? [];
+  const extraKu = ku.filter((u) => !cert.usages.keyUsage.includes(u));
+  const lackingKu = cert.usages.keyUsage.filter((u) => !ku.includes(u));
+  if (ext.keyUsage && (extraKu.length || lackingKu.length) && !problems.some((p) => p.startsWith('keyUsage')))
+    problems.push(`keyUsage is ${setText(ku)}, the description asks for ${setText(cert.usages.keyUsage)}`);
+  const eku = ext.extendedKeyUsage?.usages ?? [];
+  if (!sameSet(eku, cert.usages.extendedKeyUsage) && !problems.some((p) => /extendedKeyUsage/.test(p)))
+    problems.push(`extendedKeyUsage is ${setText(eku)}, the description asks for ${setText(cert.usages.extendedKeyUsage)}`);
+  return problems;
+}
+
+export interface CertContext {
+  key: KeyObject | null;
+  caCert: X509Certificate | null;
+  now: Date;
+  /** Its CA has no key here (kube-pki csr): the signer chose the validity period, not the description. */
+  signedElsewhere?: boolean;
+  /** A CA certificate without its key: nothing here can re-make it, its key type is its own. */
+  keyless?: boolean;
+}
+
 /** What a certificate on disk gets wrong compared with its catalog entry; empty when it is right. */
-export function certProblems(
-  cert: CertInstance,
-  facts: CertFacts,
-  context: { key: KeyObject | null; caCert: X509Certificate | null; now: Date },
-): string[] {
+export function certProblems(cert: CertInstance, facts: CertFacts, context: CertContext): string[] {
   // A CA may be external (a corporate intermediate, kubeadm.md): its name and issuer are its own.
   const problems: string[] = cert.caName ? subjectProblems(cert, facts) : [];
+  const externalCa = isExternalCa(cert, facts);
   const { missing, unexpected } = sanDiff(cert.sans, facts.sans);
   if (missing.length) problems.push(`SANs missing: ${missing.join(', ')}`);
   if (unexpected.length) problems.push(`SANs not in the description: ${unexpected.join(', ')}`);
 
-  if (facts.ca !== cert.usages.ca) problems.push(cert.usages.ca ? 'not a CA certificate (basicConstraints CA:TRUE missing)' : 'is a CA certificate');
-  const ekuMissing = cert.usages.extendedKeyUsage.filter((u) => !facts.eku.includes(u));
-  if (ekuMissing.length) problems.push(`extendedKeyUsage lacks ${ekuMissing.join(', ')}`);
+  problems.push(...usageProblems(cert, facts, externalCa));
 
   if (facts.notAfter <= context.now) problems.push(`expired on ${facts.notAfter.toISOString()}`);
   else if (facts.notBefore > context.now) problems.push(`not valid before ${facts.notBefore.toISOString()}`);
+  if (!externalCa && !context.signedElsewhere) {
+    const days = (facts.notAfter.getTime() - facts.notBefore.getTime()) / DAY_MS;
+    if (Math.abs(days - cert.days) > 1)
+      problems.push(`valid for ${Math.round(days)} days, the description says ${cert.days} (validityDays.${cert.caName ? 'leaf' : 'ca'})`);
+  }
+
+  if (!externalCa && !context.keyless) {
+    const have = keyText(facts.cert.publicKey);
+    const want = keySpecText(cert.key);
+    if (have !== want)
+      problems.push(
+        `key is ${have}, the description says ${want}` +
+          (cert.caName ? ': --force re-issues the certificate but keeps the key; move the key away to get a new one' : ''),
+      );
+  }
 
   if (context.key && !facts.cert.checkPrivateKey(context.key)) problems.push(`does not match its key ${cert.keyPath}`);
   if (cert.caName) {

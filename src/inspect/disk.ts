@@ -61,6 +61,8 @@ export const emptyDisk = (): DiskState => ({ certs: new Map(), keyPairs: new Map
 export async function inspectDisk(outDir: string, instances: Instances, now = new Date()): Promise<DiskState> {
   const state = emptyDisk();
   const caCerts = new Map<string, X509Certificate | null>();
+  // CA certificates without their key (external CAs): their leaves come signed from elsewhere.
+  const keylessCas = new Set<string>();
   // CAs first: a leaf is judged against the CA certificate on disk.
   const ordered = [...instances.certs].sort((a, b) => Number(!!a.caName) - Number(!!b.caName));
   for (const cert of ordered) {
@@ -70,12 +72,19 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
     if (certPem) {
       try {
         s.facts = certFacts(certPem);
-        s.problems = certProblems(cert, s.facts, { key, caCert: cert.caName ? (caCerts.get(cert.caName) ?? null) : null, now });
+        s.problems = certProblems(cert, s.facts, {
+          key,
+          caCert: cert.caName ? (caCerts.get(cert.caName) ?? null) : null,
+          now,
+          signedElsewhere: !!cert.caName && keylessCas.has(cert.caName),
+          keyless: !cert.caName && !keyPem,
+        });
         if (!cert.caName) s.problems.push(...chainProblems(cert.certPath, certPem));
       } catch {
         s.problems = [`${cert.certPath} is not a readable PEM certificate`];
       }
     }
+    if (!cert.caName && certPem && !keyPem) keylessCas.add(cert.name);
     if (!cert.caName) caCerts.set(cert.name, s.facts && s.problems.length === 0 ? s.facts.cert : (s.facts?.cert ?? null));
     state.certs.set(cert.name, s);
   }

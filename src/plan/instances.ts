@@ -169,6 +169,19 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
     ...kubeconfigs.map((k) => ({ path: k.path, node: k.node })),
     ...copies.flatMap((c) => c.files.map((f) => ({ path: f.to, node: c.node }))),
   ]);
+  // Item names key the plan (what each item needs, the progress lines): a node named like another
+  // item (a worker "admin.kubeconfig" next to the admin kubeconfig) would make two items one.
+  assertDistinct(
+    cluster,
+    [
+      ...certs.map((c) => ({ path: c.name, node: c.node })),
+      ...keyPairs.map((k) => ({ path: k.name })),
+      ...kubeconfigs.map((k) => ({ path: k.name, node: k.node })),
+      ...copies.map((c) => ({ path: c.name, node: c.node })),
+    ],
+    'would be named like',
+    'another item of the PKI',
+  );
   return { certs, keyPairs, kubeconfigs, copies };
 }
 
@@ -216,6 +229,10 @@ function sharedCopies(cluster: Cluster, certs: CertInstance[], keyPairs: KeyPair
 
 /** A node named like another file (a worker called "admin" or "ca") would overwrite it: refuse. */
 function assertDistinctPaths(cluster: Cluster, files: { path: string; node?: ClusterNode | undefined }[]): void {
+  assertDistinct(cluster, files, 'would write', 'which another file of the PKI already uses');
+}
+
+function assertDistinct(cluster: Cluster, files: { path: string; node?: ClusterNode | undefined }[], verb: string, clash: string): void {
   const seen = new Map<string, ClusterNode | undefined>();
   for (const f of files) {
     if (!seen.has(f.path)) {
@@ -223,10 +240,10 @@ function assertDistinctPaths(cluster: Cluster, files: { path: string; node?: Clu
       continue;
     }
     const node = f.node ?? seen.get(f.path);
-    if (!node) throw new Error(`catalog: two entries write ${f.path}`);
+    if (!node) throw new Error(`catalog: two entries ${verb} ${f.path}`);
     const index = cluster.nodes.indexOf(node);
     throw new ValidationError(cluster.source, [
-      { path: `nodes[${index}].name`, message: `${JSON.stringify(node.name)}: would write ${f.path}, which another file of the PKI already uses; rename the node` },
+      { path: `nodes[${index}].name`, message: `${JSON.stringify(node.name)}: ${verb} ${f.path}, ${clash}; rename the node` },
     ]);
   }
 }

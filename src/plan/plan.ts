@@ -42,8 +42,12 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
   if (unsigned.length) throw unsignedError(instances, unsigned);
   for (const kp of instances.keyPairs) items.push(planKeyPair(kp, disk));
   const byName = new Map(items.map((i) => [i.name, i]));
-  for (const copy of instances.copies) items.push(planCopy(copy, byName.get(copy.source)!, disk, options));
-  for (const kc of instances.kubeconfigs) items.push(planKubeconfig(instances, kc, disk, actions, options));
+  for (const copy of instances.copies) {
+    const item = planCopy(copy, byName.get(copy.source)!, disk, options);
+    byName.set(item.name, item);
+    items.push(item);
+  }
+  for (const kc of instances.kubeconfigs) items.push(planKubeconfig(instances, kc, disk, byName, options));
   return { profile, items };
 }
 
@@ -209,7 +213,34 @@ function planKeyPair(kp: KeyPairInstance, disk: DiskState): PlanItem {
   return item('keep', ['kept']);
 }
 
-function planKubeconfig(instances: Instances, kc: KubeconfigInstance, disk: DiskState, actions: Map<string, Action>, options: PlanOptions): PlanItem {
+/**
+ * Why a kubeconfig written in this run would not work: its client certificate stays stale (so it
+ * may not be signed by the CA the kubeconfig embeds), or, in a node tree, the tree's copy of the CA
+ * certificate will not be the CA the kubeconfig embeds. Empty when writing it gives a consistent file.
+ */
+function kubeconfigBlockers(instances: Instances, kc: KubeconfigInstance, disk: DiskState, byName: Map<string, PlanItem>): string[] {
+  const blockers: string[] = [];
+  const cert = byName.get(kc.certName);
+  if (cert?.action === 'stale') blockers.push(`its certificate ${kc.certName} is stale, so it would not work with it (--force re-issues the certificate, then rewrites it)`);
+  // A stale CA is kept as it is and still signs what is re-issued: no blocker by itself.
+  const ca = byName.get(kc.caName);
+  if (changes(ca?.action) && cert && !changes(cert.action) && cert.action !== 'stale')
+    blockers.push(`its CA ${kc.caName} is re-made but its certificate ${kc.certName} is not re-issued (--force re-issues it)`);
+  if (kc.node) {
+    const copy = instances.copies.find((c) => c.node === kc.node && c.source === kc.caName);
+    const source = kubeconfigSource(instances, kc).caFile;
+    const file = copy?.files.find((f) => f.from === source);
+    if (copy && file) {
+      const item = byName.get(copy.name);
+      const updated = !!item?.outputs.includes(file.to);
+      const equal = !!disk.copies?.get(file.to)?.same && !ca?.outputs.includes(source);
+      if (!updated && !equal) blockers.push(`${file.to} would stay another CA than the ${source} it embeds (--force replaces ${file.to})`);
+    }
+  }
+  return blockers;
+}
+
+function planKubeconfig(instances: Instances, kc: KubeconfigInstance, disk: DiskState, byName: Map<string, PlanItem>, options: PlanOptions): PlanItem {
   const s = disk.kubeconfigs.get(kc.name) ?? { exists: false, current: null };
   const source = kubeconfigSource(instances, kc);
   const write = (action: Action, reasons: string[]): PlanItem => ({
@@ -228,8 +259,17 @@ function planKubeconfig(instances: Instances, kc: KubeconfigInstance, disk: Disk
     outputs: [kc.path],
   });
   const idle = (action: Action, reasons: string[]): PlanItem => ({ name: kc.name, group: 'kubeconfig', action, reasons, needs: [], keySteps: [], steps: [], outputs: [] });
+  const certChanges = changes(byName.get(kc.certName)?.action);
+  const caChanges = changes(byName.get(kc.caName)?.action);
+  // Rewritten only when what it embeds is consistent after this run: never a new CA next to a stale
+  // certificate it did not sign, nor a CA the node's own pki/ca.crt does not hold.
+  const blockers = kubeconfigBlockers(instances, kc, disk, byName);
+  if (blockers.length) {
+    if (s.exists && s.current === true && !certChanges && !caChanges) return idle('keep', ['kept']);
+    return idle('stale', [...blockers, s.exists ? 'kept as it is' : 'not written']);
+  }
   if (!s.exists) return write('create', ['new']);
-  if (changes(actions.get(kc.certName)) || changes(actions.get(kc.caName))) return write('reissue', ['its certificate changed']);
+  if (certChanges) return write('reissue', ['its certificate changed']);
   if (s.current === true) return idle('keep', ['kept']);
   if (s.current === null) return idle('stale', ['its certificate or key is missing']);
   if (options.force) return write('reissue', ['differs from its certificates: rewritten (--force)']);
