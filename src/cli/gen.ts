@@ -26,6 +26,9 @@ export interface GenResult {
 export async function gen(cluster: Cluster, options: GenOptions): Promise<GenResult> {
   const outDir = resolve(options.out);
   const planOptions = { force: !!options.force, replaceCa: !!options.replaceCa };
+  // `openssl version` runs while the catalog is resolved; it is awaited before anything is written.
+  const opensslChecked = options.dryRun ? undefined : checkOpenssl();
+  opensslChecked?.catch(() => undefined);
   const instances = instancesFor(cluster); // validates names before anything is touched
   await assertOutDir(outDir);
 
@@ -37,7 +40,7 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
     return { exitCode: plan.items.some((i) => i.action === 'stale') ? EXIT.stale : EXIT.ok, plan };
   }
 
-  await checkOpenssl();
+  await opensslChecked;
   const notes = await privateOutDir(outDir);
   let plan: Plan = { profile: cluster.profile, items: [] };
   const errors = await runLocked(

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { ValidationError, UserError, showValue, type FieldIssue } from '../errors.js';
 import { canonicalIp, firstAddress, parseCidr, type Cidr } from '../util/ip.js';
 import { DEFAULT_CLUSTER_YAML } from './default.js';

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipVersion } from '../util/ip.js';
 
 // Values that reach an openssl.cnf or a -subj argument are restricted to these shapes, so that
 // none can add a line, a section, a directive or an RDN.
@@ -19,7 +19,7 @@ export function isDnsName(value: string, wildcard = false): boolean {
 }
 
 export function isIpAddress(value: string): boolean {
-  return isIP(value) !== 0;
+  return ipVersion(value) !== 0;
 }
 
 /** A login name as OpenSSH and useradd accept it. */

@@ -1,20 +1,32 @@
 import { readFileSync } from 'node:fs';
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type Handlebars from 'handlebars';
+import handlebarsRuntime from 'handlebars/runtime.js';
 import { projectFile } from '../util/project-file.js';
 import type { CertInstance } from '../plan/instances.js';
+import { COMPILE_OPTIONS, PRECOMPILED } from './precompiled.js';
 
+const TEMPLATE = 'templates/openssl.cnf.hbs';
 
 let compiled: Handlebars.TemplateDelegate | undefined;
 
+/**
+ * The openssl.cnf template, read from templates/ on every run. dist/ carries it compiled at build
+ * time, used while the file is unchanged; an edited template (or a run from src/) is compiled here
+ * with the full Handlebars, which only this case loads.
+ */
 function template(): Handlebars.TemplateDelegate {
   if (compiled) return compiled;
-  const hb = Handlebars.create();
+  const source = readFileSync(projectFile(TEMPLATE), 'utf8');
+  const built = PRECOMPILED[TEMPLATE]?.source === source ? PRECOMPILED[TEMPLATE] : undefined;
+  const hb = (built ? (handlebarsRuntime as typeof Handlebars) : fullHandlebars()).create();
   hb.registerHelper('join', (items: string[]) => items.join(', '));
   hb.registerHelper('inc', (i: number) => i + 1);
-  // noEscape: openssl.cnf is not HTML. strict: a misspelt field fails instead of rendering empty.
-  compiled = hb.compile(readFileSync(projectFile('templates/openssl.cnf.hbs'), 'utf8'), { noEscape: true, strict: true });
+  compiled = built ? hb.template(built.spec) : hb.compile(source, { ...COMPILE_OPTIONS });
   return compiled;
 }
+
+const fullHandlebars = (): typeof Handlebars => createRequire(import.meta.url)('handlebars') as typeof Handlebars;
 
 /** The extensions section: the lab's name for leaves, the usual one for CAs. */
 export function extensionSection(cert: CertInstance): string {

@@ -1,8 +1,17 @@
-import { isIP } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * 4, 6 or 0, as net.isIP. Only a string with a colon can be IPv6: testing for one first spares
+ * compiling Node's large IPv6 pattern when every address is IPv4 (a few ms on each start).
+ */
+export function ipVersion(value: string): 0 | 4 | 6 {
+  if (value.includes(':')) return isIPv6(value) ? 6 : 0;
+  return isIPv4(value) ? 4 : 0;
+}
 
 /** Parses an IPv4 or IPv6 address into its bytes; null if it is not one. */
 export function ipToBytes(ip: string): Uint8Array | null {
-  const version = isIP(ip);
+  const version = ipVersion(ip);
   if (version === 4) return Uint8Array.from(ip.split('.').map(Number));
   if (version !== 6) return null;
   // Rewrite a dotted IPv4 tail (::ffff:1.2.3.4) as two hex words, then parse plain hex words.
