@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLUSTER_YAML } from '../src/cluster/default.js';
 import type { Cluster } from '../src/cluster/load.js';
 import { instancesFor } from '../src/pki.js';
-import type { RenewReport } from '../src/renew/renew.js';
+import { replacedMeanwhile, type RenewReport } from '../src/renew/renew.js';
+import { inspectDisk } from '../src/inspect/disk.js';
 import { kubePki, tempDir } from './helpers/cli.js';
 import { opensslVerify } from './helpers/x509.js';
 import { certInstance, checkJson, copyPki, fingerprintOf, genPki, labCluster, resign } from './check-fixtures.js';
@@ -202,5 +203,20 @@ describe('kube-pki renew', () => {
     expect(r.stdout).not.toMatch(/genrsa/);
     const after = await snapshot(pk);
     for (const [file, bytes] of before) expect(after.get(file)!.equals(bytes), file).toBe(true);
+  });
+
+  it('stops rather than renew from a stale plan: a certificate another run replaced meanwhile is found', async () => {
+    const pk = await fresh();
+    const instances = instancesFor(cluster);
+    const planned = await inspectDisk(pk, instances);
+    const renewed = ['admin', 'kube-proxy'].map((name) => ({
+      name, file: `${name}.crt`, keyFile: `${name}.key`, newKey: false, after: null,
+      before: { serial: planned.certs.get(name)!.facts!.serial, notAfter: planned.certs.get(name)!.facts!.notAfter.toISOString() },
+    }));
+    expect(replacedMeanwhile(renewed, planned)).toEqual([]);
+    // Another run re-issues admin between renew's first look and its lock.
+    const other = await renewJson(['--config', config, '--out', pk, 'admin']);
+    expect(other.exitCode, other.stderr).toBe(0);
+    expect(replacedMeanwhile(renewed, await inspectDisk(pk, instances)).map((r) => r.name)).toEqual(['admin']);
   });
 });

@@ -22,9 +22,12 @@ export async function csr(cluster: Cluster, options: CsrOptions): Promise<number
   const outDir = resolve(options.out);
   await checkOpenssl();
   const instances = instancesFor(cluster);
-  const { plan, requests } = planCsrs(cluster.profile, instances, await inspectDisk(outDir, instances));
+  const planNow = async () => planCsrs(cluster.profile, instances, await inspectDisk(outDir, instances));
+  let { plan, requests } = await planNow(); // refuses a folder without an external CA before anything is written
   const notes = await privateOutDir(outDir);
-  const errors = await runLocked(plan, outDir, { silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
+  // Planned again under the lock: keys another run made meanwhile are kept, never replaced.
+  const replan = async () => ({ plan, requests } = await planNow()).plan;
+  const errors = await runLocked(replan, outDir, { silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
   const written = requests.filter((r) => !errors.has(r.name));
   const signed = plan.items.filter((i) => i.action === 'keep').map((i) => i.name);
   const stale = plan.items.filter((i) => i.action === 'stale');

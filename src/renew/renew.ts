@@ -143,6 +143,10 @@ const TOKEN_WARNING =
   'with a new key, tokens signed with the old one fail until they are refreshed; to avoid that, give kube-apiserver the old ' +
   'certificate (from the backup folder) as a second --service-account-key-file';
 
+/** Planned certificates that are no longer the ones planned for: another run replaced them. */
+export const replacedMeanwhile = (renewed: RenewedCert[], disk: DiskState): RenewedCert[] =>
+  renewed.filter((r) => disk.certs.get(r.name)?.facts?.serial !== r.before.serial);
+
 const dates = (facts: { serial: string; notAfter: Date }): CertDates => ({ serial: facts.serial, notAfter: facts.notAfter.toISOString() });
 
 /**
@@ -177,7 +181,10 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   };
   if (!targets.length) return { exitCode: EXIT.ok, report, plan: null };
 
-  const { plan, left } = renewPlan(cluster.profile, instances, disk, new Set(targets.map((c) => c.name)), !!options.newKey);
+  const names = new Set(targets.map((c) => c.name));
+  const planned = renewPlan(cluster.profile, instances, disk, names, !!options.newKey);
+  let plan = planned.plan;
+  const left = planned.left;
   const copyNames = new Set(instances.copies.map((c) => c.name));
   report.kubeconfigs = followersOf(plan.items.filter((i) => i.group === 'kubeconfig'));
   report.copies = followersOf(plan.items.filter((i) => copyNames.has(i.name)));
@@ -186,7 +193,15 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run' }, plan };
 
   await checkOpenssl();
-  const errors = await runLocked(plan, outDir, { now, ...(options.concurrency ? { concurrency: options.concurrency } : {}), silent: !!options.json });
+  // Planned again under the lock, from the folder as it is then. A certificate that another run
+  // replaced meanwhile stops renew: its report would speak of a certificate that is gone.
+  const replan = async () => {
+    const fresh = await inspectDisk(outDir, instances, now);
+    const moved = replacedMeanwhile(report.renewed, fresh);
+    if (moved.length) throw new UserError(`renew: nothing was changed: ${moved.map((r) => r.file).join(', ')} changed while renew was getting ready (another kube-pki run?); run it again`, EXIT.failed);
+    return (plan = renewPlan(cluster.profile, instances, fresh, names, !!options.newKey).plan);
+  };
+  const errors = await runLocked(replan, outDir, { now, ...(options.concurrency ? { concurrency: options.concurrency } : {}), silent: !!options.json });
   // Where the run's backup steps copied the old files (runContext names the folder after `now`).
   const { backupDir } = runContext(outDir, now);
   for (const r of report.renewed) {
