@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -369,8 +369,25 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
       c.profile = 'kubeadm';
       node('master-1')(c).ssh = { ...node('master-1')(c).ssh, sudo: true, remoteDir: target };
     });
+    // What a cut connection leaves: staging folders with a staged key, one two hours old, one of a
+    // run that may still be going.
+    const m1 = lab.node('master-1');
+    const staging = (tag: string) => join(m1.home, `.kube-pki-staging-${tag}`);
+    const { gid } = await stat(m1.home);
+    for (const [tag, age] of [['0123456789ab', 7200], ['ba9876543210', 60]] as const) {
+      await mkdir(staging(tag), { mode: 0o700 });
+      await writeFile(join(staging(tag), 'c0ffee000000'), files['master-1/pki/ca.key']!, { mode: 0o600 });
+      for (const p of [join(staging(tag), 'c0ffee000000'), staging(tag)]) {
+        await chown(p, m1.uid, gid);
+        const then = new Date(Date.now() - age * 1000);
+        await utimes(p, then, then);
+      }
+    }
     const first = await kubePki(['distribute', '--config', config, '--out', out, '--known-hosts', knownHosts, '--only', 'master-1', '--json'], { env: { SSH_AUTH_SOCK: '' } });
     expect(first.exitCode, first.stderr + first.stdout).toBe(0);
+    expect(await stat(staging('0123456789ab')).catch(() => null)).toBeNull();
+    expect((await readdir(staging('ba9876543210'))).length).toBe(1);
+    await rm(staging('ba9876543210'), { recursive: true });
     const onNode = await tree(target);
     expect([...onNode.keys()].sort()).toEqual(['admin.conf', 'pki/ca.crt', 'pki/ca.key', 'pki/etcd/ca.crt']);
     for (const [rel, f] of onNode) {

@@ -153,6 +153,23 @@ const INSTALL_SCRIPT = [
   'mv -f -T -- "$2" "$3"',
 ].join('; ');
 
+const STAGING = /^\.kube-pki-staging-[0-9a-f]{12}$/;
+/** Older than this, a staging folder is not a concurrent run's: its connection was cut. */
+const STALE_STAGING_S = 3600;
+
+/**
+ * A connection cut while a file was staged leaves it (possibly a private key, 0600 in a 0700 folder)
+ * in the login folder: removed on the next connection, once it is clearly no other run's.
+ */
+async function removeStaleStaging(sftp: Sftp, home: string, now = Date.now() / 1000): Promise<void> {
+  for (const entry of await sftp.readdir(home)) {
+    if (!STAGING.test(entry.filename) || !entry.attrs.isDirectory() || now - entry.attrs.mtime < STALE_STAGING_S) continue;
+    const dir = posix.join(home, entry.filename);
+    for (const file of await sftp.readdir(dir)) await sftp.unlink(posix.join(dir, file.filename));
+    await sftp.rmdir(dir);
+  }
+}
+
 const FIND_TYPES: Record<string, EntryType> = { f: 'file', d: 'dir', l: 'link' };
 
 /**
@@ -174,6 +191,7 @@ export class SudoStore implements RemoteStore {
   static async open(client: Client, remoteDir: string): Promise<SudoStore> {
     const sftp = await openSftp(client);
     const home = await sftp.realpath('.');
+    await removeStaleStaging(sftp, home);
     return new SudoStore(client, sftp, home, await absoluteDir(sftp, remoteDir));
   }
 
