@@ -4,13 +4,13 @@
 // Type-checking is tsc's job (`npm run typecheck`), so this only transpiles.
 import { build, transform } from 'esbuild';
 import Handlebars from 'handlebars';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 
 const root = new URL('..', import.meta.url);
-const TEMPLATES = ['templates/openssl.cnf.hbs'];
 
 /**
- * src/openssl/precompiled.ts, filled in: each template's text and its compiled form, so that a
+ * src/openssl/precompiled.ts, filled in: each templates/*.hbs file's text and its compiled form, keyed
+ * by its path from the project root (as src/ names it), so that a
  * run needs only the Handlebars runtime (the compiler and its first compilation cost ~15 ms on
  * every start). The run still reads templates/ and compiles an edited file itself.
  */
@@ -22,7 +22,8 @@ const precompiledTemplates = {
       const { code } = await transform(await readFile(args.path, 'utf8'), { loader: 'ts', format: 'esm' });
       const { COMPILE_OPTIONS } = await import(`data:text/javascript,${encodeURIComponent(code)}`);
       const entries = [];
-      for (const file of TEMPLATES) {
+      const files = (await readdir(new URL('templates', root))).filter((f) => f.endsWith('.hbs')).map((f) => `templates/${f}`);
+      for (const file of files) {
         const source = await readFile(new URL(file, root), 'utf8');
         entries.push(`${JSON.stringify(file)}: { source: ${JSON.stringify(source)}, spec: ${Handlebars.precompile(source, { ...COMPILE_OPTIONS })} }`);
       }

@@ -16,12 +16,8 @@ nodes:
   - { name: worker-1, address: 192.168.5.21, role: worker }
 `;
 
-/** The heredoc bodies (openssl.cnf files) of a `kube-pki script`, by file name. */
-function heredocs(script: string): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const m of script.matchAll(/^cat > (\S+) <<'KUBE_PKI_EOF'\n([\s\S]*?)KUBE_PKI_EOF$/gm)) files.set(m[1]!, m[2]!);
-  return files;
-}
+/** The heredoc bodies (the openssl.cnf files) of a `kube-pki script`. */
+const heredocs = (script: string): string[] => [...script.matchAll(/^cat > \S+ <<'KUBE_PKI_EOF'\n([\s\S]*?)KUBE_PKI_EOF$/gm)].map((m) => m[1]!);
 
 describe('openssl.cnf templates: compiled when dist/ is built, or at run time', () => {
   let dir: string;
@@ -38,7 +34,7 @@ describe('openssl.cnf templates: compiled when dist/ is built, or at run time', 
     ] as const) {
       const r = await kubePki(['script', ...(config ? ['--config', config] : [])], { cwd: dir });
       expect(r.exitCode, r.stderr).toBe(0);
-      const written = [...heredocs(r.stdout).values()].sort();
+      const written = heredocs(r.stdout).sort();
       const rendered = instancesFor(cluster).certs.map(renderCnf).sort();
       expect(rendered.length).toBeGreaterThan(10);
       expect(written).toEqual(rendered);

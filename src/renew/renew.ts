@@ -183,8 +183,8 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
 
   const names = new Set(targets.map((c) => c.name));
   const planned = renewPlan(cluster.profile, instances, disk, names, !!options.newKey);
-  let plan = planned.plan;
-  const left = planned.left;
+  const { left } = planned;
+  let { plan } = planned; // planned again under the lock, below
   const copyNames = new Set(instances.copies.map((c) => c.name));
   report.kubeconfigs = followersOf(plan.items.filter((i) => i.group === 'kubeconfig'));
   report.copies = followersOf(plan.items.filter((i) => copyNames.has(i.name)));
