@@ -1,7 +1,8 @@
 import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCluster, type Cluster } from '../src/cluster/load.js';
+import { parseCluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import type { ExplainReport } from '../src/explain/explain.js';
 import { instancesFor } from '../src/pki.js';
 import type { RenewReport } from '../src/renew/renew.js';

@@ -1,4 +1,5 @@
-import type { CertRow, CheckReport, KubeconfigRow, Problem } from './report.js';
+import type { CertRow, CheckReport, KubeconfigRow } from './report.js';
+import type { Problem } from '../model/problem.js';
 import { expiresText, shortDuration } from './time.js';
 
 /** Left-aligned columns; the last column may hold several lines (one problem each). */

@@ -1,9 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
-import type { CertKind } from '../catalog/types.js';
+import type { CertKind } from '../model/catalog.js';
 import { usagesFor } from '../catalog/usages.js';
 import type { CertExtensions } from '../inspect/der.js';
 import type { KeyFile } from './files.js';
-import { problem, type Problem } from './report.js';
+import { problem, type Problem } from '../model/problem.js';
 
 const octal = (mode: number) => `0${mode.toString(8)}`;
 

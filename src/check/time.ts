@@ -1,6 +1,5 @@
-import { problem, type Problem } from './report.js';
-
-export const DAY_MS = 24 * 60 * 60 * 1000;
+import { problem, type Problem } from '../model/problem.js';
+import { DAY_MS } from '../model/time.js';
 
 /** Whole days from `now` to `date` (negative once it is past). */
 export function residualDays(date: Date, now: Date): number {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import type { Instances, KubeconfigInstance } from '../plan/instances.js';
+import type { Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { kubeconfigSource } from '../plan/kubeconfig-source.js';
 import { certProblems } from './compare.js';

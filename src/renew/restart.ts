@@ -1,5 +1,5 @@
-import type { Cluster } from '../cluster/load.js';
-import type { CertInstance, Instances, KubeconfigInstance } from '../plan/instances.js';
+import type { Cluster } from '../model/cluster.js';
+import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigNodes, landings, placementNodes } from '../plan/placement.js';
 
 /** Command-line clients read their files on every run: nothing to restart for them. */
