@@ -13,7 +13,8 @@ import { findKey, loadCert, loadKubeconfig, readErrorText, scanFolder, tryCert, 
 import { matchFiles, type Matched } from './match.js';
 import { problem, type Problem } from '../model/problem.js';
 import { statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow } from './report.js';
-import { certModeRules, keyRules, secretModeRules, usageRules } from './rules.js';
+import { certModeRules, keyRules, secretModeRules } from './rules.js';
+import { usageRules } from '../inspect/usage-rules.js';
 import { residualDays, validityProblems } from './time.js';
 
 export interface CheckOptions {

@@ -1,6 +1,6 @@
 import type { X509Certificate, KeyObject } from 'node:crypto';
 import type { KeySpec } from '../model/cluster.js';
-import { usageRules } from '../check/rules.js';
+import { usageRules } from './usage-rules.js';
 import type { CertInstance, SanSet } from '../model/instances.js';
 import { DAY_MS } from '../model/time.js';
 import { certExtensions } from './der.js';

@@ -3,7 +3,7 @@ import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
-import { kubeconfigSource } from '../plan/kubeconfig-source.js';
+import { kubeconfigSource } from '../kubeconfig/source.js';
 import { certProblems } from './compare.js';
 import { certFacts, issuedBy, privateKey, type CertFacts } from './x509.js';
 

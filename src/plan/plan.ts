@@ -5,7 +5,7 @@ import { emptyDisk } from '../inspect/disk.js';
 import { csrArgs, genKeyArgs, publicKeyArgs, signArgs } from '../openssl/commands.js';
 import { extensionSection, renderCnf } from '../openssl/cnf.js';
 import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
-import { kubeconfigSource } from './kubeconfig-source.js';
+import { kubeconfigSource } from '../kubeconfig/source.js';
 import { MODE } from '../model/files.js';
 import type { Action, Arg, Plan, PlanItem, Step } from '../model/steps.js';
 
