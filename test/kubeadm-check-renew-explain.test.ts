@@ -6,7 +6,7 @@ import type { Cluster } from '../src/model/cluster.js';
 import type { ExplainReport } from '../src/explain/explain.js';
 import { instancesFor } from '../src/pki.js';
 import type { RenewReport } from '../src/renew/renew.js';
-import { kubeconfigUses } from '../src/renew/restart.js';
+import { kubeconfigUses } from '../src/catalog/restart.js';
 import { checkJson, copyPki } from './check-fixtures.js';
 import { kubePki } from './helpers/cli.js';
 import { generated } from './helpers/kubeadm.js';

@@ -15,7 +15,8 @@ import { problem, type Problem } from '../model/problem.js';
 import { statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow } from './report.js';
 import { certModeRules, keyRules, secretModeRules } from './rules.js';
 import { usageRules } from '../inspect/usage-rules.js';
-import { residualDays, validityProblems } from './time.js';
+import { residualDays } from '../util/time.js';
+import { validityProblems } from './validity.js';
 
 export interface CheckOptions {
   /** Certificates expiring within this many days are reported (a warning: exit 1). */

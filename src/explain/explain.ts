@@ -7,11 +7,11 @@ import { certFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
 import type { CertInstance, Instances } from '../model/instances.js';
 import { planPki } from '../plan/plan.js';
-import { kubeconfigNodes, landings, placementNodes } from '../plan/placement.js';
+import { kubeconfigNodes, landings, placementNodes } from '../catalog/placement.js';
 import { MODE } from '../model/files.js';
 import { opensslLine } from '../script/bash.js';
-import { certUses, kubeconfigUses, type ComponentUse } from '../renew/restart.js';
-import { requireCerts } from '../renew/select.js';
+import { certUses, kubeconfigUses, type ComponentUse } from '../catalog/restart.js';
+import { requireCerts } from '../catalog/select.js';
 import { sanReason, subjectMeaning, USAGE_MEANING } from './glossary.js';
 
 interface Meaning {

@@ -12,8 +12,8 @@ import type { CertInstance, Instances } from '../model/instances.js';
 import { planPki } from '../plan/plan.js';
 import type { Plan, PlanItem } from '../model/steps.js';
 import { DAY_MS } from '../model/time.js';
-import { certUses, kubeconfigUses, restartsFor, type Restart } from './restart.js';
-import { requireCerts } from './select.js';
+import { certUses, kubeconfigUses, restartsFor, type Restart } from '../catalog/restart.js';
+import { requireCerts } from '../catalog/select.js';
 
 export interface RenewOptions {
   names: string[];
