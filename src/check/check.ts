@@ -6,6 +6,7 @@ import { EXIT, UserError } from '../errors.js';
 import { isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
 import { chainProblems, readIfExists } from '../inspect/disk.js';
 import { issuedBy, privateKey, type CertFacts } from '../inspect/x509.js';
+import { caRotation, readSnapshot, rotationPaths } from '../inspect/rotation.js';
 import { instancesFor } from '../pki.js';
 import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
@@ -36,6 +37,8 @@ interface Context {
   byInstance: Map<string, CertMatch>;
   /** The CAs of the folder, with their parsed certificates. */
   cas: { file: string; cert: X509Certificate; facts: CertFacts }[];
+  /** CAs in the overlap of a rotation (rotate-ca): their trust bundle and the CA being replaced. */
+  overlap: Map<string, { bundleFile: string; bundle: Buffer | null; old: X509Certificate | null }>;
 }
 
 const selfIssued = (facts: CertFacts) => facts.cert.subject === facts.issuer;
@@ -97,6 +100,7 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
     warnDays: options.warnDays,
     byInstance: new Map(certMatches.filter((m) => m.instance && m.file).map((m) => [m.instance!.name, m])),
     cas: caMatches.flatMap((m) => (m.file?.facts ? [{ file: m.file.file, cert: m.file.facts.cert, facts: m.file.facts }] : [])),
+    overlap: await rotationOverlap(instances, outDir),
   };
 
   const cas = await Promise.all(caMatches.map((m) => certRow(m, true, ctx)));
@@ -108,6 +112,18 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   files.push(...(await keyRows(cluster, instances, outDir, scanned, usedKeys)));
   files.sort((a, b) => a.file.localeCompare(b.file));
   return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files }, [...certMatches, ...kcMatches]);
+}
+
+/** CAs whose rotation is between start and finish: a bundle in a trust location is right then. */
+async function rotationOverlap(instances: Instances, outDir: string): Promise<Context['overlap']> {
+  const caNames = instances.certs.filter((c) => !c.caName).map((c) => c.name);
+  const snap = await readSnapshot(outDir, rotationPaths(instances, caNames));
+  const overlap: Context['overlap'] = new Map();
+  for (const ca of instances.certs.filter((c) => !c.caName)) {
+    const r = caRotation(ca, snap);
+    if (r.state === 'start' || r.state === 'reissue') overlap.set(ca.name, { bundleFile: r.files.bundle, bundle: snap.get(r.files.bundle) ?? null, old: r.previous });
+  }
+  return overlap;
 }
 
 const fileRow = (file: string, catalog: string | null, problems: Problem[]): FileRow => ({ file, catalog, status: statusOf(problems), problems });
@@ -285,7 +301,11 @@ function chainRules(facts: CertFacts, isCa: boolean, inst: CertInstance | null, 
     const want = expected && ctx.cas.find((c) => c.file === expected.file);
     if (!want) problems.push(problem('error', 'chain', `its CA ${inst.ca!.certPath} is missing or unreadable`));
     else if (!issuedBy(facts.cert, want.cert)) {
-      problems.push(problem('error', 'chain', `not signed by its CA ${want.file} (${cnText(want.facts)}): ${signerText}`));
+      const old = ctx.overlap.get(inst.caName)?.old;
+      if (old && issuedBy(facts.cert, old))
+        problems.push(problem('warning', 'old-ca', `signed by the CA being replaced (CA rotation under way): kube-pki rotate-ca reissue re-issues it`));
+      else
+        problems.push(problem('error', 'chain', `not signed by its CA ${want.file} (${cnText(want.facts)}): ${signerText}`));
       ca = null;
     } else ca = want;
   } else if (!signer && selfIssued(facts) && issuedBy(facts.cert, facts.cert))
@@ -308,11 +328,15 @@ async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<Kubeconf
   if (inst && kc.server !== inst.server) problems.push(problem('error', 'kubeconfig-server', `server is ${kc.server ?? 'missing'}, expected ${inst.server}`));
 
   const caCert = tryCert(kc.ca.pem);
+  const overlap = inst ? ctx.overlap.get(inst.caName) : undefined;
   const wantCa = inst ? ctx.cas.find((c) => c.file === ctx.byInstance.get(inst.caName)?.file?.file) : undefined;
   let ca: string | null = null;
   if (!caCert) problems.push(problem('error', 'kubeconfig-ca', `${kc.ca.where}: ${kc.ca.pem ? 'not a PEM certificate' : 'missing'}`));
   else if (inst && !wantCa) problems.push(problem('error', 'kubeconfig-ca', `cannot compare the embedded CA: its CA file is missing`));
-  else if (wantCa && caCert.fingerprint256 !== wantCa.cert.fingerprint256)
+  else if (inst && overlap && kc.ca.pem && overlap.bundle?.equals(kc.ca.pem)) {
+    ca = wantCa!.file;
+    problems.push(problem('note', 'rotation-bundle', `embeds ${overlap.bundleFile} (old and new CA): right while a CA rotation is under way`));
+  } else if (wantCa && caCert.fingerprint256 !== wantCa.cert.fingerprint256)
     problems.push(
       problem('error', 'kubeconfig-ca', `embedded CA (${caCert.subject.replace(/\n/g, ', ')}, SHA-256 ${caCert.fingerprint256.slice(0, 23)}…) differs from ${wantCa.file} (${cnText(wantCa.facts)}, SHA-256 ${wantCa.cert.fingerprint256.slice(0, 23)}…)`),
     );
@@ -326,7 +350,7 @@ async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<Kubeconf
     notAfter = new Date(cert.validTo);
     problems.push(...validityProblems(new Date(cert.validFrom), notAfter, ctx.now, ctx.warnDays, 'client certificate '));
     const signer = wantCa?.cert ?? caCert;
-    if (signer && !issuedBy(cert, signer)) problems.push(problem('error', 'kubeconfig-cert-chain', `client certificate is not signed by ${wantCa?.file ?? 'the embedded CA'}`));
+    if (signer && !issuedBy(cert, signer) && !(overlap?.old && issuedBy(cert, overlap.old))) problems.push(problem('error', 'kubeconfig-cert-chain', `client certificate is not signed by ${wantCa?.file ?? 'the embedded CA'}`));
     const onDisk = inst ? ctx.byInstance.get(inst.certName)?.file?.facts : undefined;
     if (onDisk && !onDisk.cert.raw.equals(cert.raw))
       problems.push(

@@ -1,12 +1,43 @@
-import { isAbsolute } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, posix } from 'node:path';
 import { catalogFor } from '../catalog/index.js';
-import { componentFlags, nodeFolder } from '../catalog/flags.js';
+import { componentFlags, nodeFolder, type ComponentFlag } from '../catalog/flags.js';
+import type { CertSpec } from '../model/catalog.js';
+import { bundleOf, isSigningFlag } from '../model/rotation.js';
+import { instancesFor } from '../pki.js';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 
 export interface FlagsOptions {
   dir?: string;
+  /** The local PKI folder whose rotation phase decides the trust files, when --dir is not a local folder. */
+  out?: string;
   json?: boolean;
+}
+
+/**
+ * During a CA rotation's overlap (rotate-ca start … finish) the trust flags name the CA's bundle
+ * (old + new) instead of its certificate; the signing flags keep the single matching pair. Read
+ * from the folder itself: --dir when it is a local copy of a node's folder, else the PKI folder.
+ */
+function inOverlap(cluster: Cluster, options: FlagsOptions, dir: string): (spec: CertSpec) => boolean {
+  const local = statSync(dir, { throwIfNoEntry: false })?.isDirectory();
+  const instances = local ? null : instancesFor(cluster);
+  return (spec) => {
+    if (local) return existsSync(join(dir, bundleOf(`${spec.file(undefined)}.crt`)));
+    const ca = instances!.certs.find((c) => c.spec === spec)!;
+    return existsSync(join(options.out ?? 'pki', bundleOf(ca.certPath)));
+  };
+}
+
+/** Trust flags of CAs in the overlap name the bundle. */
+function withRotation(cluster: Cluster, all: Map<string, ComponentFlag[]>, options: FlagsOptions, dir: string): void {
+  const overlap = inOverlap(cluster, options, dir);
+  for (const spec of catalogFor(cluster.profile).certs.filter((c) => c.kind === 'ca' && overlap(c))) {
+    const crt = posix.join(dir, `${spec.file(undefined)}.crt`);
+    for (const use of (spec.uses ?? []).filter((u) => u.part === 'crt' && !isSigningFlag(u.flag)))
+      for (const f of all.get(use.component) ?? []) if (f.flag === use.flag && f.path === crt) f.path = posix.join(dir, bundleOf(`${spec.file(undefined)}.crt`));
+  }
 }
 
 /** `kube-pki flags [COMPONENT]`: each component's certificate flags with the files' paths on the node. */
@@ -14,6 +45,7 @@ export function flags(cluster: Cluster, component: string | undefined, options: 
   const dir = options.dir ?? nodeFolder(cluster);
   if (!isAbsolute(dir)) throw new UserError(`--dir: ${JSON.stringify(dir)}: must be an absolute path (components read their files from it)`, EXIT.badInput);
   const all = componentFlags(catalogFor(cluster.profile), cluster, dir);
+  withRotation(cluster, all, options, dir);
   if (component !== undefined && !all.has(component))
     throw new UserError(`component ${JSON.stringify(component)} reads no file of the ${cluster.profile} PKI; one of: ${[...all.keys()].join(', ')}`, EXIT.badInput);
   const chosen = [...all].filter(([c]) => component === undefined || c === component);

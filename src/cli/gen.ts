@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UserError } from '../errors.js';
+import { rotationRefusal, rotationsUnderWay } from '../inspect/rotation.js';
 import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor, planFor } from '../pki.js';
@@ -31,6 +32,11 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   opensslChecked?.catch(() => undefined);
   const instances = instancesFor(cluster); // validates names before anything is touched
   await assertOutDir(outDir);
+  // A second CA replacement (or any re-signing) in the middle of a rotation would break its overlap.
+  if (!options.dryRun) {
+    const refusal = rotationRefusal(options.replaceCa ? 'gen --replace-ca' : 'gen', await rotationsUnderWay(outDir, instances));
+    if (refusal) throw new UserError(refusal, EXIT.badInput);
+  }
 
   if (options.dryRun) {
     const { plan } = await planFor(cluster, outDir, planOptions, instances);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { backupFile, ensureDir, installFile } from '../files/atomic.js';
+import { backupFile, ensureDir, installFile, removeFile } from '../files/atomic.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { runOpenssl } from '../openssl/run.js';
 import { MODE, TMP_DIR } from '../model/files.js';
@@ -54,7 +54,7 @@ async function runStep(step: Step, ctx: RunContext, tmp: string): Promise<void> 
     }
     case 'install':
       await installFile(join(tmp, tmpName(step.file)), join(ctx.outDir, step.file), step.mode);
-      return;
+      return afterRename();
     case 'backup':
       await backupFile(join(ctx.outDir, step.file), join(ctx.backupDir, step.file));
       return;
@@ -67,9 +67,28 @@ async function runStep(step: Step, ctx: RunContext, tmp: string): Promise<void> 
     case 'copy': {
       await writeFile(join(tmp, tmpName(step.to)), await readFile(join(ctx.outDir, step.from)), { mode: step.mode });
       await installFile(join(tmp, tmpName(step.to)), join(ctx.outDir, step.to), step.mode);
-      return;
+      return afterRename();
     }
+    case 'concat': {
+      const parts = await Promise.all(step.from.map((f) => readFile(join(ctx.outDir, f))));
+      await writeFile(join(tmp, tmpName(step.to)), Buffer.concat(parts), { mode: step.mode });
+      await installFile(join(tmp, tmpName(step.to)), join(ctx.outDir, step.to), step.mode);
+      return afterRename();
+    }
+    case 'remove':
+      await removeFile(join(ctx.outDir, step.file));
+      return afterRename();
   }
+}
+
+/**
+ * Test hook for kill tests: KUBE_PKI_TEST_KILL_AFTER_RENAMES=N kills this process right after the
+ * Nth file is renamed into place or removed, as a power cut between two renames would.
+ */
+let renames = 0;
+function afterRename(): void {
+  const limit = Number(process.env.KUBE_PKI_TEST_KILL_AFTER_RENAMES);
+  if (limit > 0 && ++renames >= limit) process.kill(process.pid, 'SIGKILL');
 }
 
 async function runSteps(steps: Step[], ctx: RunContext, tmp: string): Promise<void> {

@@ -29,6 +29,12 @@ export async function installFile(tmpPath: string, finalPath: string, mode: numb
   await fsyncPath(dirname(finalPath)).catch(() => undefined); // not every file system syncs folders
 }
 
+/** Removes a file (gone already is fine) and syncs its folder, so the removal survives a power cut. */
+export async function removeFile(path: string): Promise<void> {
+  await rm(path, { force: true });
+  await fsyncPath(dirname(path)).catch(() => undefined);
+}
+
 /** Writes a whole file atomically (temporary file in the same folder, then rename). */
 export async function writeFileAtomic(finalPath: string, content: string | Buffer, mode: number): Promise<void> {
   await ensureDir(dirname(finalPath));

@@ -14,7 +14,11 @@ export type Step =
   | { op: 'install'; file: string; mode: number }
   | { op: 'backup'; file: string }
   | { op: 'kubeconfig'; file: string; kubeconfig: KubeconfigSource }
-  | { op: 'copy'; from: string; to: string; mode: number };
+  | { op: 'copy'; from: string; to: string; mode: number }
+  /** Several files of the PKI one after the other in one new file (a CA trust bundle), installed at once. */
+  | { op: 'concat'; from: string[]; to: string; mode: number }
+  /** Removes a file of the PKI (backed up first by a 'backup' step when it is the only copy). */
+  | { op: 'remove'; file: string };
 
 /** What a kubeconfig is made of: names, server, and the PKI files whose contents it embeds. */
 export interface KubeconfigSource {

@@ -174,7 +174,7 @@ export function requestSteps(cert: CertInstance, newKey: boolean): { key: Arg; c
   };
 }
 
-function certSteps(cert: CertInstance, action: Action, reasons: string[], newKey: boolean, state: CertState): PlanItem {
+export function certSteps(cert: CertInstance, action: Action, reasons: string[], newKey: boolean, state: CertState): PlanItem {
   const { key, cnf, csr, keySteps, steps } = requestSteps(cert, newKey);
   const crt = { out: cert.certPath };
   const signer = cert.ca ? { caCrt: { in: cert.ca.certPath }, caKey: { in: cert.ca.keyPath } } : { selfKey: key };

@@ -5,6 +5,7 @@ import { EXIT, UserError } from '../errors.js';
 import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
 import { inspectDisk, readIfExists, type DiskState } from '../inspect/disk.js';
+import { rotationRefusal, rotationsUnderWay } from '../inspect/rotation.js';
 import { certFacts, privateKey } from '../inspect/x509.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
@@ -159,6 +160,8 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
   const asked = requested(instances, options);
+  const refusal = rotationRefusal('renew', await rotationsUnderWay(outDir, instances));
+  if (refusal) throw new UserError(refusal, EXIT.badInput);
   const disk = await inspectDisk(outDir, instances, now);
   await assertRenewable(outDir, asked, disk, now);
   const limit = options.expiringWithin === undefined ? null : now.getTime() + options.expiringWithin * DAY_MS;

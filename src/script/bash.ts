@@ -44,6 +44,10 @@ export function stepLines(step: Step, made: Set<string> = new Set()): string[] {
       return [`cp -p ${shellQuote(step.file)} ${shellQuote(`backup/${step.file}`)}`];
     case 'copy':
       return [...mkdir(step.to), `cp ${shellQuote(step.from)} ${shellQuote(step.to)}`, `chmod ${step.mode.toString(8)} ${shellQuote(step.to)}`];
+    case 'concat':
+      return [...mkdir(step.to), `cat ${step.from.map(shellQuote).join(' ')} > ${shellQuote(step.to)}`, `chmod ${step.mode.toString(8)} ${shellQuote(step.to)}`];
+    case 'remove':
+      return [`rm -f ${shellQuote(step.file)}`];
     case 'kubeconfig': {
       const k = step.kubeconfig;
       const b64 = (file: string) => `$(base64 -w0 < ${shellQuote(file)})`;

@@ -1,0 +1,36 @@
+import { Option, type Command } from 'commander';
+import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const PHASES = {
+  start: 'make the new CA(s) and put old + new in every trust location (files and kubeconfigs); nothing re-issued yet',
+  reissue: 'sign every certificate of the rotated CA(s) with the new CA (keys kept unless --new-keys); kubeconfigs still trust both',
+  finish: 'trust only the new CA; archive the old CA (certificate and key) in the backup folder',
+  status: 'which phase the folder is in, per CA, and what is still signed by the old CA',
+} as const;
+
+export function register(program: Command): void {
+  const rotate = program
+    .command('rotate-ca')
+    .description('replace a CA of a running cluster in three phases with overlapping trust: start, reissue, finish (see docs/ca-rotation.md)');
+  for (const [phase, description] of Object.entries(PHASES) as [keyof typeof PHASES, string][]) {
+    const command = rotate
+      .command(phase)
+      .description(description)
+      .addOption(configOption())
+      .addOption(outOption())
+      .addOption(new Option('--ca <name>', 'only this CA (repeatable): ca (hardway); ca, etcd-ca, front-proxy-ca (kubeadm); default: every CA kube-pki made').argParser(collect))
+      .option('--dry-run', 'print the plan (files, openssl commands) and the restarts; write nothing')
+      .addOption(jsonOption())
+      .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt));
+    if (phase === 'reissue') command.option('--new-keys', 'give every re-issued certificate a new key (the old keys are backed up)');
+    command.exitOverride();
+    command.action(async (opts) => {
+      const { loadClusterOption } = await import('../cluster-option.js');
+      const { rotateCaCommand } = await import('../rotate-ca.js');
+      process.exitCode = await rotateCaCommand(await loadClusterOption(opts.config), phase, opts);
+    });
+  }
+  rotate.exitOverride();
+}

@@ -1,0 +1,37 @@
+import type { Cluster } from '../model/cluster.js';
+import { rotateCa, type RotateCaOptions, type RotateCommand, type RotateReport } from '../rotate/rotate.js';
+import { planText } from './gen.js';
+
+const STATE_TEXT = { none: 'no rotation', start: 'start', reissue: 'reissue', finish: 'finish' } as const;
+
+function reportText(report: RotateReport): string {
+  const out: string[] = [];
+  const dry = report.result === 'dry-run';
+  out.push(`rotate-ca ${report.command} in ${report.outDir} (profile ${report.profile}, from ${report.source})${dry ? ': plan only, nothing written' : ''}`);
+  for (const ca of report.cas) {
+    const phase = ca.state === 'none' ? STATE_TEXT.none : `phase ${STATE_TEXT[ca.state]} (${ca.complete ? 'complete' : 'not complete'})`;
+    out.push(`  ${ca.name} (${ca.file}): ${phase}; next: ${ca.next}`);
+    if (ca.signedByOld.length) out.push(`    still signed by the old CA: ${ca.signedByOld.join(', ')}`);
+  }
+  if (report.command === 'status') return `${out.join('\n')}\n`;
+  if (report.result === 'nothing') out.push('Nothing to do: no rotation under way for these CAs.');
+  if (!dry && report.result !== 'nothing') out.push(`Changed files (kube-pki distribute sends these): ${report.changed.join(', ') || 'none'}`);
+  if (report.backupDir) out.push(`Replaced and archived files are in ${report.backupDir}`);
+  for (const e of report.errors) out.push(`error: ${e.name}: ${e.message}`);
+  if (report.restart.length) {
+    out.push('Restart, one node at a time (wait until each is healthy again before the next):');
+    report.restart.forEach((r, i) => out.push(`  ${i + 1}. ${r.node}: ${r.components.join(', ')}`));
+    out.push('  (start its components from `kube-pki flags` for this phase; kubectl and etcdctl read their files on every run)');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export async function rotateCaCommand(cluster: Cluster, command: RotateCommand, options: RotateCaOptions & { json?: boolean }): Promise<number> {
+  const { exitCode, report, plan } = await rotateCa(cluster, command, options);
+  if (options.json) process.stdout.write(`${JSON.stringify({ ...report, ...(options.dryRun && plan ? { plan: plan.items.map(({ name, action, reasons, outputs }) => ({ name, action, reasons, outputs })) } : {}) }, null, 2)}\n`);
+  else {
+    process.stdout.write(reportText(report));
+    if (options.dryRun && plan) process.stdout.write(planText(plan, report.outDir, cluster));
+  }
+  return exitCode;
+}

@@ -1,0 +1,202 @@
+import { EXIT, UserError } from '../errors.js';
+import { bundleCopies, cert, embedded, kubeconfigsOf, pairMatches, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
+import { kubeconfigSource } from '../kubeconfig/source.js';
+import { MODE } from '../model/files.js';
+import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
+import type { RotationPhase } from '../model/rotation.js';
+import type { Action, Plan, PlanItem, Step } from '../model/steps.js';
+import { extensionSection } from '../openssl/cnf.js';
+import { signArgs } from '../openssl/commands.js';
+import { absent, certSteps, idleItem, requestSteps } from '../plan/plan.js';
+
+// The three phases of a CA rotation as plans for the ordinary executor (steps, temp folder, atomic
+// renames, lock): pure functions of the files as they are, so running a phase again plans only what
+// is left, and --dry-run prints exactly what a run would do. Pair rule: a key is never renamed next
+// to a certificate it does not match: the certificate goes first (removed), then the key, then the
+// new certificate.
+
+export interface RotateOptions {
+  /** reissue: new keys for the leaves instead of keeping them. */
+  newKeys?: boolean;
+}
+
+/** The files of the PKI folder a list of steps changes (written or removed). */
+const touched = (steps: Step[]): string[] => [
+  ...new Set(steps.flatMap((s) => (s.op === 'install' || s.op === 'remove' ? [s.file] : s.op === 'copy' || s.op === 'concat' ? [s.to] : []))),
+];
+
+const item = (name: string, group: PlanItem['group'], action: Action, reasons: string[], needs: string[], steps: Step[], keySteps: Step[] = []): PlanItem =>
+  steps.length + keySteps.length ? { name, group, action, reasons, needs, keySteps, steps, outputs: touched(steps) } : idleItem(name, group, 'keep', ['nothing left to do']);
+
+const same = (a: Buffer | null | undefined, b: Buffer | null | undefined) => !!a && !!b && a.equals(b);
+const backup = (snap: Snapshot, file: string): Step[] => (snap.get(file) ? [{ op: 'backup', file }] : []);
+
+/** A kubeconfig written again with this CA file embedded, when it does not embed it already. */
+function kubeconfigItem(instances: Instances, kc: KubeconfigInstance, snap: Snapshot, caFile: string, caBytes: Buffer | null, needs: string[], remade: boolean): PlanItem {
+  const source = { ...kubeconfigSource(instances, kc), caFile };
+  const now = embedded(snap.get(kc.path));
+  const current = !remade && !!now && same(now.ca, caBytes) && same(now.cert, snap.get(source.certFile));
+  if (current) return idleItem(kc.name, 'kubeconfig', 'keep', [`embeds ${caFile} already`]);
+  return item(kc.name, 'kubeconfig', 'reissue', [`embeds ${caFile}`], needs, [
+    { op: 'kubeconfig', file: kc.path, kubeconfig: source },
+    ...backup(snap, kc.path),
+    { op: 'install', file: kc.path, mode: MODE.secret },
+  ]);
+}
+
+const concatBundle = (snap: Snapshot, from: [string, string]): Buffer | null => {
+  const [a, b] = from.map((f) => snap.get(f));
+  return a && b ? Buffer.concat([a, b]) : null;
+};
+
+/** start: the new CA (ca-new.*), the bundle old + new, its copies in node trees, kubeconfigs embedding it. */
+function planStart(instances: Instances, r: CaRotation, snap: Snapshot): PlanItem[] {
+  const f = r.files;
+  const c = r.ca.name;
+  if (!snap.get(f.crt)) throw new UserError(`rotate-ca start: ${f.crt} is missing: there is no CA ${c} to rotate`, EXIT.badInput);
+  const newCa: CertInstance = { ...r.ca, name: `${c}-new`, certPath: f.newCrt, keyPath: f.newKey };
+  const [hasKey, hasCrt] = [!!snap.get(f.newKey), !!snap.get(f.newCrt)];
+  let made: PlanItem;
+  if (hasCrt && !hasKey) throw new UserError(`rotate-ca start: ${f.newCrt} is there without ${f.newKey}; move ${f.newCrt} away and run start again`, EXIT.failed);
+  if (hasCrt && !pairMatches(snap.get(f.newCrt), snap.get(f.newKey)))
+    throw new UserError(`rotate-ca start: ${f.newKey} is not the key of ${f.newCrt}; move both away and run start again`, EXIT.failed);
+  if (hasCrt) made = idleItem(newCa.name, 'ca', 'keep', ['new CA made']);
+  // Key first, then certificate: a run killed between them leaves the key alone, and the next run certifies it.
+  else made = certSteps(newCa, 'create', [hasKey ? 'new CA key kept; certificate made from it' : 'new CA'], !hasKey, absent());
+  const want = concatBundle(snap, [f.crt, f.newCrt]);
+  const bundleRemade = !want || !same(snap.get(f.bundle), want);
+  const bundle = bundleRemade
+    ? item(`${c}-bundle`, 'ca', 'create', [`trust bundle: ${f.crt} + ${f.newCrt}`], [made.name], [...backup(snap, f.bundle), { op: 'concat', from: [f.crt, f.newCrt], to: f.bundle, mode: MODE.public }])
+    : idleItem(`${c}-bundle`, 'ca', 'keep', ['trust bundle holds both CAs']);
+  const copies = bundleCopies(instances, c).map((b) =>
+    !bundleRemade && same(snap.get(b.to), want)
+      ? idleItem(`${b.node}/${c}-bundle`, 'ca', 'keep', ['same as its source'])
+      : item(`${b.node}/${c}-bundle`, 'ca', 'create', [`copied from ${b.from}`], [bundle.name], [...backup(snap, b.to), { op: 'copy', from: b.from, to: b.to, mode: MODE.public }]),
+  );
+  const kubeconfigs = kubeconfigsOf(instances, c).map((kc) => kubeconfigItem(instances, kc, snap, f.bundle, want, [bundle.name], bundleRemade));
+  return [made, bundle, ...copies, ...kubeconfigs];
+}
+
+/**
+ * Replaces a pair (a CA's ca.crt/ca.key, or a copy of them) by another: the certificate is removed
+ * first, then the key renamed into place, then the certificate: at no moment a key beside a
+ * certificate of another key. The old files are in `backups` or elsewhere already.
+ */
+function pairSteps(snap: Snapshot, to: { crt: string; key: string }, from: { crt: string; key: string }, want: { crt: Buffer | null; key: Buffer | null }, keyMode: number = MODE.secret): Step[] {
+  const steps: Step[] = [];
+  const keyChanges = !same(snap.get(to.key), want.key);
+  const crtChanges = !same(snap.get(to.crt), want.crt);
+  if (keyChanges && snap.get(to.crt)) steps.push(...backup(snap, to.crt), { op: 'remove', file: to.crt });
+  if (keyChanges) steps.push(...backup(snap, to.key), { op: 'copy', from: from.key, to: to.key, mode: keyMode });
+  if (crtChanges) steps.push(...(keyChanges ? [] : backup(snap, to.crt)), { op: 'copy', from: from.crt, to: to.crt, mode: MODE.public });
+  return steps;
+}
+
+/** reissue, first: the old pair kept as ca-old.*, the new one moved into ca.* (the signer). */
+function planSwap(r: CaRotation, snap: Snapshot): PlanItem {
+  const f = r.files;
+  const name = `${r.ca.name}-swap`;
+  const next = r.next;
+  if (!next) throw new UserError(`rotate-ca reissue: the new CA ${r.ca.name} is not there (${f.newCrt}); run rotate-ca start again`, EXIT.failed);
+  const isNext = (b: Buffer | null | undefined) => cert(b)?.fingerprint256 === next.fingerprint256;
+  const steps: Step[] = [];
+  // 1. the old pair as ca-old.* (certificate first; a key alone is harmless).
+  if (!snap.get(f.oldCrt)) {
+    if (!snap.get(f.crt) || isNext(snap.get(f.crt))) throw new UserError(`rotate-ca reissue: ${f.oldCrt} is missing and ${f.crt} is no longer the old CA; restore ${f.oldCrt} from a backup-* folder`, EXIT.failed);
+    steps.push({ op: 'copy', from: f.crt, to: f.oldCrt, mode: MODE.public });
+  }
+  if (!snap.get(f.oldKey)) {
+    const oldCrt = snap.get(f.oldCrt) ?? snap.get(f.crt);
+    if (!pairMatches(oldCrt, snap.get(f.key))) throw new UserError(`rotate-ca reissue: ${f.oldKey} is missing and ${f.key} is not the old CA's key; restore ${f.oldKey} from a backup-* folder`, EXIT.failed);
+    steps.push({ op: 'copy', from: f.key, to: f.oldKey, mode: MODE.secret });
+  }
+  // 2. the new pair into ca.* (from ca-new.* while they are there).
+  if (snap.get(f.newCrt)) {
+    const want = { crt: snap.get(f.newCrt) ?? null, key: snap.get(f.newKey) ?? null };
+    if (!want.key) throw new UserError(`rotate-ca reissue: ${f.newKey} is missing beside ${f.newCrt}; run rotate-ca start again is not possible now: restore it from a backup-* folder`, EXIT.failed);
+    // No backups: ca.* were copied to ca-old.* above, and ca-new.* are what goes in.
+    const pair = pairSteps(snap, f, { crt: f.newCrt, key: f.newKey }, want).filter((s) => s.op !== 'backup');
+    steps.push(...pair, { op: 'remove', file: f.newCrt }, { op: 'remove', file: f.newKey });
+  } else if (snap.get(f.newKey)) steps.push({ op: 'remove', file: f.newKey });
+  return item(name, 'ca', 'reissue', [`${f.crt}/${f.key} become the new CA; the old one is kept as ${f.oldCrt}/${f.oldKey}`], [], steps);
+}
+
+/** A leaf signed again by the new CA (ca.crt after the swap): key kept, or a new one (--new-keys). */
+function leafItem(leaf: CertInstance, snap: Snapshot, next: Parameters<typeof signedBy>[1], swap: string, options: RotateOptions): PlanItem {
+  if (signedBy(snap.get(leaf.certPath), next) && pairMatches(snap.get(leaf.certPath), snap.get(leaf.keyPath)))
+    return idleItem(leaf.name, 'cert', 'keep', ['signed by the new CA']);
+  const hasKey = !!snap.get(leaf.keyPath);
+  if (!hasKey && !options.newKeys) throw new UserError(`rotate-ca reissue: ${leaf.keyPath} is missing; give --new-keys to make new keys, or restore it`, EXIT.badInput);
+  const newKey = !!options.newKeys;
+  const { cnf, csr, keySteps, steps } = requestSteps(leaf, newKey);
+  steps.push({ op: 'openssl', args: signArgs({ csr, crt: { out: leaf.certPath }, days: leaf.days, cnf, section: extensionSection(leaf), signer: { caCrt: { in: leaf.ca!.certPath }, caKey: { in: leaf.ca!.keyPath } } }) });
+  if (newKey) {
+    // The old certificate goes before the new key comes: never a key beside a certificate of another key.
+    if (snap.get(leaf.certPath)) steps.push({ op: 'backup', file: leaf.certPath }, { op: 'remove', file: leaf.certPath });
+    if (hasKey) steps.push({ op: 'backup', file: leaf.keyPath });
+    steps.push({ op: 'install', file: leaf.keyPath, mode: MODE.secret });
+  } else if (snap.get(leaf.certPath)) steps.push({ op: 'backup', file: leaf.certPath });
+  steps.push({ op: 'install', file: leaf.certPath, mode: MODE.public });
+  return item(leaf.name, 'cert', 'reissue', [newKey ? 'signed by the new CA, new key' : 'signed by the new CA, key kept'], [swap], steps, keySteps);
+}
+
+/** reissue: the swap, every leaf of the CA signed by the new one, copies in node trees, kubeconfigs. */
+function planReissue(instances: Instances, r: CaRotation, snap: Snapshot, options: RotateOptions): PlanItem[] {
+  const f = r.files;
+  const swap = planSwap(r, snap);
+  const leaves = instances.certs.filter((l) => l.caName === r.ca.name).map((l) => leafItem(l, snap, r.next, swap.name, options));
+  const remade = new Set([swap, ...leaves].filter((i) => i.steps.length).flatMap((i) => i.outputs));
+  // What each source will hold after this run (a remade source: not known yet, so the copy follows it).
+  const finalBytes = (p: string) => (remade.has(p) ? null : (snap.get(p) ?? null));
+  const newPair = { crt: snap.get(f.newCrt) ?? snap.get(f.crt) ?? null, key: snap.get(f.newKey) ?? snap.get(f.key) ?? null };
+  const sourceItem = new Map([[r.ca.name, swap.name], ...leaves.map((l) => [l.name, l.name] as const)]);
+  const copies = instances.copies
+    .filter((c) => sourceItem.has(c.source))
+    .map((copy) => {
+      const crt = copy.files.find((x) => x.part === 'crt');
+      const key = copy.files.find((x) => x.part === 'key');
+      const isCa = copy.source === r.ca.name;
+      const want = (p: string | undefined, caPart: Buffer | null) => (p === undefined ? null : isCa ? caPart : finalBytes(p));
+      const steps: Step[] =
+        crt && key
+          ? pairSteps(snap, { crt: crt.to, key: key.to }, { crt: crt.from, key: key.from }, { crt: want(crt.from, newPair.crt), key: want(key.from, newPair.key) }, key.mode)
+          : copy.files.flatMap((x): Step[] =>
+              same(snap.get(x.to), want(x.from, x.part === 'key' ? newPair.key : newPair.crt)) ? [] : [...backup(snap, x.to), { op: 'copy', from: x.from, to: x.to, mode: x.mode }],
+            );
+      return item(copy.name, copy.group, 'reissue', ['updated from its source'], [sourceItem.get(copy.source)!], steps);
+    });
+  const bundle = snap.get(f.bundle) ?? null;
+  const kubeconfigs = kubeconfigsOf(instances, r.ca.name).map((kc) =>
+    kubeconfigItem(instances, kc, snap, f.bundle, bundle, [kc.certName], remade.has(instances.certs.find((c) => c.name === kc.certName)!.certPath)),
+  );
+  return [swap, ...leaves, ...copies, ...kubeconfigs];
+}
+
+/** finish: the bundle goes (source first: that marks the phase), kubeconfigs embed ca.crt alone, the old CA is archived. */
+function planFinish(instances: Instances, r: CaRotation, snap: Snapshot): PlanItem[] {
+  const f = r.files;
+  const c = r.ca.name;
+  const remove = (file: string): Step[] => (snap.get(file) ? [{ op: 'backup', file }, { op: 'remove', file }] : []);
+  const bundle = item(`${c}-bundle`, 'ca', 'reissue', [`${f.bundle} removed: trust only the new CA`], [], remove(f.bundle));
+  const copies = bundleCopies(instances, c).map((b) => item(`${b.node}/${c}-bundle`, 'ca', 'reissue', [`${b.to} removed`], [bundle.name], remove(b.to)));
+  const kubeconfigs = kubeconfigsOf(instances, c).map((kc) => kubeconfigItem(instances, kc, snap, f.crt, snap.get(f.crt) ?? null, [bundle.name], false));
+  // Last: while ca-old.* are there, the folder says "finish under way", so a killed run is resumed.
+  const archive = item(`${c}-old`, 'ca', 'reissue', [`old CA archived in the backup folder`], [bundle.name, ...copies.map((i) => i.name), ...kubeconfigs.map((k) => k.name)], [...remove(f.oldCrt), ...remove(f.oldKey)]);
+  return [bundle, ...copies, ...kubeconfigs, archive];
+}
+
+export function planPhase(phase: RotationPhase, instances: Instances, rotations: CaRotation[], snap: Snapshot, options: RotateOptions = {}): Plan {
+  const items = rotations.flatMap((r) =>
+    phase === 'start' ? planStart(instances, r, snap) : phase === 'reissue' ? planReissue(instances, r, snap, options) : planFinish(instances, r, snap),
+  );
+  return { profile: 'rotate-ca', items };
+}
+
+/** Nothing left to do in this phase for this CA. */
+export const phaseComplete = (phase: RotationPhase, instances: Instances, r: CaRotation, snap: Snapshot): boolean => {
+  try {
+    return planPhase(phase, instances, [r], snap).items.every((i) => i.steps.length + i.keySteps.length === 0);
+  } catch {
+    return false;
+  }
+};
