@@ -85,7 +85,7 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
       }
     }
     if (!cert.caName && certPem && !keyPem) keylessCas.add(cert.name);
-    if (!cert.caName) caCerts.set(cert.name, s.facts && s.problems.length === 0 ? s.facts.cert : (s.facts?.cert ?? null));
+    if (!cert.caName) caCerts.set(cert.name, s.facts?.cert ?? null);
     state.certs.set(cert.name, s);
   }
   for (const kp of instances.keyPairs) {

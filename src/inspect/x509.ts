@@ -9,11 +9,9 @@ export interface CertFacts {
   o: string[];
   issuer: string;
   sans: SanSet;
-  ca: boolean;
   notBefore: Date;
   notAfter: Date;
   serial: string;
-  fingerprint256: string;
 }
 
 function attributes(dn: string, key: string): string[] {
@@ -41,11 +39,9 @@ export function certFacts(pem: Buffer | string): CertFacts {
     o: attributes(cert.subject, 'O'),
     issuer: cert.issuer,
     sans: parseSans(cert.subjectAltName),
-    ca: cert.ca,
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
     serial: cert.serialNumber,
-    fingerprint256: cert.fingerprint256,
   };
 }
 
