@@ -6,13 +6,12 @@ import { isIpAddress } from '../cluster/names.js';
 import { ValidationError } from '../errors.js';
 import { SHARED_DIR, type CertInstance, type CopyFile, type CopyInstance, type Instances, type KeyPairInstance, type KubeconfigInstance, type SanSet } from '../model/instances.js';
 import { MODE } from '../model/files.js';
+import { placedOn } from '../catalog/placement.js';
 
 function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined) {
   if (scope === 'cluster') return [undefined];
   return cluster.nodes.filter((n) => !roles || roles.includes(n.role));
 }
-
-const placedOn = (placement: Placement | undefined, node: ClusterNode) => placement !== undefined && placement !== 'self' && placement.includes(node.role);
 
 /** Splits SAN values into DNS names and canonical IPs, dropping repeats but keeping first-seen order. */
 export function sanSet(values: string[]): SanSet {
