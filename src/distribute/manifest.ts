@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { bundleOf } from '../model/rotation.js';
 import { join, posix } from 'node:path';
 import type { Cluster, ClusterNode } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
@@ -31,6 +33,11 @@ export interface NodeManifest {
   files: ManifestFile[];
   /** Files left out: reported (dry-run, notes), never sent. */
   notSent: NotSent[];
+  /**
+   * Paths under remoteDir that must not stay on the node: the trust bundle of a CA rotation that
+   * is over (rotate-ca finish). distribute removes them; until then --verify lists them as extra.
+   */
+  retired: string[];
 }
 
 /** Mode on the node: certificates and public keys 0644; keys, kubeconfigs (they embed a key) and anything else 0600. */
@@ -38,8 +45,8 @@ export function modeFor(path: string): number {
   return /\.(crt|pub)$/.test(path) ? MODE.public : MODE.secret;
 }
 
-/** hardway: flat files, placed by the catalog's crtTo / keyTo / pubTo / to. */
-function hardwayManifest(cluster: Cluster): NodeManifest[] {
+/** hardway: flat files, placed by the catalog's crtTo / keyTo / pubTo / to; a CA's rotation bundle goes where its certificate goes. */
+function hardwayManifest(cluster: Cluster, outDir: string): NodeManifest[] {
   const byNode = new Map<string, ManifestFile[]>(cluster.nodes.map((n) => [n.name, []]));
   const add = (nodes: ClusterNode[], path: string, caKey = false) => {
     for (const n of nodes) byNode.get(n.name)!.push({ local: path, remote: path, mode: modeFor(path), caKey });
@@ -54,7 +61,14 @@ function hardwayManifest(cluster: Cluster): NodeManifest[] {
     add(placedNodes(cluster, k.spec.keyTo, undefined), k.keyPath);
   }
   for (const k of instances.kubeconfigs) add(placedNodes(cluster, k.spec.to, k.node), k.path);
-  return cluster.nodes.map((node) => ({ node, files: byNode.get(node.name)!, notSent: [] }));
+  const retired = new Map<string, string[]>(cluster.nodes.map((n) => [n.name, []]));
+  for (const ca of instances.certs.filter((c) => !c.caName)) {
+    const bundle = bundleOf(ca.certPath);
+    const nodes = placedNodes(cluster, ca.spec.crtTo, undefined);
+    if (existsSync(join(outDir, bundle))) add(nodes, bundle);
+    else for (const n of nodes) retired.get(n.name)!.push(bundle);
+  }
+  return cluster.nodes.map((node) => ({ node, files: byNode.get(node.name)!, notSent: [], retired: retired.get(node.name)! }));
 }
 
 async function walk(root: string, under = ''): Promise<string[]> {
@@ -92,7 +106,14 @@ async function kubeadmManifest(cluster: Cluster, instances: Instances, outDir: s
       }
       for (const copy of instances.copies.filter((c) => c.node.name === node.name)) for (const f of copy.files) catalog.set(f.to, copy.group === 'ca' && f.part === 'key');
       for (const k of instances.kubeconfigs) if (k.path.startsWith(prefix)) catalog.set(k.path, false);
+      // A CA rotation's trust bundle in the tree (rotate-ca): sent while it is there, removed after.
+      const bundles = instances.copies.filter((c) => c.node.name === node.name && c.group === 'ca').flatMap((c) => c.files.filter((f) => f.part === 'crt').map((f) => bundleOf(f.to)));
       const onDisk = new Set((await walk(join(outDir, node.name))).map((rel) => prefix + rel));
+      const retired: string[] = [];
+      for (const b of bundles) {
+        if (onDisk.has(b)) catalog.set(b, false);
+        else retired.push(b.slice(prefix.length));
+      }
       const files: ManifestFile[] = [];
       const notSent: NotSent[] = [];
       for (const [local, caKey] of catalog) {
@@ -103,7 +124,7 @@ async function kubeadmManifest(cluster: Cluster, instances: Instances, outDir: s
       }
       for (const local of onDisk) if (!catalog.has(local)) notSent.push({ local, reason: 'not in the catalog, not sent' });
       notSent.sort((a, b) => a.local.localeCompare(b.local));
-      return { node, files, notSent };
+      return { node, files, notSent, retired };
     }),
   );
 }
@@ -117,7 +138,7 @@ async function kubeadmManifest(cluster: Cluster, instances: Instances, outDir: s
  */
 export async function manifestFor(cluster: Cluster, outDir: string): Promise<NodeManifest[]> {
   const instances = instancesFor(cluster);
-  const manifests = cluster.profile === 'kubeadm' ? await kubeadmManifest(cluster, instances, outDir) : hardwayManifest(cluster);
+  const manifests = cluster.profile === 'kubeadm' ? await kubeadmManifest(cluster, instances, outDir) : hardwayManifest(cluster, outDir);
   const cas = await caPublicKeys(instances, outDir);
   for (const m of manifests) {
     m.files.sort((a, b) => a.remote.localeCompare(b.remote));

@@ -102,7 +102,15 @@ const whyResend = (s: FileState) => (s.status === 'missing' ? 'not on the node' 
  * Puts a node's manifest on it: identical files (bytes, mode, owner) are skipped, the rest sent
  * atomically and checked. A retry after a lost connection skips what the cut attempt finished.
  */
-export async function distributeNode(target: NodeTarget, files: ManifestFile[], local: Map<string, LocalFile>, options: SessionOptions, events: DistributeEvents = {}): Promise<NodeDistribution> {
+export async function distributeNode(
+  target: NodeTarget,
+  files: ManifestFile[],
+  local: Map<string, LocalFile>,
+  options: SessionOptions,
+  events: DistributeEvents = {},
+  /** Paths under remoteDir to remove when found (NodeManifest.retired). */
+  retiredFiles: readonly string[] = [],
+): Promise<NodeDistribution> {
   const outcomes = new Map<ManifestFile, FileOutcome>();
   const settle = (file: ManifestFile, outcome: FileOutcome) => {
     outcomes.set(file, outcome);
@@ -118,9 +126,11 @@ export async function distributeNode(target: NodeTarget, files: ManifestFile[], 
       remoteDir = store.dir;
       failures.clear();
       const found: NodeInspection = await inspectNode(store, files, local);
-      await store.remove(found.leftovers);
-      const others = found.extra.filter((p) => !found.leftovers.includes(posix.join(store.dir, p)));
-      notes = [...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : [])];
+      // Leftovers of a cut run, and a finished CA rotation's trust bundle (rotate-ca finish).
+      const retired = found.extra.filter((p) => retiredFiles.includes(p));
+      await store.remove([...found.leftovers, ...retired.map((p) => posix.join(store.dir, p))]);
+      const others = found.extra.filter((p) => !found.leftovers.includes(posix.join(store.dir, p)) && !retired.includes(p));
+      notes = [...(retired.length ? [`removed (a finished CA rotation's trust bundle): ${retired.join(', ')}`] : []), ...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : [])];
       // On a retry, what an earlier attempt finished is already settled.
       const open = found.files.filter((s) => !outcomes.has(s.file));
       const toSend = open.filter((s) => s.status !== 'same');

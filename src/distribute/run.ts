@@ -42,10 +42,17 @@ export async function distribute(cluster: Cluster, options: DistributeOptions): 
       views.push(view);
       try {
         const result = await limit(() =>
-          distributeNode(target, m.files, local, session, {
-            onFile: (f, o) => files.get(f)!.resolve(o),
-            onRetry: (attempt, error) => view.onStatus?.(`attempt ${attempt} failed (${error}); trying again`),
-          }),
+          distributeNode(
+            target,
+            m.files,
+            local,
+            session,
+            {
+              onFile: (f, o) => files.get(f)!.resolve(o),
+              onRetry: (attempt, error) => view.onStatus?.(`attempt ${attempt} failed (${error}); trying again`),
+            },
+            m.retired,
+          ),
         );
         const fileReports = m.files.map((f) => fileReport(f, local, result.outcomes.get(f)));
         const count = (a: FileAction) => fileReports.filter((r) => r.action === a).length;

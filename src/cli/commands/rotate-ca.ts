@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { addRemoteOptions, distributeAfterGen } from './distribute.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -25,11 +26,20 @@ export function register(program: Command): void {
       .addOption(jsonOption())
       .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt));
     if (phase === 'reissue') command.option('--new-keys', 'give every re-issued certificate a new key (the old keys are backed up)');
+    if (phase !== 'status') {
+      command.option('--distribute', "then copy each node its files for this phase over SSH, as `kube-pki distribute` (SSH options below)");
+      addRemoteOptions(command);
+    }
     command.exitOverride();
     command.action(async (opts) => {
       const { loadClusterOption } = await import('../cluster-option.js');
       const { rotateCaCommand } = await import('../rotate-ca.js');
-      process.exitCode = await rotateCaCommand(await loadClusterOption(opts.config), phase, opts);
+      const cluster = await loadClusterOption(opts.config);
+      // Bad SSH settings: exit 2 before the phase writes anything.
+      const then = opts.distribute && !opts.dryRun ? await distributeAfterGen(cluster, opts) : undefined;
+      const exitCode = await rotateCaCommand(cluster, phase, opts);
+      if (then && exitCode !== 0) process.stderr.write(`kube-pki: not distributed: rotate-ca ${phase} ended with exit ${exitCode}; fix that first\n`);
+      process.exitCode = then && exitCode === 0 ? await then() : exitCode;
     });
   }
   rotate.exitOverride();
