@@ -273,4 +273,20 @@ describe('rotate-ca on the kubeadm layout (three CAs, node trees)', () => {
     const clean = await kubePki(['check', '--config', config, '--out', pki]);
     expect(clean.exitCode, clean.stdout).toBe(0);
   });
+
+  it('reissue --new-keys gives every re-issued certificate a new key (old ones backed up), pairs always matching', async () => {
+    const pki = await copyPki(out, join(dir, 'new-keys'));
+    const files = ['cp-1/pki/etcd/server', 'cp-2/pki/etcd/peer', '_cluster/pki/apiserver-etcd-client'];
+    const before = await Promise.all(files.map((f) => readFile(join(pki, `${f}.key`))));
+    await json(['start', '--ca', 'etcd-ca'], pki);
+    const reissue = await json(['reissue', '--new-keys'], pki);
+    const after = await Promise.all(files.map((f) => readFile(join(pki, `${f}.key`))));
+    after.forEach((k, i) => expect(k.equals(before[i]!), files[i]).toBe(false));
+    expect((await readFile(join(reissue.backupDir!, 'cp-1/pki/etcd/server.key'))).equals(before[0]!)).toBe(true);
+    // The tree copies of a shared pair follow their source.
+    expect((await readFile(join(pki, 'cp-1/pki/apiserver-etcd-client.key'))).equals(after[2]!)).toBe(true);
+    expect(await mismatchedPairs(pki)).toEqual([]);
+    expect((await json(['reissue', '--new-keys'], pki)).changed).toEqual([]); // done: nothing again
+    expect((await kubePki(['check', '--config', config, '--out', pki])).exitCode).toBe(0);
+  });
 });

@@ -66,7 +66,7 @@ function nextText(r: CaRotation, complete: boolean): string {
 }
 
 /** The CAs of the catalog that kube-pki can rotate (made by kube-pki, key present), and why not the others. */
-function rotatable(instances: Instances, snap: Snapshot, ca: CertInstance): string | null {
+function rotatable(snap: Snapshot, ca: CertInstance): string | null {
   const crt = snap.get(ca.certPath);
   if (crt && !snap.get(ca.keyPath)) return `${ca.name} is an external CA: ${ca.certPath} is here without its key, so kube-pki cannot sign with it or replace its leaves; rotate it where its key is`;
   if (crt) {
@@ -86,12 +86,12 @@ function selectCas(instances: Instances, snap: Snapshot, command: RotateCommand,
     return [...new Set(asked)].map((name) => {
       const ca = cas.find((c) => c.name === name);
       if (!ca) throw new UserError(`--ca ${JSON.stringify(name)}: not a CA of this cluster; one of: ${cas.map((c) => c.name).join(', ')}`, EXIT.badInput);
-      const why = rotatable(instances, snap, ca);
+      const why = rotatable(snap, ca);
       if (why) throw new UserError(`--ca ${name}: ${why}`, EXIT.badInput);
       return ca;
     });
   }
-  const own = cas.filter((c) => !rotatable(instances, snap, c));
+  const own = cas.filter((c) => !rotatable(snap, c));
   if (command === 'start') return own;
   const under = own.filter((c) => caRotation(c, snap).state !== 'none');
   return under.length || command === 'reissue' ? under : own;

@@ -44,9 +44,9 @@ export function register(program: Command): void {
  * `gen --distribute`: checks the SSH settings before anything is generated (bad ones: exit 2,
  * nothing written) and returns the distribution to run after a successful gen.
  */
-export async function distributeAfterGen(cluster: Cluster, opts: DistributeOptions): Promise<() => Promise<number>> {
+export async function distributeAfterGen(cluster: Cluster, opts: DistributeOptions, command = 'gen'): Promise<() => Promise<number>> {
   if (opts.json)
-    throw new UserError('--distribute does not combine with --json (it would print two reports): run kube-pki gen --json, then kube-pki distribute --json', EXIT.badInput);
+    throw new UserError(`--distribute does not combine with --json (it would print two reports): run kube-pki ${command} --json, then kube-pki distribute --json`, EXIT.badInput);
   const { distribute, prepareDistribution } = await import('../../distribute/run.js');
   await prepareDistribution(cluster, opts);
   return () => distribute(cluster, { ...opts, verify: false });

@@ -36,7 +36,7 @@ export function register(program: Command): void {
       const { rotateCaCommand } = await import('../rotate-ca.js');
       const cluster = await loadClusterOption(opts.config);
       // Bad SSH settings: exit 2 before the phase writes anything.
-      const then = opts.distribute && !opts.dryRun ? await distributeAfterGen(cluster, opts) : undefined;
+      const then = opts.distribute && !opts.dryRun ? await distributeAfterGen(cluster, opts, `rotate-ca ${phase}`) : undefined;
       const exitCode = await rotateCaCommand(cluster, phase, opts);
       if (then && exitCode !== 0) process.stderr.write(`kube-pki: not distributed: rotate-ca ${phase} ended with exit ${exitCode}; fix that first\n`);
       process.exitCode = then && exitCode === 0 ? await then() : exitCode;
