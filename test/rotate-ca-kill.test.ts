@@ -68,3 +68,48 @@ describe('rotate-ca killed at any moment completes when run again', () => {
     }, 240_000);
   }
 });
+
+const KUBEADM = `profile: kubeadm
+key: { algorithm: ecdsa, curve: P-256 }
+apiServer: { endpoint: 192.168.5.30, port: 6443 }
+nodes:
+  - { name: cp-1, address: 192.168.5.11, role: controlplane }
+  - { name: cp-2, address: 192.168.5.12, role: controlplane }
+  - { name: worker-1, address: 192.168.5.21, role: worker }
+`;
+
+describe('rotate-ca on node trees killed at any moment (the CA pair copied into each tree)', () => {
+  let dir: string;
+  let config: string;
+  let base: string;
+  let cleanup: () => Promise<void>;
+  const rotate = (phase: string, pki: string, env: Record<string, string> = {}) => kubePki(['rotate-ca', phase, '--config', config, '--out', pki, '--json'], { env });
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    ({ config } = await labCluster(dir, KUBEADM));
+    base = await genPki(dir, config);
+    expect((await rotate('start', base)).exitCode).toBe(0);
+  }, 120_000);
+  afterAll(() => cleanup());
+
+  it('reissue killed after rename 8, 10, 12, 16, 20, 30 completes; every tree holds the new pair', async () => {
+    for (const n of [8, 10, 12, 16, 20, 30]) {
+      const pki = await copyPki(base, join(dir, `reissue-${n}`));
+      const killed = await rotate('reissue', pki, { KUBE_PKI_TEST_KILL_AFTER_RENAMES: String(n) });
+      expect(killed.signal, `kill point ${n}`).toBe('SIGKILL');
+      expect(await mismatchedPairs(pki), `killed after ${n}`).toEqual([]);
+      const again = await rotate('reissue', pki);
+      expect(again.exitCode, `${again.stdout}\n${again.stderr}`).toBe(0);
+      expect((JSON.parse(again.stdout) as RotateReport).cas.every((c) => c.state === 'reissue' && c.complete)).toBe(true);
+      expect(await mismatchedPairs(pki)).toEqual([]);
+      const ca = await cert(join(pki, '_cluster/pki/ca.crt'));
+      for (const node of ['cp-1', 'cp-2']) {
+        expect((await cert(join(pki, node, 'pki/ca.crt'))).fingerprint256).toBe(ca.fingerprint256);
+        expect(issued(await cert(join(pki, node, 'pki/apiserver.crt')), ca)).toBe(true);
+      }
+      const check = await kubePki(['check', '--config', config, '--out', pki]);
+      expect(check.exitCode, `${n}: ${check.stdout}`).toBe(0);
+    }
+  }, 300_000);
+});
