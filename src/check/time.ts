@@ -1,5 +1,8 @@
 import { problem, type Problem } from './report.js';
 
+/** `check --warn-days` when not given; graph and report judge with it too. */
+export const DEFAULT_WARN_DAYS = 30;
+
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Whole days from `now` to `date` (negative once it is past). */
