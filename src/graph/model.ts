@@ -186,11 +186,10 @@ export async function pkiView(cluster: Cluster, out: string, options: ViewOption
       address: n.address,
       files: await Promise.all(
         placement.get(n.name)!.map(async (f): Promise<NodeFile> => {
-          const problems = fileProblems.get(f.local) ?? [];
-          if (!disk) return { ...f, state: 'planned', problems };
-          if (!(await exists(join(outDir, f.local)))) return { ...f, state: 'missing', problems };
-          const owner = owners.get(f.owner)?.state ?? 'ok';
-          return { ...f, state: hasProblem(problems) ? 'problem' : owner === 'missing' ? 'problem' : owner, problems };
+          const own = fileProblems.get(f.local) ?? [];
+          if (!disk) return { ...f, state: 'planned', problems: own };
+          if (!(await exists(join(outDir, f.local)))) return { ...f, state: 'missing', problems: own };
+          return fileState(f, owners.get(f.owner), own);
         }),
       ),
     })),
@@ -215,6 +214,24 @@ export async function pkiView(cluster: Cluster, out: string, options: ViewOption
     check,
   };
   return options.node === undefined ? view : narrow(view, options.node);
+}
+
+/** check reports a certificate's key problems on the certificate's row: they belong to the key file. */
+const KEY_PROBLEM = /^key-(missing|mode|mismatch|unreadable)$/;
+
+/**
+ * A file on a node (present): a private key is judged by its own problems; a certificate, public key
+ * or kubeconfig is as good as what it belongs to (stale, or a problem other than its key's).
+ */
+function fileState(f: PlacedFile, owner: ItemView | undefined, own: Problem[]): NodeFile {
+  const ownerProblems = owner?.problems ?? [];
+  if (f.part === 'key') {
+    const problems = [...own, ...ownerProblems.filter((p) => KEY_PROBLEM.test(p.code))];
+    return { ...f, state: hasProblem(problems) ? 'problem' : 'ok', problems };
+  }
+  const rest = ownerProblems.filter((p) => !KEY_PROBLEM.test(p.code));
+  const state: State = hasProblem(own) ? 'problem' : owner?.state === 'stale' ? 'stale' : hasProblem(rest) && owner?.state !== 'missing' ? 'problem' : 'ok';
+  return { ...f, state, problems: own };
 }
 
 /** What check found outside the catalog entries: unknown certificates and kubeconfigs, stray keys, CA keys on workers. */
