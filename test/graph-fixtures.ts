@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import type { Cluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import { certInstance, copyPki, resign } from './check-fixtures.js';
 
 /** The SAN the planted kube-apiserver certificate lacks, and the one it has instead. */

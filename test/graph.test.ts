@@ -2,7 +2,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Cluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import { parseCluster } from '../src/cluster/load.js';
 import { manifestFor } from '../src/distribute/manifest.js';
 import { dotString } from '../src/graph/dot.js';

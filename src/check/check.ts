@@ -1,19 +1,22 @@
-import { createPublicKey, type X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join, normalize, resolve } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
 import { chainProblems, readIfExists } from '../inspect/disk.js';
-import { issuedBy, privateKey, type CertFacts } from '../inspect/x509.js';
+import { issuedBy, privateKey, samePublicKey, type CertFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
-import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../plan/instances.js';
+import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { findKey, loadCert, loadKubeconfig, readErrorText, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
 import { matchFiles, type Matched } from './match.js';
-import { problem, statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow, type Problem } from './report.js';
-import { certModeRules, keyRules, secretModeRules, usageRules } from './rules.js';
-import { residualDays, validityProblems } from './time.js';
+import { problem, type Problem } from '../model/problem.js';
+import { statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow } from './report.js';
+import { certModeRules, keyRules, secretModeRules } from './rules.js';
+import { usageRules } from '../inspect/usage-rules.js';
+import { residualDays } from '../util/time.js';
+import { validityProblems } from './validity.js';
 
 export interface CheckOptions {
   /** Certificates expiring within this many days are reported (a warning: exit 1). */
@@ -361,14 +364,7 @@ async function keyPairRow(kp: KeyPairInstance, outDir: string): Promise<KeyPairR
   }
   if (!pubPem) problems.push(problem('error', 'missing', `${kp.pubPath} not found (catalog entry ${kp.name})`));
   else if (key) {
-    const der = (k: ReturnType<typeof createPublicKey>) => k.export({ type: 'spki', format: 'der' });
-    let same = false;
-    try {
-      same = der(createPublicKey(key)).equals(der(createPublicKey(pubPem)));
-    } catch {
-      /* not a public key: same stays false */
-    }
-    if (!same) problems.push(problem('error', 'key-mismatch', `${kp.pubPath} is not the public half of ${kp.keyPath}`));
+    if (!samePublicKey(key, pubPem)) problems.push(problem('error', 'key-mismatch', `${kp.pubPath} is not the public half of ${kp.keyPath}`));
   }
   return { keyFile: kp.keyPath, pubFile: kp.pubPath, catalog: kp.name, status: statusOf(problems), problems };
 }

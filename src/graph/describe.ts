@@ -1,5 +1,5 @@
-import { expiresText, shortDuration } from '../check/time.js';
-import type { Problem } from '../check/report.js';
+import { expiresText, shortDuration } from '../util/time.js';
+import type { Problem } from '../model/problem.js';
 import type { CertView, NodeFile, PkiView, State } from './model.js';
 
 // Words and short texts every renderer (tree, dot, mermaid, HTML) uses, so that they say the same.

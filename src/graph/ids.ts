@@ -1,4 +1,4 @@
-import type { Problem } from '../check/report.js';
+import type { Problem } from '../model/problem.js';
 import { KIND_TEXT, STATE_TEXT, expiryText, shownProblems, subjectText } from './describe.js';
 import type { NodeFile, NodeView, PkiView, State } from './model.js';
 

@@ -1,14 +1,15 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { CertKind } from '../catalog/types.js';
+import type { CertKind } from '../model/catalog.js';
 import { checkPki } from '../check/check.js';
-import type { CertRow, CheckReport, FileRow, KubeconfigRow, Problem } from '../check/report.js';
-import { DEFAULT_WARN_DAYS } from '../check/time.js';
-import type { Cluster, Role } from '../cluster/load.js';
+import type { CertRow, CheckReport, FileRow, KubeconfigRow } from '../check/report.js';
+import type { Problem } from '../model/problem.js';
+import { DEFAULT_WARN_DAYS } from '../model/time.js';
+import type { Cluster, Role } from '../model/cluster.js';
 import { placementFor, type PlacedFile } from '../distribute/manifest.js';
 import { EXIT, UserError } from '../errors.js';
 import { instancesFor, planFor } from '../pki.js';
-import type { Instances, SanSet } from '../plan/instances.js';
+import type { Instances, SanSet } from '../model/instances.js';
 
 /**
  * What `graph` and `report` show, gathered once from the same sources as `check` (the check report),

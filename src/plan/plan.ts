@@ -4,9 +4,10 @@ import { isExternalCa } from '../inspect/compare.js';
 import { emptyDisk } from '../inspect/disk.js';
 import { csrArgs, genKeyArgs, publicKeyArgs, signArgs } from '../openssl/commands.js';
 import { extensionSection, renderCnf } from '../openssl/cnf.js';
-import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from './instances.js';
-import { kubeconfigSource } from './kubeconfig-source.js';
-import { MODE, type Action, type Arg, type Plan, type PlanItem, type Step } from './steps.js';
+import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
+import { kubeconfigSource } from '../kubeconfig/source.js';
+import { MODE } from '../model/files.js';
+import type { Action, Arg, Plan, PlanItem, Step } from '../model/steps.js';
 
 export interface PlanOptions {
   /** Re-issue certificates (keeping their keys) and rewrite kubeconfigs that no longer match. */

@@ -1,5 +1,5 @@
-import { shortDuration } from '../check/time.js';
-import type { Problem } from '../check/report.js';
+import { shortDuration } from '../util/time.js';
+import type { Problem } from '../model/problem.js';
 import { KIND_TEXT, STATE_TEXT, expiryLong, folderText, problemText, shownProblems, subjectText } from '../graph/describe.js';
 import { embedding, hasProblems, signedBy, type CertView, type KeyPairView, type KubeconfigView, type PkiView, type State } from '../graph/model.js';
 import { summaryLine } from '../graph/tree.js';

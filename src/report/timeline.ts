@@ -1,4 +1,5 @@
-import { DAY_MS, residualDays, shortDuration } from '../check/time.js';
+import { DAY_MS } from '../model/time.js';
+import { residualDays, shortDuration } from '../util/time.js';
 import { dayText } from '../graph/describe.js';
 import type { CertView, PkiView } from '../graph/model.js';
 import { anchor, html, type Markup } from './html.js';

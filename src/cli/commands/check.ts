@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { DistributeOptions } from '../../distribute/prepare.js';
-import { DEFAULT_WARN_DAYS } from '../../check/time.js';
+import { DEFAULT_WARN_DAYS } from '../../model/time.js';
 import { configOption, jsonOption, outOption } from '../options.js';
 import { addRemoteOptions } from './distribute.js';
 
