@@ -1,11 +1,50 @@
 // Shared by the graph and report tests: a lab PKI with planted problems, and what openssl (not
 // kube-pki) says about the files.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
+import { parseCluster } from '../src/cluster/load.js';
 import type { Cluster } from '../src/model/cluster.js';
-import { certInstance, copyPki, resign } from './check-fixtures.js';
+import { tempDir } from './helpers/cli.js';
+import { certInstance, copyPki, genPki, labCluster, resign } from './check-fixtures.js';
+
+/** A small kubeadm cluster: two control planes, a worker, a load balancer. */
+export const KUBEADM_YAML = `profile: kubeadm
+apiServer: { endpoint: 192.168.5.30, port: 6443 }
+nodes:
+  - { name: master-1, address: 192.168.5.11, role: controlplane }
+  - { name: master-2, address: 192.168.5.12, role: controlplane }
+  - { name: worker-1, address: 192.168.5.21, role: worker }
+  - { name: loadbalancer, address: 192.168.5.30, role: loadbalancer }
+`;
+
+export interface LabFixture {
+  dir: string;
+  cleanup: () => Promise<void>;
+  /** The built-in lab as dir/cluster.yaml. */
+  config: string;
+  lab: Cluster;
+  /** `gen` of it, and a copy with the planted problems. */
+  pki: string;
+  planted: string;
+}
+
+/** For a test file's beforeAll: the lab generated once, and a copy of it with problems planted. */
+export async function labFixture(prefix: string): Promise<LabFixture> {
+  const { dir, cleanup } = await tempDir(prefix);
+  const { config, cluster: lab } = await labCluster(dir);
+  const pki = await genPki(dir, config);
+  const planted = await plantProblems(pki, lab, join(dir, 'planted'));
+  return { dir, cleanup, config, lab, pki, planted };
+}
+
+/** KUBEADM_YAML as dir/kubeadm.yaml, generated into dir/kubeadm-pki. */
+export async function kubeadmFixture(dir: string): Promise<{ config: string; cluster: Cluster; out: string }> {
+  const config = join(dir, 'kubeadm.yaml');
+  await writeFile(config, KUBEADM_YAML);
+  return { config, cluster: parseCluster(KUBEADM_YAML, config), out: await genPki(dir, config, 'kubeadm-pki') };
+}
 
 /** The SAN the planted kube-apiserver certificate lacks, and the one it has instead. */
 export const DROPPED_SAN = '192.168.5.12';

@@ -3,24 +3,14 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../src/model/cluster.js';
-import { parseCluster } from '../src/cluster/load.js';
 import { manifestFor } from '../src/distribute/manifest.js';
 import { dotString } from '../src/graph/dot.js';
 import { mermaidLabel } from '../src/graph/mermaid.js';
 import { instancesFor } from '../src/pki.js';
 import { decodeEntities, dumpDom } from './helpers/browser.js';
-import { ROOT, kubePki, tempDir } from './helpers/cli.js';
-import { CONFIG_NAME, genPki, labCluster } from './check-fixtures.js';
-import { DELETED, DROPPED_SAN, isoDay, kubeconfigNotAfter, nameHashes, notAfter, plantProblems } from './graph-fixtures.js';
-
-const KUBEADM_YAML = `profile: kubeadm
-apiServer: { endpoint: 192.168.5.30, port: 6443 }
-nodes:
-  - { name: master-1, address: 192.168.5.11, role: controlplane }
-  - { name: master-2, address: 192.168.5.12, role: controlplane }
-  - { name: worker-1, address: 192.168.5.21, role: worker }
-  - { name: loadbalancer, address: 192.168.5.30, role: loadbalancer }
-`;
+import { ROOT, kubePki } from './helpers/cli.js';
+import { CONFIG_NAME } from './check-fixtures.js';
+import { DELETED, DROPPED_SAN, isoDay, kubeconfigNotAfter, kubeadmFixture, labFixture, nameHashes, notAfter } from './graph-fixtures.js';
 
 const GOLDEN = join(ROOT, 'test', 'golden');
 
@@ -68,16 +58,8 @@ describe('kube-pki graph', () => {
   let kubeadmPki: string;
 
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir('kube-pki-graph-'));
-    ({ config, cluster: lab } = await labCluster(dir));
-    pki = await genPki(dir, config);
-    planted = await plantProblems(pki, lab, join(dir, 'planted'));
-    kubeadmConfig = join(dir, 'kubeadm.yaml');
-    await writeFile(kubeadmConfig, KUBEADM_YAML);
-    kubeadm = parseCluster(KUBEADM_YAML, kubeadmConfig);
-    kubeadmPki = join(dir, 'kubeadm-pki');
-    const r = await kubePki(['gen', '--config', kubeadmConfig, '--out', kubeadmPki]);
-    expect(r.exitCode, r.stderr).toBe(0);
+    ({ dir, cleanup, config, lab, pki, planted } = await labFixture('kube-pki-graph-'));
+    ({ config: kubeadmConfig, cluster: kubeadm, out: kubeadmPki } = await kubeadmFixture(dir));
   });
   afterAll(() => cleanup());
 

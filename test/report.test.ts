@@ -3,21 +3,12 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expiresText } from '../src/util/time.js';
-import { parseCluster } from '../src/cluster/load.js';
 import type { Cluster } from '../src/model/cluster.js';
 import { escapeHtml, html } from '../src/report/html.js';
 import { instancesFor } from '../src/pki.js';
 import { dumpDom, pageRequests, screenshot, visibleText } from './helpers/browser.js';
-import { kubePki, tempDir } from './helpers/cli.js';
-import { genPki, labCluster } from './check-fixtures.js';
-import { ADDED_SAN, DELETED, DROPPED_SAN, notAfter, plantProblems } from './graph-fixtures.js';
-
-const KUBEADM_YAML = `profile: kubeadm
-apiServer: { endpoint: 192.168.5.30, port: 6443 }
-nodes:
-  - { name: master-1, address: 192.168.5.11, role: controlplane }
-  - { name: worker-1, address: 192.168.5.21, role: worker }
-`;
+import { kubePki } from './helpers/cli.js';
+import { ADDED_SAN, DELETED, DROPPED_SAN, kubeadmFixture, labFixture, notAfter } from './graph-fixtures.js';
 
 /** Anything that would make a page fetch something: none may appear in the report's markup. */
 const EXTERNAL = [/<script/i, /<link/i, /\ssrc\s*=/i, /srcset/i, /url\(/i, /@import/i, /<iframe/i, /<object/i, /<embed/i, /<img/i, /<audio/i, /<video/i, /<base/i, /http-equiv/i];
@@ -52,10 +43,7 @@ describe('kube-pki report --html', () => {
   let plantedHtml: string;
 
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir('kube-pki-report-'));
-    ({ config, cluster: lab } = await labCluster(dir));
-    pki = await genPki(dir, config);
-    planted = await plantProblems(pki, lab, join(dir, 'planted'));
+    ({ dir, cleanup, config, lab, pki, planted } = await labFixture('kube-pki-report-'));
     labHtml = join(dir, 'lab.html');
     plantedHtml = join(dir, 'planted.html');
   });
@@ -162,10 +150,7 @@ describe('kube-pki report --html', () => {
   });
 
   it('kubeadm: every CA, certificate, kubeconfig and node in the rendered page', async () => {
-    const cfg = join(dir, 'kubeadm.yaml');
-    await writeFile(cfg, KUBEADM_YAML);
-    const cluster = parseCluster(KUBEADM_YAML, cfg);
-    const out = await genPki(dir, cfg, 'kubeadm-pki');
+    const { config: cfg, cluster, out } = await kubeadmFixture(dir);
     const file = join(dir, 'kubeadm.html');
     const r = await kubePki(['report', '--html', file, '--config', cfg, '--out', out]);
     expect(r.exitCode, r.stderr).toBe(0);
