@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -197,6 +197,16 @@ mermaid.parse(text).then(() => mermaid.render('g', text)).then(({ svg }) => { do
     });
     const lines = r.stdout.replace(/checked \d{4}-\d{2}-\d{2}/, 'checked TODAY').split('\n');
     for (let i = 0; i < Math.max(golden.length, lines.length); i++) expect(lines[i], `line ${i + 1}`).toBe(golden[i]);
+  });
+
+  it('an existing folder without any of the PKI\'s files: the plan, not a check of nothing; exit 0', async () => {
+    const empty = join(dir, 'empty');
+    await mkdir(empty);
+    const r = await kubePki(['graph', '--config', config, '--out', empty]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`folder ${empty}: none of the PKI's files yet, showing what gen will make`);
+    expect(r.stdout).toMatch(/^ca\.crt +CN=KUBERNETES-CA +CA +valid 1000 days +planned$/m);
+    expect(r.stdout).not.toMatch(/MISSING|on disk/);
   });
 
   it('tree: colour on a terminal (a pseudo-terminal), none with NO_COLOR or through a pipe', async () => {
