@@ -47,49 +47,15 @@ const cnText = (facts: { cn: string }) => `CN=${facts.cn}`;
  * against the catalog and the description. Reads only; never writes.
  */
 export async function checkPki(cluster: Cluster, out: string, options: CheckOptions): Promise<CheckReport> {
-  const outDir = resolve(out);
-  const st = await stat(outDir).catch(() => null);
-  if (!st?.isDirectory()) throw new UserError(`--out ${JSON.stringify(out)}: ${st ? 'is not a folder' : 'no such folder'} (${outDir})`, EXIT.badInput);
+  const outDir = await folderToCheck(out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
-  const scanned = await scanFolder(outDir, [...instances.certs.map((c) => c.certPath), ...instances.kubeconfigs.map((k) => k.path)]);
-  // Copies of shared files in node trees are judged against their source, not as certificates of their own.
-  const copyTargets = new Set(instances.copies.flatMap((c) => c.files.map((f) => normalize(f.to))));
-  scanned.certs = scanned.certs.filter((f) => !copyTargets.has(normalize(f)));
   const files: FileRow[] = [];
-  // A kubeconfig that cannot be read (a dangling symbolic link) is a problem row, not a crash.
-  const readKubeconfig = (f: string) =>
-    loadKubeconfig(outDir, f).catch((err: unknown) => {
-      files.push(fileRow(f, null, [problem('error', 'unreadable', `${f} ${readErrorText(err)}`)]));
-      return null;
-    });
-  const [certs, kubeconfigs] = await Promise.all([
-    Promise.all(scanned.certs.map((f) => loadCert(outDir, f))).then((l) => l.filter(notNull)),
-    Promise.all(scanned.kubeconfigs.map(readKubeconfig)).then((l) => l.filter(notNull)),
-  ]);
+  const { scanned, certs, kubeconfigs } = await loadFolder(outDir, instances, files);
   if (certs.length + kubeconfigs.length === 0)
     throw new UserError(`--out ${JSON.stringify(out)}: no certificates (*.crt, *.pem) or kubeconfigs in ${outDir}; is it the PKI folder?`, EXIT.badInput);
-
-  const certMatches = matchFiles(instances.certs, certs, {
-    instancePath: (i) => i.certPath,
-    filePath: (f) => f.file,
-    instanceCn: (i) => i.subject.cn,
-    fileCn: (f) => f.facts?.cn ?? null,
-  });
-  const cnOf = new Map(instances.certs.map((c) => [c.name, c.subject.cn]));
-  const kcMatches = matchFiles(instances.kubeconfigs, kubeconfigs, {
-    instancePath: (k) => k.path,
-    filePath: (f) => f.file,
-    instanceCn: (k) => cnOf.get(k.certName) ?? '',
-    fileCn: (f) => f.cn,
-  });
-
-  // Outside the catalog a certificate is a CA if it says so, or if it is self-signed and signs another
-  // certificate of the folder (a v1 CA made by hand); a self-signed server certificate is not one.
-  const signsOthers = (f: LoadedCert) => certs.some((o) => o !== f && o.facts && f.facts && issuedBy(o.facts.cert, f.facts.cert));
-  const isCa = (m: CertMatch) =>
-    m.instance ? !m.instance.caName : !!m.file?.facts && (!!m.file.ext?.basicConstraints?.ca || (selfIssued(m.file.facts) && signsOthers(m.file)));
-  const caMatches = certMatches.filter(isCa);
+  const { certMatches, kcMatches } = matchToCatalog(instances, certs, kubeconfigs);
+  const caMatches = certMatches.filter((m) => isCaMatch(m, certs));
   const ctx: Context = {
     outDir,
     profile: cluster.profile,
@@ -108,6 +74,63 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   files.push(...(await keyRows(cluster, instances, outDir, scanned, usedKeys)));
   files.sort((a, b) => a.file.localeCompare(b.file));
   return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files }, [...certMatches, ...kcMatches]);
+}
+
+/** The folder --out names, which must exist and be a folder. */
+async function folderToCheck(out: string): Promise<string> {
+  const outDir = resolve(out);
+  const st = await stat(outDir).catch(() => null);
+  if (!st?.isDirectory()) throw new UserError(`--out ${JSON.stringify(out)}: ${st ? 'is not a folder' : 'no such folder'} (${outDir})`, EXIT.badInput);
+  return outDir;
+}
+
+/**
+ * The folder's certificates and kubeconfigs, parsed (copies in node trees left out: they are judged
+ * against their source). A kubeconfig that cannot be read becomes a problem row in `files`.
+ */
+async function loadFolder(outDir: string, instances: Instances, files: FileRow[]) {
+  const scanned = await scanFolder(outDir, [...instances.certs.map((c) => c.certPath), ...instances.kubeconfigs.map((k) => k.path)]);
+  // Copies of shared files in node trees are judged against their source, not as certificates of their own.
+  const copyTargets = new Set(instances.copies.flatMap((c) => c.files.map((f) => normalize(f.to))));
+  scanned.certs = scanned.certs.filter((f) => !copyTargets.has(normalize(f)));
+  // A kubeconfig that cannot be read (a dangling symbolic link) is a problem row, not a crash.
+  const readKubeconfig = (f: string) =>
+    loadKubeconfig(outDir, f).catch((err: unknown) => {
+      files.push(fileRow(f, null, [problem('error', 'unreadable', `${f} ${readErrorText(err)}`)]));
+      return null;
+    });
+  const [certs, kubeconfigs] = await Promise.all([
+    Promise.all(scanned.certs.map((f) => loadCert(outDir, f))).then((l) => l.filter(notNull)),
+    Promise.all(scanned.kubeconfigs.map(readKubeconfig)).then((l) => l.filter(notNull)),
+  ]);
+  return { scanned, certs, kubeconfigs };
+}
+
+/** Ties files to catalog entries: by path, else by CN (a kubeconfig by its client certificate's CN). */
+function matchToCatalog(instances: Instances, certs: LoadedCert[], kubeconfigs: LoadedKubeconfig[]): { certMatches: CertMatch[]; kcMatches: KubeconfigMatch[] } {
+  const certMatches = matchFiles(instances.certs, certs, {
+    instancePath: (i) => i.certPath,
+    filePath: (f) => f.file,
+    instanceCn: (i) => i.subject.cn,
+    fileCn: (f) => f.facts?.cn ?? null,
+  });
+  const cnOf = new Map(instances.certs.map((c) => [c.name, c.subject.cn]));
+  const kcMatches = matchFiles(instances.kubeconfigs, kubeconfigs, {
+    instancePath: (k) => k.path,
+    filePath: (f) => f.file,
+    instanceCn: (k) => cnOf.get(k.certName) ?? '',
+    fileCn: (f) => f.cn,
+  });
+  return { certMatches, kcMatches };
+}
+
+/**
+ * A catalog CA; outside the catalog a certificate is a CA if it says so, or if it is self-signed and
+ * signs another certificate of the folder (a v1 CA made by hand); a self-signed server certificate is not one.
+ */
+function isCaMatch(m: CertMatch, certs: LoadedCert[]): boolean {
+  const signsOthers = (f: LoadedCert) => certs.some((o) => o !== f && o.facts && f.facts && issuedBy(o.facts.cert, f.facts.cert));
+  return m.instance ? !m.instance.caName : !!m.file?.facts && (!!m.file.ext?.basicConstraints?.ca || (selfIssued(m.file.facts) && signsOthers(m.file)));
 }
 
 const fileRow = (file: string, catalog: string | null, problems: Problem[]): FileRow => ({ file, catalog, status: statusOf(problems), problems });

@@ -76,8 +76,9 @@ async function runSteps(steps: Step[], ctx: RunContext, tmp: string): Promise<vo
 }
 
 /**
- * Starts every item at once: key generation right away (bounded by the CPU limiter), the rest as
- * soon as the items it needs are done. Returns one promise per item, for the progress display.
+ * Starts the items in plan order through a bounded window (ctx.window at a time): each generates its
+ * key as soon as it starts (openssl processes bounded by the CPU limiter), the rest of its steps once
+ * the items it needs are done. Returns one promise per item, for the progress display.
  */
 export function startPlan(plan: Plan, ctx: RunContext): Map<string, Promise<void>> {
   const running = new Map<string, Promise<void>>();

@@ -26,16 +26,43 @@ export function sanSet(values: string[]): SanSet {
   return { dns, ip };
 }
 
-export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances {
-  const trees = catalog.layout === 'node-trees';
-  // Flat: per-node entries are named after their node ("worker-1"); trees: "<node>/<id>".
-  const instanceName = (id: string, node?: ClusterNode) => (node ? (trees ? `${node.name}/${id}` : node.name) : id);
-  // Trees: a file only its own node receives lives in that node's tree; the rest in SHARED_DIR.
-  const certBase = (spec: CertSpec, node?: ClusterNode) =>
-    !trees ? spec.file(node) : node && spec.crtTo === 'self' ? `${node.name}/${spec.file(node)}` : `${SHARED_DIR}/${spec.file(node)}`;
-  const byId = new Map(catalog.certs.map((s) => [s.id, s]));
+/** Where a catalog's files go and what its instances are called: flat (hardway) or node trees (kubeadm). */
+interface Naming {
+  trees: boolean;
+  instanceName: (id: string, node?: ClusterNode) => string;
+  certBase: (spec: CertSpec, node?: ClusterNode) => string;
+}
 
-  const certs = catalog.certs.flatMap((spec) =>
+function namingFor(catalog: Catalog): Naming {
+  const trees = catalog.layout === 'node-trees';
+  return {
+    trees,
+    // Flat: per-node entries are named after their node ("worker-1"); trees: "<node>/<id>".
+    instanceName: (id, node) => (node ? (trees ? `${node.name}/${id}` : node.name) : id),
+    // Trees: a file only its own node receives lives in that node's tree; the rest in SHARED_DIR.
+    certBase: (spec, node) =>
+      !trees ? spec.file(node) : node && spec.crtTo === 'self' ? `${node.name}/${spec.file(node)}` : `${SHARED_DIR}/${spec.file(node)}`,
+  };
+}
+
+export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances {
+  const naming = namingFor(catalog);
+  const certs = resolveCerts(catalog, cluster, naming);
+  const keyPairs = catalog.keyPairs.map((spec): KeyPairInstance => {
+    const base = naming.trees ? `${SHARED_DIR}/${spec.file}` : spec.file;
+    return { name: spec.id, spec, keyPath: `${base}.key`, pubPath: `${base}.pub`, key: cluster.key };
+  });
+  const kubeconfigs = resolveKubeconfigs(catalog, cluster, naming, certs);
+  const copies = naming.trees ? sharedCopies(cluster, certs, keyPairs) : [];
+  const instances = { certs, keyPairs, kubeconfigs, copies };
+  assertNoClashes(cluster, instances);
+  return instances;
+}
+
+/** One certificate per catalog row, or per node of its roles; each knows its CA's files. */
+function resolveCerts(catalog: Catalog, cluster: Cluster, { instanceName, certBase }: Naming): CertInstance[] {
+  const byId = new Map(catalog.certs.map((s) => [s.id, s]));
+  return catalog.certs.flatMap((spec) =>
     nodesFor(cluster, spec.scope, spec.roles).map((node): CertInstance => {
       const base = certBase(spec, node);
       const caSpec = spec.ca ? byId.get(spec.ca) : undefined;
@@ -55,13 +82,11 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
       };
     }),
   );
+}
 
-  const keyPairs = catalog.keyPairs.map((spec): KeyPairInstance => {
-    const base = trees ? `${SHARED_DIR}/${spec.file}` : spec.file;
-    return { name: spec.id, spec, keyPath: `${base}.key`, pubPath: `${base}.pub`, key: cluster.key };
-  });
-
-  const kubeconfigs = catalog.kubeconfigs.flatMap((spec) =>
+/** One kubeconfig per catalog row (flat) or per tree that receives it, each embedding its node's certificate. */
+function resolveKubeconfigs(catalog: Catalog, cluster: Cluster, { trees, instanceName }: Naming, certs: CertInstance[]): KubeconfigInstance[] {
+  return catalog.kubeconfigs.flatMap((spec) =>
     kubeconfigNodes(cluster, spec, trees).map((node): KubeconfigInstance => {
       const cert = certs.find((c) => c.spec.id === spec.cert && (!c.node || c.node.name === node?.name));
       if (!cert?.caName) throw new Error(`catalog: kubeconfig ${spec.id} needs a signed certificate ${spec.cert}`);
@@ -79,9 +104,10 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
       };
     }),
   );
+}
 
-  const copies = trees ? sharedCopies(cluster, certs, keyPairs) : [];
-
+/** No two files on one path, no two items of one name: a node named like a file would overwrite it. */
+function assertNoClashes(cluster: Cluster, { certs, keyPairs, kubeconfigs, copies }: Instances): void {
   assertDistinctPaths(cluster, [
     ...certs.flatMap((c) => [{ path: c.keyPath, node: c.node }, { path: c.certPath, node: c.node }]),
     ...keyPairs.flatMap((k) => [{ path: k.keyPath }, { path: k.pubPath }]),
@@ -101,7 +127,6 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
     'would be named like',
     'another item of the PKI',
   );
-  return { certs, keyPairs, kubeconfigs, copies };
 }
 
 /** Flat: one kubeconfig per cluster entry. Trees: a cluster entry goes into every tree its `to` names. */
