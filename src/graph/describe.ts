@@ -49,6 +49,26 @@ export const shownProblems = (problems: Problem[]) => problems.filter((p) => p.s
 
 export const problemText = (p: Problem) => (p.severity === 'error' ? p.message : `${p.severity}: ${p.message}`);
 
+/** What gen and check say about an item: its state, why gen calls it stale, what check found. */
+export interface Judged {
+  state: State;
+  staleReasons: string[];
+  problems: Problem[];
+}
+
+/** Why gen calls it stale, then what check found that does not say the same again (notes left out). */
+export const reasonLines = (item: Judged): string[] => [
+  ...item.staleReasons.map((r) => `stale: ${r}`),
+  ...shownProblems(item.problems).filter((p) => !item.staleReasons.includes(p.message)).map(problemText),
+];
+
+/** One short line for a box or a label: "STALE: SANs missing: …"; null when there is nothing wrong. */
+export function stateReason(item: Judged): string | null {
+  if (item.state === 'ok' || item.state === 'planned') return null;
+  const first = item.staleReasons[0] ?? shownProblems(item.problems)[0]?.message;
+  return first ? `${STATE_TEXT[item.state]}: ${first}` : STATE_TEXT[item.state];
+}
+
 /** What the folder is, for a heading. */
 export function folderText(view: PkiView): string {
   if (view.folder === 'absent') return `folder ${view.out}: not there yet, showing what gen will make`;

@@ -1,5 +1,4 @@
-import type { Problem } from '../model/problem.js';
-import { KIND_TEXT, STATE_TEXT, expiryText, shownProblems, subjectText } from './describe.js';
+import { KIND_TEXT, expiryText, stateReason, subjectText, type Judged } from './describe.js';
 import type { NodeFile, NodeView, PkiView, State } from './model.js';
 
 // The graph's vertices and edges, named once for dot and mermaid: CAs, certificates, kubeconfigs,
@@ -44,10 +43,9 @@ export const vertexId = {
 };
 
 /** Not ok: the state and its first reason, as a last label line. */
-const stateLine = (state: State, problems: Problem[], stale: string[]) => {
-  if (state === 'planned' || state === 'ok') return [];
-  const first = stale[0] ?? shownProblems(problems)[0]?.message;
-  return [first ? `${STATE_TEXT[state]}: ${first}` : STATE_TEXT[state]];
+const stateLine = (item: Judged) => {
+  const reason = stateReason(item);
+  return reason ? [reason] : [];
 };
 
 /** The file vertices of one node: one per item (certificate, key pair, kubeconfig) it receives files of. */
@@ -73,24 +71,24 @@ export function graphModel(view: PkiView): GraphModel {
   for (const ca of view.cas) {
     const id = vertexId.ca(ca.name);
     ownerId.set(ca.name, id);
-    vertices.push({ id, kind: 'ca', lines: [ca.certPath, subjectText(ca), `CA · ${expiryText(ca, view.now)}`, ...stateLine(ca.state, ca.problems, ca.staleReasons)], state: ca.state });
+    vertices.push({ id, kind: 'ca', lines: [ca.certPath, subjectText(ca), `CA · ${expiryText(ca, view.now)}`, ...stateLine(ca)], state: ca.state });
   }
   for (const cert of view.certs) {
     const id = vertexId.cert(cert.name);
     ownerId.set(cert.name, id);
-    vertices.push({ id, kind: 'cert', lines: [cert.certPath, subjectText(cert), `${KIND_TEXT[cert.kind]} · ${expiryText(cert, view.now)}`, ...stateLine(cert.state, cert.problems, cert.staleReasons)], state: cert.state });
+    vertices.push({ id, kind: 'cert', lines: [cert.certPath, subjectText(cert), `${KIND_TEXT[cert.kind]} · ${expiryText(cert, view.now)}`, ...stateLine(cert)], state: cert.state });
     if (cert.ca && view.cas.some((c) => c.name === cert.ca)) edges.push({ from: vertexId.ca(cert.ca), to: id, kind: 'signs' });
   }
   for (const kc of view.kubeconfigs) {
     const id = vertexId.kubeconfig(kc.name);
     ownerId.set(kc.name, id);
-    vertices.push({ id, kind: 'kubeconfig', lines: [kc.path, `server ${kc.server}`, ...stateLine(kc.state, kc.problems, kc.staleReasons)], state: kc.state });
+    vertices.push({ id, kind: 'kubeconfig', lines: [kc.path, `server ${kc.server}`, ...stateLine(kc)], state: kc.state });
     if (view.certs.some((c) => c.name === kc.cert)) edges.push({ from: vertexId.cert(kc.cert), to: id, kind: 'embeds' });
   }
   for (const kp of view.keyPairs) {
     const id = vertexId.keypair(kp.name);
     ownerId.set(kp.name, id);
-    vertices.push({ id, kind: 'keypair', lines: [kp.keyPath, kp.pubPath, 'key pair (no certificate)', ...stateLine(kp.state, kp.problems, kp.staleReasons)], state: kp.state });
+    vertices.push({ id, kind: 'keypair', lines: [kp.keyPath, kp.pubPath, 'key pair (no certificate)', ...stateLine(kp)], state: kp.state });
   }
   const groups = view.nodes.map((node): NodeGroup => {
     const files = fileVertices(node, ownerId);

@@ -1,5 +1,5 @@
 import { table } from '../check/format.js';
-import { KIND_TEXT, STATE_TEXT, expiryText, fileWhat, folderText, problemText, shownProblems, subjectText } from './describe.js';
+import { KIND_TEXT, STATE_TEXT, expiryText, fileWhat, folderText, problemText, reasonLines, shownProblems, subjectText } from './describe.js';
 import { embedding, hasProblems, signedBy, type PkiView, type State } from './model.js';
 
 /** ANSI colours for the state column (only when stdout is a terminal and NO_COLOR is not set). */
@@ -44,16 +44,10 @@ function section(header: string[], lines: Line[], o: TreeOptions): string[] {
 
 const glyph = (last: boolean) => (last ? BRANCH.last : BRANCH.mid);
 const carry = (last: boolean) => (last ? BRANCH.none : BRANCH.pipe);
-/** Why gen calls it stale, then what check found that does not say the same. */
-const problemsOf = (item: { problems: Parameters<typeof shownProblems>[0]; staleReasons: string[] }) => [
-  ...item.staleReasons.map((r) => `stale: ${r}`),
-  ...shownProblems(item.problems).filter((p) => !item.staleReasons.includes(p.message)).map(problemText),
-];
-
 function caLines(view: PkiView): Line[] {
   const lines: Line[] = [];
   for (const ca of view.cas) {
-    lines.push({ label: ca.certPath, cont: signedBy(view, ca.name).length ? BRANCH.pipe : '', cells: [subjectText(ca), KIND_TEXT.ca, expiryText(ca, view.now)], state: ca.state, problems: problemsOf(ca) });
+    lines.push({ label: ca.certPath, cont: signedBy(view, ca.name).length ? BRANCH.pipe : '', cells: [subjectText(ca), KIND_TEXT.ca, expiryText(ca, view.now)], state: ca.state, problems: reasonLines(ca) });
     const leaves = signedBy(view, ca.name);
     leaves.forEach((cert, i) => {
       const last = i === leaves.length - 1;
@@ -63,7 +57,7 @@ function caLines(view: PkiView): Line[] {
         cont: carry(last) + (kcs.length ? BRANCH.pipe : ''),
         cells: [subjectText(cert), KIND_TEXT[cert.kind], expiryText(cert, view.now)],
         state: cert.state,
-        problems: problemsOf(cert),
+        problems: reasonLines(cert),
       });
       kcs.forEach((kc, j) => {
         const lastKc = j === kcs.length - 1;
@@ -72,7 +66,7 @@ function caLines(view: PkiView): Line[] {
           cont: carry(last) + carry(lastKc),
           cells: [`server ${kc.server}`, 'kubeconfig', expiryText(kc, view.now)],
           state: kc.state,
-          problems: problemsOf(kc),
+          problems: reasonLines(kc),
         });
       });
     });
@@ -115,7 +109,7 @@ export function treeText(view: PkiView, o: TreeOptions): string {
   out.push(`PKI (profile ${view.profile}, description ${view.source}), ${folderText(view)}${scope}`, '');
   out.push(...section(['CERTIFICATE AUTHORITY / CERTIFICATE / KUBECONFIG', 'SUBJECT', 'KIND', 'EXPIRY', 'STATE'], caLines(view), o), '');
   if (view.keyPairs.length) {
-    const kp = view.keyPairs.map((k): Line => ({ label: `${k.keyPath} + ${k.pubPath}`, cont: '', cells: ['key pair, no certificate'], state: k.state, problems: problemsOf(k) }));
+    const kp = view.keyPairs.map((k): Line => ({ label: `${k.keyPath} + ${k.pubPath}`, cont: '', cells: ['key pair, no certificate'], state: k.state, problems: reasonLines(k) }));
     out.push(...section(['KEY PAIR', 'WHAT', 'STATE'], kp, o), '');
   }
   out.push(...section(['NODE / FILE', 'ROLE, ADDRESS / WHAT', 'MODE', 'FILES / KEY', 'STATE'], nodeLines(view), o), '');

@@ -1,4 +1,4 @@
-import { KIND_TEXT, STATE_TEXT, expiryText, problemText, shownProblems, subjectText } from '../graph/describe.js';
+import { KIND_TEXT, expiryText, reasonLines, stateReason, subjectText, type Judged } from '../graph/describe.js';
 import { embedding, signedBy, type CertView, type KeyPairView, type KubeconfigView, type PkiView, type State } from '../graph/model.js';
 import { anchor, html, type Markup } from './html.js';
 
@@ -28,14 +28,9 @@ interface Box {
 const cut = (text: string) => (text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS - 1)}…` : text);
 
 /** The third line: how long it is valid, or what is wrong with it. */
-function status(item: { state: State; staleReasons: string[]; problems: PkiView['others'][number]['problems'] }, fallback: string): string {
-  if (item.state === 'ok' || item.state === 'planned') return fallback;
-  const first = item.staleReasons[0] ?? shownProblems(item.problems)[0]?.message;
-  return first ? `${STATE_TEXT[item.state]}: ${first}` : STATE_TEXT[item.state];
-}
+const status = (item: Judged, fallback: string): string => stateReason(item) ?? fallback;
 
-const tipOf = (lines: string[], item: { staleReasons: string[]; problems: PkiView['others'][number]['problems'] }) =>
-  [...lines, ...item.staleReasons.map((r) => `stale: ${r}`), ...shownProblems(item.problems).map(problemText)].join('\n');
+const tipOf = (lines: string[], item: Judged) => [...lines, ...reasonLines(item)].join('\n');
 
 const width = (lines: string[]) => Math.max(...lines.map((l, i) => cut(l).length * (i === 0 ? CHAR.main : CHAR.sub))) + 2 * PAD;
 

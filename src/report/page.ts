@@ -1,6 +1,6 @@
 import { shortDuration } from '../util/time.js';
 import type { Problem } from '../model/problem.js';
-import { KIND_TEXT, STATE_TEXT, expiryLong, folderText, problemText, shownProblems, subjectText } from '../graph/describe.js';
+import { KIND_TEXT, STATE_TEXT, expiryLong, folderText, problemText, reasonLines, shownProblems, subjectText } from '../graph/describe.js';
 import { embedding, hasProblems, signedBy, type CertView, type KeyPairView, type KubeconfigView, type PkiView, type State } from '../graph/model.js';
 import { summaryLine } from '../graph/tree.js';
 import { diagramSvg } from './diagram.js';
@@ -77,8 +77,7 @@ function problemsSection(view: PkiView): Markup {
   const items: { href: string; title: string; state: State; lines: string[] }[] = [];
   const add = (href: string, title: string, item: { state: State; staleReasons: string[]; problems: Problem[] }) => {
     if (item.state === 'ok' || item.state === 'planned') return;
-    const lines = [...item.staleReasons.map((r) => `stale: ${r}`), ...shownProblems(item.problems).filter((p) => !item.staleReasons.includes(p.message)).map(problemText)];
-    items.push({ href, title, state: item.state, lines });
+    items.push({ href, title, state: item.state, lines: reasonLines(item) });
   };
   for (const c of [...view.cas, ...view.certs]) add(anchor('cert', c.name), c.certPath, c);
   for (const k of view.kubeconfigs) add(anchor('kubeconfig', k.name), k.path, k);
