@@ -81,6 +81,7 @@ describe('kube-pki report --html', () => {
     expect(row('worker-1.key')).toContain('<span class="mode">0600</span> <span class="tag key">key</span>');
     // explain, on demand, per certificate.
     expect(dom.match(/<details>/g)).toHaveLength(inst.certs.length);
+    expect(text).toContain('no node receives it as a file; it travels inside admin.kubeconfig');
     expect(text).toContain('WHO USES IT AND FOR WHAT');
     expect(text).toContain('openssl x509 -req -in kube-apiserver.csr');
   });

@@ -27,7 +27,8 @@ function problemList(item: { staleReasons: string[]; problems: Problem[] }): Mar
 /** Where an item's files go: "master-1: ca.crt, ca.key". */
 function placement(view: PkiView, owner: string): Markup {
   const per = view.nodes.map((n) => ({ node: n.name, files: n.files.filter((f) => f.owner === owner) })).filter((p) => p.files.length);
-  if (!per.length) return html`<dd>no node receives it as a file</dd>`;
+  const inside = embedding(view, owner).map((k) => k.path);
+  if (!per.length) return html`<dd>no node receives it as a file${inside.length ? `; it travels inside ${inside.join(', ')}` : ''}</dd>`;
   return html`<dd><ul class="places">${per.map(
     (p) => html`<li><a href="#${anchor('node', p.node)}">${p.node}</a>: ${p.files.map((f, i) => html`${i ? ', ' : ''}<code>${f.remote}</code> <span class="mode">0${f.mode.toString(8)}</span>${f.state === 'missing' ? html` <span class="badge st-missing">missing</span>` : ''}`)}</li>`,
   )}</ul></dd>`;
