@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RotateReport } from '../src/rotate/rotate.js';
 import { copyPki, genPki, labCluster } from './check-fixtures.js';
 import { kubePki, tempDir } from './helpers/cli.js';
-import { cert, issued, mismatchedPairs, pemCerts } from './helpers/rotation.js';
+import { cert, issued, mismatchedPairs, pemCerts, KUBEADM_YAML } from './helpers/rotation.js';
 
 // Each phase killed at several points (after the Nth file renamed into place or removed, so also
 // between the renames of one pair), then run again: it completes, and no key ever sits beside a
@@ -69,14 +69,6 @@ describe('rotate-ca killed at any moment completes when run again', () => {
   }
 });
 
-const KUBEADM = `profile: kubeadm
-key: { algorithm: ecdsa, curve: P-256 }
-apiServer: { endpoint: 192.168.5.30, port: 6443 }
-nodes:
-  - { name: cp-1, address: 192.168.5.11, role: controlplane }
-  - { name: cp-2, address: 192.168.5.12, role: controlplane }
-  - { name: worker-1, address: 192.168.5.21, role: worker }
-`;
 
 describe('rotate-ca on node trees killed at any moment (the CA pair copied into each tree)', () => {
   let dir: string;
@@ -87,7 +79,7 @@ describe('rotate-ca on node trees killed at any moment (the CA pair copied into 
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    ({ config } = await labCluster(dir, KUBEADM));
+    ({ config } = await labCluster(dir, KUBEADM_YAML));
     base = await genPki(dir, config);
     expect((await rotate('start', base)).exitCode).toBe(0);
   }, 120_000);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RotateReport } from '../src/rotate/rotate.js';
 import { copyPki, genPki, labCluster } from './check-fixtures.js';
 import { kubePki, tempDir } from './helpers/cli.js';
-import { cert, changedFiles, hashes, issued, kubeconfigParts, mismatchedPairs, pemCerts } from './helpers/rotation.js';
+import { cert, changedFiles, hashes, issued, kubeconfigParts, mismatchedPairs, pemCerts, KUBEADM_YAML } from './helpers/rotation.js';
 
 // rotate-ca at the CLI: phases in order, each one harmless to run again, the file layout per phase
 // (signing pair vs trust bundle), the restart order, and check/gen/renew/flags mid-rotation.
@@ -193,13 +193,6 @@ describe('rotate-ca on the hard-way lab (one CA, flat folder)', () => {
   });
 });
 
-const KUBEADM = `profile: kubeadm
-apiServer: { endpoint: 192.168.5.30, port: 6443 }
-nodes:
-  - { name: cp-1, address: 192.168.5.11, role: controlplane }
-  - { name: cp-2, address: 192.168.5.12, role: controlplane }
-  - { name: worker-1, address: 192.168.5.21, role: worker }
-`;
 
 describe('rotate-ca on the kubeadm layout (three CAs, node trees)', () => {
   let dir: string;
@@ -214,7 +207,7 @@ describe('rotate-ca on the kubeadm layout (three CAs, node trees)', () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    ({ config } = await labCluster(dir, KUBEADM));
+    ({ config } = await labCluster(dir, KUBEADM_YAML));
     out = await genPki(dir, config);
   });
   afterAll(() => cleanup());

@@ -54,3 +54,13 @@ export async function kubeconfigParts(path: string): Promise<{ cas: X509Certific
   const b64 = (v: string) => Buffer.from(v, 'base64');
   return { cas: pemCerts(b64(doc.clusters[0]!.cluster['certificate-authority-data']!)), client: new X509Certificate(b64(doc.users[0]!.user['client-certificate-data']!)) };
 }
+
+/** A small kubeadm cluster (two control planes, a worker) for the rotate-ca tests; ECDSA keys are quick to make. */
+export const KUBEADM_YAML = `profile: kubeadm
+key: { algorithm: ecdsa, curve: P-256 }
+apiServer: { endpoint: 192.168.5.30, port: 6443 }
+nodes:
+  - { name: cp-1, address: 192.168.5.11, role: controlplane }
+  - { name: cp-2, address: 192.168.5.12, role: controlplane }
+  - { name: worker-1, address: 192.168.5.21, role: worker }
+`;
