@@ -4,7 +4,7 @@ import type * as z from 'zod/mini';
 import { ValidationError, UserError, showValue, type FieldIssue } from '../errors.js';
 import { canonicalIp, firstAddress, parseCidr, type Cidr } from '../util/ip.js';
 import { DEFAULT_CLUSTER_YAML } from './default.js';
-import { clusterSchema, type ClusterParsed, type SshSettings } from './schema.js';
+import { clusterSchema, type ClusterParsed, type RootCaSettings, type SshSettings } from './schema.js';
 
 export type Role = ClusterParsed['nodes'][number]['role'];
 export type Profile = ClusterParsed['profile'];
@@ -27,6 +27,8 @@ export interface Cluster {
   apiServer: { endpoint: string; port: number; extraSANs: string[] };
   key: KeySpec;
   validityDays: { ca: number; leaf: number };
+  /** The root CA that signs the cluster's CAs as intermediates; absent: self-signed CAs. */
+  rootCA?: RootCaSettings;
   nodes: ClusterNode[];
   ssh?: SshSettings;
   /** Where it came from, for messages: a file path or "(built-in lab default)". */
@@ -75,6 +77,15 @@ export function parseCluster(text: string, source: string): Cluster {
 
 function resolve(c: ClusterParsed, source: string): Cluster {
   const defaults = PROFILE_VALIDITY[c.profile];
+  const caDays = c.validityDays.ca ?? defaults.ca;
+  // The root must outlive every CA it signs: an intermediate valid after its root is dead weight.
+  if (c.rootCA && c.rootCA.validityDays <= caDays)
+    throw new ValidationError(source, [
+      {
+        path: 'rootCA.validityDays',
+        message: `${c.rootCA.validityDays}: must be longer than validityDays.ca (${caDays}${c.validityDays.ca === undefined ? `, the ${c.profile} default` : ''}), the CAs the root signs`,
+      },
+    ]);
   return {
     profile: c.profile,
     clusterDomain: c.clusterDomain,
@@ -86,7 +97,8 @@ function resolve(c: ClusterParsed, source: string): Cluster {
       extraSANs: c.apiServer.extraSANs,
     },
     key: c.key,
-    validityDays: { ca: c.validityDays.ca ?? defaults.ca, leaf: c.validityDays.leaf ?? defaults.leaf },
+    validityDays: { ca: caDays, leaf: c.validityDays.leaf ?? defaults.leaf },
+    ...(c.rootCA ? { rootCA: c.rootCA } : {}),
     nodes: c.nodes.map((n) => ({ ...n, address: canonicalIp(n.address) ?? n.address })),
     ...(c.ssh ? { ssh: c.ssh } : {}),
     source,

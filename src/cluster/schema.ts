@@ -44,6 +44,18 @@ const nodeSchema = z.strictObject({
   ssh: z.optional(sshSchema),
 });
 
+/** A CN for -subj and openssl.cnf: letters, digits, spaces and . _ : - only (nothing openssl treats specially). */
+const commonName = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,63}$/, { error: 'must be 1 to 64 letters, digits, spaces or . _ : - (starting with a letter or digit)' }));
+
+/** The single root CA over the cluster's CAs (README "A root CA"); absent: the CAs are self-signed, as before. */
+export const rootCaSchema = z.strictObject({
+  commonName: z._default(commonName, 'kubernetes-root-ca'),
+  validityDays: z._default(days, 7300),
+  encrypt: z._default(z.boolean({ error: 'must be true or false' }), true),
+});
+
 const keySchema = z.discriminatedUnion(
   'algorithm',
   [
@@ -79,6 +91,7 @@ export const clusterSchema = z
     }),
     key: z._default(keySchema, { algorithm: 'rsa', size: 2048 }),
     validityDays: z._default(z.strictObject({ ca: z.optional(days), leaf: z.optional(days) }), {}),
+    rootCA: z.optional(rootCaSchema),
     ssh: z.optional(sshSchema),
     nodes: z.array(nodeSchema).check(z.minLength(1, { error: 'must list at least one node' })),
   })
@@ -104,3 +117,4 @@ export const clusterSchema = z
 export type ClusterInput = z.input<typeof clusterSchema>;
 export type ClusterParsed = z.output<typeof clusterSchema>;
 export type SshSettings = z.output<typeof sshSchema>;
+export type RootCaSettings = z.output<typeof rootCaSchema>;

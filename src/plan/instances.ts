@@ -5,6 +5,7 @@ import { canonicalIp } from '../util/ip.js';
 import { isIpAddress } from '../cluster/names.js';
 import { ValidationError } from '../errors.js';
 import { MODE } from './steps.js';
+import { ROOT_CA_FILE, rootCaSpec } from '../catalog/root.js';
 
 export interface SanSet {
   dns: string[];
@@ -23,11 +24,22 @@ export interface CertInstance {
   caName?: string;
   /** The signing CA's files. */
   ca?: { certPath: string; keyPath: string };
+  /** A catalog CA under `rootCA`: an intermediate the root signs (its files here), with pathlen:0. */
+  root?: RootRef;
+  /** The description field its validity comes from, for messages. */
+  daysField: string;
   subject: { cn: string; o: string[] };
   sans: SanSet;
   usages: Usages;
   days: number;
   key: KeySpec;
+}
+
+/** The root CA's files, as an intermediate refers to them. */
+export interface RootRef {
+  name: string;
+  certPath: string;
+  keyPath: string;
 }
 
 export interface KeyPairInstance {
@@ -79,6 +91,10 @@ export interface Instances {
   kubeconfigs: KubeconfigInstance[];
   /** Copies of shared files into node trees; empty for the flat layout. */
   copies: CopyInstance[];
+  /** The root CA (description `rootCA`): not in `certs`, which hold the catalog's own. */
+  root?: CertInstance;
+  /** rootCA.encrypt: a new root key is written encrypted. */
+  rootEncrypt?: boolean;
 }
 
 /**
@@ -115,6 +131,8 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
   const certBase = (spec: CertSpec, node?: ClusterNode) =>
     !trees ? spec.file(node) : node && spec.crtTo === 'self' ? `${node.name}/${spec.file(node)}` : `${SHARED_DIR}/${spec.file(node)}`;
   const byId = new Map(catalog.certs.map((s) => [s.id, s]));
+  const root = rootInstance(cluster);
+  const rootRef = root && { name: root.name, certPath: root.certPath, keyPath: root.keyPath };
 
   const certs = catalog.certs.flatMap((spec) =>
     nodesFor(cluster, spec.scope, spec.roles).map((node): CertInstance => {
@@ -128,10 +146,12 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
         keyPath: `${base}.key`,
         certPath: `${base}.crt`,
         ...(caSpec ? { caName: caSpec.id, ca: { certPath: `${certBase(caSpec)}.crt`, keyPath: `${certBase(caSpec)}.key` } } : {}),
+        ...(rootRef && !caSpec ? { root: rootRef } : {}),
         subject: { cn: spec.cn(node), o: [...(spec.o ?? [])] },
         sans: sanSet(spec.sans ? spec.sans(cluster, node) : []),
         usages: usagesFor(spec.kind, cluster.key),
         days: spec.kind === 'ca' ? cluster.validityDays.ca : cluster.validityDays.leaf,
+        daysField: spec.kind === 'ca' ? 'validityDays.ca' : 'validityDays.leaf',
         key: cluster.key,
       };
     }),
@@ -164,6 +184,7 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
   const copies = trees ? sharedCopies(cluster, certs, keyPairs) : [];
 
   assertDistinctPaths(cluster, [
+    ...(root ? [{ path: root.keyPath }, { path: root.certPath }] : []),
     ...certs.flatMap((c) => [{ path: c.keyPath, node: c.node }, { path: c.certPath, node: c.node }]),
     ...keyPairs.flatMap((k) => [{ path: k.keyPath }, { path: k.pubPath }]),
     ...kubeconfigs.map((k) => ({ path: k.path, node: k.node })),
@@ -182,7 +203,24 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
     'would be named like',
     'another item of the PKI',
   );
-  return { certs, keyPairs, kubeconfigs, copies };
+  return { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}) };
+}
+
+/** The root CA of `rootCA`, at the top of the output folder in both layouts (never in a node's tree). */
+function rootInstance(cluster: Cluster): CertInstance | undefined {
+  if (!cluster.rootCA) return undefined;
+  return {
+    name: rootCaSpec.id,
+    spec: rootCaSpec,
+    keyPath: `${ROOT_CA_FILE}.key`,
+    certPath: `${ROOT_CA_FILE}.crt`,
+    subject: { cn: cluster.rootCA.commonName, o: [] },
+    sans: { dns: [], ip: [] },
+    usages: usagesFor('ca', cluster.key),
+    days: cluster.rootCA.validityDays,
+    daysField: 'rootCA.validityDays',
+    key: cluster.key,
+  };
 }
 
 /** Flat: one kubeconfig per cluster entry. Trees: a cluster entry goes into every tree its `to` names. */

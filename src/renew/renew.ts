@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Cluster } from '../cluster/load.js';
 import { EXIT, UserError } from '../errors.js';
 import { runLocked } from '../exec/run-locked.js';
+import { passphraseFile } from '../exec/passphrase.js';
 import { runContext } from '../exec/run-plan.js';
 import { inspectDisk, readIfExists, type DiskState } from '../inspect/disk.js';
 import { certFacts, privateKey } from '../inspect/x509.js';
@@ -25,6 +26,8 @@ export interface RenewOptions {
   json?: boolean;
   concurrency?: number;
   now?: Date;
+  /** Accepted and checked like gen's; renew never signs with the root CA, so never needs it. */
+  caPassphraseFile?: string;
 }
 
 interface CertDates {
@@ -159,6 +162,8 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
   const asked = requested(instances, options);
+  // Leaves only: the root signs nothing here. A given passphrase file must still be a usable one.
+  await passphraseFile(options.caPassphraseFile);
   const disk = await inspectDisk(outDir, instances, now);
   await assertRenewable(outDir, asked, disk, now);
   const limit = options.expiringWithin === undefined ? null : now.getTime() + options.expiringWithin * DAY_MS;
