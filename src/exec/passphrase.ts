@@ -61,7 +61,7 @@ export async function assertPassphrase(plan: Plan, instances: Instances, outDir:
   const users = plan.items.filter((i) => [...i.keySteps, ...i.steps].some(usesPassphrase)).map((i) => i.name);
   if (users.length && !file)
     throw new UserError(
-      `${users.join(', ')} must be signed with the encrypted root CA key: give ${PASSPHRASE_OPTION} FILE (or ${PASSPHRASE_ENV}=FILE), ` +
+      `${users.join(', ')} need the encrypted root CA key: give ${PASSPHRASE_OPTION} FILE (or ${PASSPHRASE_ENV}=FILE), ` +
         'the file that holds its passphrase; nothing was written',
       EXIT.badInput,
     );
