@@ -1,4 +1,4 @@
-import type { CertSpec } from './types.js';
+import type { CertSpec } from '../model/catalog.js';
 
 // The single root CA of the "単一ルート認証局" section of the kubeadm PKI page (README "A root CA"):
 // `rootCA:` in the description. It signs the catalog's CAs, which become intermediates (pathlen:0);

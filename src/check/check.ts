@@ -1,19 +1,22 @@
 import { createPublicKey, type X509Certificate } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join, normalize, resolve } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { intermediateProblems, isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
 import { chainProblems, readIfExists } from '../inspect/disk.js';
 import { issuedBy, privateKey, type CertFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
-import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../plan/instances.js';
+import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { findKey, loadCert, loadKubeconfig, readErrorText, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
 import { matchFiles, type Matched } from './match.js';
-import { problem, statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow, type Problem } from './report.js';
-import { certModeRules, keyRules, secretModeRules, usageRules } from './rules.js';
-import { residualDays, validityProblems } from './time.js';
+import { problem, type Problem } from '../model/problem.js';
+import { statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow } from './report.js';
+import { certModeRules, keyRules, secretModeRules } from './rules.js';
+import { usageRules } from '../inspect/usage-rules.js';
+import { residualDays } from '../util/time.js';
+import { validityProblems } from './validity.js';
 
 export interface CheckOptions {
   /** Certificates expiring within this many days are reported (a warning: exit 1). */

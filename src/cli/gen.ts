@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
-import type { Instances } from '../plan/instances.js';
+import type { Instances } from '../model/instances.js';
 import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor, planFor } from '../pki.js';
-import type { Plan, PlanItem, Step } from '../plan/steps.js';
+import type { Plan, PlanItem, Step } from '../model/steps.js';
 import { stepLines } from '../script/bash.js';
 import { describeItem } from '../tasks/progress.js';
 import { summarize } from '../tasks/summary.js';

@@ -1,12 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Placement } from '../catalog/types.js';
-import type { Cluster, ClusterNode } from '../cluster/load.js';
+import type { Placement } from '../model/catalog.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { instancesFor } from '../pki.js';
-import type { Instances } from '../plan/instances.js';
-import { MODE } from '../plan/steps.js';
+import type { Instances } from '../model/instances.js';
+import { MODE } from '../model/files.js';
 
 /** One file a node receives. */
 export interface ManifestFile {

@@ -5,8 +5,8 @@ import { execa } from 'execa';
 import { EXIT, UserError } from '../errors.js';
 import { readIfExists } from '../inspect/disk.js';
 import { isEncryptedKey } from '../inspect/x509.js';
-import type { Instances } from '../plan/instances.js';
-import { usesPassphrase, type Plan } from '../plan/steps.js';
+import type { Instances } from '../model/instances.js';
+import { usesPassphrase, type Plan } from '../model/steps.js';
 
 // The root CA key's passphrase lives in a file the user names; openssl reads it from there
 // (-passin/-passout file:). kube-pki only checks the file is usable: the passphrase is never read

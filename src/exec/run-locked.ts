@@ -5,7 +5,7 @@ import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
 import { clearLeftovers, runContext, startPlan } from './run-plan.js';
 import { ensureDir } from '../files/atomic.js';
-import type { Plan } from '../plan/steps.js';
+import type { Plan } from '../model/steps.js';
 import { showProgress } from '../tasks/progress.js';
 
 /**

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { backupFile, ensureDir, installFile } from '../files/atomic.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { runOpenssl } from '../openssl/run.js';
-import { MODE, type Arg, type Plan, type PlanItem, type Step } from '../plan/steps.js';
+import { MODE, TMP_DIR } from '../model/files.js';
+import type { Arg, Plan, PlanItem, Step } from '../model/steps.js';
 import { limiter } from '../util/limit.js';
 
-export const TMP_DIR = '.kube-pki-tmp';
 
 export interface RunContext {
   outDir: string;

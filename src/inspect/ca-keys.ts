@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { CertInstance, Instances } from '../plan/instances.js';
+import type { CertInstance, Instances } from '../model/instances.js';
 import { readIfExists } from './disk.js';
 import { isEncryptedKey, privateKey } from './x509.js';
 

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import type { Instances, KubeconfigInstance } from '../plan/instances.js';
+import type { Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
-import { kubeconfigSource } from '../plan/kubeconfig-source.js';
+import { kubeconfigSource } from '../kubeconfig/source.js';
 import { certProblems, intermediateProblems } from './compare.js';
 import { certFacts, isEncryptedKey, issuedBy, privateKey, type CertFacts } from './x509.js';
 

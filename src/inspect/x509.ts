@@ -1,7 +1,6 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { EKU_OID } from '../catalog/usages.js';
 import { canonicalIp } from '../util/ip.js';
-import type { SanSet } from '../plan/instances.js';
+import type { SanSet } from '../model/instances.js';
 
 /** The facts of a certificate that kube-pki compares with its catalog. */
 export interface CertFacts {
@@ -11,14 +10,11 @@ export interface CertFacts {
   issuer: string;
   sans: SanSet;
   ca: boolean;
-  eku: string[];
   notBefore: Date;
   notAfter: Date;
   serial: string;
   fingerprint256: string;
 }
-
-const EKU_NAME = new Map<string, string>(Object.entries(EKU_OID).map(([name, oid]) => [oid, name]));
 
 function attributes(dn: string, key: string): string[] {
   return dn
@@ -46,7 +42,6 @@ export function certFacts(pem: Buffer | string): CertFacts {
     issuer: cert.issuer,
     sans: parseSans(cert.subjectAltName),
     ca: cert.ca,
-    eku: (cert.keyUsage ?? []).map((oid) => EKU_NAME.get(oid) ?? oid),
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
     serial: cert.serialNumber,

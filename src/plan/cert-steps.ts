@@ -1,8 +1,9 @@
 import type { CertState } from '../inspect/disk.js';
 import { csrArgs, genKeyArgs, signArgs } from '../openssl/commands.js';
 import { extensionSection, renderCnf } from '../openssl/cnf.js';
-import type { CertInstance } from './instances.js';
-import { MODE, type Action, type Arg, type PlanItem, type Step } from './steps.js';
+import type { CertInstance } from '../model/instances.js';
+import { MODE } from '../model/files.js';
+import type { Action, Arg, PlanItem, Step } from '../model/steps.js';
 
 export const base = (path: string) => path.replace(/\.(crt|key)$/, '');
 

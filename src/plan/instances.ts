@@ -1,107 +1,12 @@
-import type { Cluster, ClusterNode, KeySpec } from '../cluster/load.js';
-import type { Catalog, CertSpec, KeyPairSpec, KubeconfigSpec, Placement } from '../catalog/types.js';
-import { usagesFor, type Usages } from '../catalog/usages.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
+import type { Catalog, CertSpec, KubeconfigSpec, Placement } from '../model/catalog.js';
+import { usagesFor } from '../catalog/usages.js';
 import { canonicalIp } from '../util/ip.js';
 import { isIpAddress } from '../cluster/names.js';
 import { ValidationError } from '../errors.js';
-import { MODE } from './steps.js';
+import { SHARED_DIR, type CertInstance, type CopyFile, type CopyInstance, type Instances, type KeyPairInstance, type KubeconfigInstance, type SanSet } from '../model/instances.js';
+import { MODE } from '../model/files.js';
 import { ROOT_CA_FILE, rootCaSpec } from '../catalog/root.js';
-
-export interface SanSet {
-  dns: string[];
-  ip: string[];
-}
-
-/** One concrete certificate: a catalog row applied to the cluster (and to one node if per-node). */
-export interface CertInstance {
-  /** Unique name: the catalog id, or the node name for per-node rows ("worker-1"). */
-  name: string;
-  spec: CertSpec;
-  node?: ClusterNode;
-  keyPath: string;
-  certPath: string;
-  /** Instance name of the signing CA; absent for a self-signed CA. */
-  caName?: string;
-  /** The signing CA's files. */
-  ca?: { certPath: string; keyPath: string };
-  /** A catalog CA under `rootCA`: an intermediate the root signs (its files here), with pathlen:0. */
-  root?: RootRef;
-  /** The description field its validity comes from, for messages. */
-  daysField: string;
-  subject: { cn: string; o: string[] };
-  sans: SanSet;
-  usages: Usages;
-  days: number;
-  key: KeySpec;
-}
-
-/** The root CA's files, as an intermediate refers to them. */
-export interface RootRef {
-  name: string;
-  certPath: string;
-  keyPath: string;
-}
-
-export interface KeyPairInstance {
-  name: string;
-  spec: KeyPairSpec;
-  keyPath: string;
-  pubPath: string;
-  key: KeySpec;
-}
-
-export interface KubeconfigInstance {
-  name: string;
-  spec: KubeconfigSpec;
-  node?: ClusterNode;
-  path: string;
-  certName: string;
-  caName: string;
-  server: string;
-  clusterName: string;
-  userName: string;
-  contextName: string;
-}
-
-/** One file of a copy: a shared file's single source and its place in one node's tree. */
-export interface CopyFile {
-  part: 'crt' | 'key' | 'pub';
-  from: string;
-  to: string;
-  mode: number;
-}
-
-/**
- * A shared certificate or key pair copied into one node's tree (layout 'node-trees'): the files of
- * `source` that this node receives, by its crtTo/keyTo/pubTo placement.
- */
-export interface CopyInstance {
-  /** "<node>/<catalog id>", e.g. "master-2/ca". */
-  name: string;
-  /** Instance name of the certificate or key pair copied. */
-  source: string;
-  group: 'ca' | 'cert' | 'keypair';
-  node: ClusterNode;
-  files: CopyFile[];
-}
-
-export interface Instances {
-  certs: CertInstance[];
-  keyPairs: KeyPairInstance[];
-  kubeconfigs: KubeconfigInstance[];
-  /** Copies of shared files into node trees; empty for the flat layout. */
-  copies: CopyInstance[];
-  /** The root CA (description `rootCA`): not in `certs`, which hold the catalog's own. */
-  root?: CertInstance;
-  /** rootCA.encrypt: a new root key is written encrypted. */
-  rootEncrypt?: boolean;
-}
-
-/**
- * Layout 'node-trees': the folder that holds the single source of every shared file and the files
- * no node receives. Node names are DNS-1123 names, which cannot start with "_": never a node's tree.
- */
-export const SHARED_DIR = '_cluster';
 
 function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined) {
   if (scope === 'cluster') return [undefined];

@@ -3,9 +3,10 @@ import type { CertState, CopyState, DiskState } from '../inspect/disk.js';
 import { isExternalCa } from '../inspect/compare.js';
 import { emptyDisk } from '../inspect/disk.js';
 import { genKeyArgs, publicKeyArgs } from '../openssl/commands.js';
-import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from './instances.js';
-import { kubeconfigSource } from './kubeconfig-source.js';
-import { MODE, type Action, type Arg, type Plan, type PlanItem, type Step } from './steps.js';
+import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
+import { kubeconfigSource } from '../kubeconfig/source.js';
+import { MODE } from '../model/files.js';
+import type { Action, Plan, PlanItem, Step } from '../model/steps.js';
 import { checkIntermediates, planRoot } from './root.js';
 import { certSteps, type RootSigning } from './cert-steps.js';
 

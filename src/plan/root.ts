@@ -1,8 +1,8 @@
 import { EXIT, UserError } from '../errors.js';
 import type { CertState, DiskState } from '../inspect/disk.js';
 import { certSteps, type RootSigning } from './cert-steps.js';
-import type { CertInstance, Instances } from './instances.js';
-import { PASSPHRASE, type PlanItem } from './steps.js';
+import type { CertInstance, Instances } from '../model/instances.js';
+import { PASSPHRASE, type PlanItem } from '../model/steps.js';
 
 // The root CA of `rootCA` (README "A root CA"): made once, kept, never replaced by gen (a new root is
 // a rotation). It signs the catalog's CAs as intermediates; nothing else. Kept apart from plan.ts so

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { runLocked } from '../exec/run-locked.js';
 import { passphraseFile } from '../exec/passphrase.js';
@@ -9,12 +9,12 @@ import { inspectDisk, readIfExists, type DiskState } from '../inspect/disk.js';
 import { certFacts, privateKey } from '../inspect/x509.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
-import type { CertInstance, Instances } from '../plan/instances.js';
+import type { CertInstance, Instances } from '../model/instances.js';
 import { planPki } from '../plan/plan.js';
-import type { Plan, PlanItem } from '../plan/steps.js';
-import { DAY_MS } from '../check/time.js';
-import { certUses, kubeconfigUses, restartsFor, type Restart } from './restart.js';
-import { requireCerts } from './select.js';
+import type { Plan, PlanItem } from '../model/steps.js';
+import { DAY_MS } from '../model/time.js';
+import { certUses, kubeconfigUses, restartsFor, type Restart } from '../catalog/restart.js';
+import { requireCerts } from '../catalog/select.js';
 
 export interface RenewOptions {
   names: string[];

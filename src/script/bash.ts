@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { renderKubeconfig } from '../kubeconfig/render.js';
-import { usesPassphrase, type Arg, type Plan, type PlanItem, type Step } from '../plan/steps.js';
+import { usesPassphrase, type Arg, type Plan, type PlanItem, type Step } from '../model/steps.js';
 import { shellQuote } from '../util/shell.js';
 
 const EOF_MARK = 'KUBE_PKI_EOF';

@@ -65,4 +65,3 @@ export interface Plan {
   rootless?: string[];
 }
 
-export const MODE = { secret: 0o600, public: 0o644, dir: 0o700 } as const;

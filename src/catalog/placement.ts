@@ -1,6 +1,6 @@
-import type { Placement } from '../catalog/types.js';
-import type { Cluster, ClusterNode } from '../cluster/load.js';
-import type { Instances, KubeconfigInstance } from './instances.js';
+import type { Placement } from '../model/catalog.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
+import type { Instances, KubeconfigInstance } from '../model/instances.js';
 
 /** One file of the PKI folder as one node receives it. */
 export interface Landing {
