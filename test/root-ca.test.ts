@@ -321,6 +321,26 @@ describe('adding rootCA to a PKI whose CAs are self-signed', () => {
   });
 });
 
+describe('rootCA.encrypt: false', () => {
+  it('writes the root key in plaintext (0600), needs no passphrase, and still keeps it off the nodes', async () => {
+    const file = await config('plain-root', HARDWAY.replace('rootCA: {', 'rootCA: { encrypt: false,'));
+    const out = join(dir, 'plain-root');
+    const r = await kubePki(['gen', '--config', file, '--out', out, '--json'], { env: { KUBE_PKI_CA_PASSPHRASE_FILE: '' } });
+    ok(r);
+    const root = JSON.parse(r.stdout).items.find((i: { name: string }) => i.name === 'root-ca');
+    expect(root).toMatchObject({ group: 'ca', action: 'create', files: ['root-ca.key', 'root-ca.crt'], subject: 'CN=Lab Root CA', issuer: 'CN=Lab Root CA' });
+    const key = await readFile(join(out, 'root-ca.key'), 'utf8');
+    expect(key.split('\n')[0]).toBe('-----BEGIN PRIVATE KEY-----');
+    expect((await stat(join(out, 'root-ca.key'))).mode & 0o777).toBe(0o600);
+    expect((await cert(join(out, 'root-ca.crt'))).checkPrivateKey(createPrivateKey(key))).toBe(true);
+    // A copy under a placed name is found by its public key.
+    await writeFile(join(out, 'ca.key'), key, { mode: 0o600 });
+    const d = await kubePki(['distribute', '--dry-run', '--config', file, '--out', out], { env: { SSH_AUTH_SOCK: '' } });
+    expect(d.exitCode).toBe(2);
+    expect(d.stderr).toMatch(/refusing to distribute: ca\.key holds the root CA's private key/);
+  });
+});
+
 describe('hardway profile under a root CA', () => {
   let out: string;
   let file: string;

@@ -33,17 +33,22 @@ export function privateKeysIn(data: Buffer): KeyObject[] {
  */
 export async function caPublicKeys(instances: Instances, outDir: string): Promise<Map<string, CertInstance>> {
   const found = new Map<string, CertInstance>();
+  // The first CA to claim a key keeps it: the root first, so that its key copied over a CA's key file
+  // is still known as the root's.
+  const claim = (id: string, ca: CertInstance) => {
+    if (!found.has(id)) found.set(id, ca);
+  };
   // The root CA too: its key is encrypted at rest, so a copy of it is known by its bytes.
   for (const ca of [...(instances.root ? [instances.root] : []), ...instances.certs.filter((c) => !c.caName)]) {
     const [crt, key] = await Promise.all([readIfExists(join(outDir, ca.certPath)), readIfExists(join(outDir, ca.keyPath))]);
     try {
-      if (crt) found.set(new X509Certificate(crt).publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), ca);
+      if (crt) claim(new X509Certificate(crt).publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), ca);
     } catch {
       /* not a certificate: its key may still tell */
     }
     const k = key ? privateKey(key) : null;
-    if (k) found.set(spki(k), ca);
-    else if (key && isEncryptedKey(key)) found.set(bytesId(key), ca);
+    if (k) claim(spki(k), ca);
+    else if (key && isEncryptedKey(key)) claim(bytesId(key), ca);
   }
   return found;
 }
