@@ -110,7 +110,6 @@ export const clusterSchema = z
     }),
   );
 
-export type ClusterInput = z.input<typeof clusterSchema>;
 export type ClusterParsed = z.output<typeof clusterSchema>;
 
 // The schema's output is the model's shape exactly: a change on one side fails here.

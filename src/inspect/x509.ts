@@ -1,4 +1,4 @@
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { canonicalIp } from '../util/ip.js';
 import type { SanSet } from '../model/instances.js';
 
@@ -9,11 +9,9 @@ export interface CertFacts {
   o: string[];
   issuer: string;
   sans: SanSet;
-  ca: boolean;
   notBefore: Date;
   notAfter: Date;
   serial: string;
-  fingerprint256: string;
 }
 
 function attributes(dn: string, key: string): string[] {
@@ -41,11 +39,9 @@ export function certFacts(pem: Buffer | string): CertFacts {
     o: attributes(cert.subject, 'O'),
     issuer: cert.issuer,
     sans: parseSans(cert.subjectAltName),
-    ca: cert.ca,
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
     serial: cert.serialNumber,
-    fingerprint256: cert.fingerprint256,
   };
 }
 
@@ -55,6 +51,21 @@ export function privateKey(pem: Buffer | string): KeyObject | null {
     return createPrivateKey(pem);
   } catch {
     return null;
+  }
+}
+
+/** The DER SubjectPublicKeyInfo of a key: of a private key, its public half; of a certificate's key, itself. */
+export function publicKeyDer(key: KeyObject | Buffer): Buffer {
+  const pub = !Buffer.isBuffer(key) && key.type === 'public' ? key : createPublicKey(key);
+  return pub.export({ type: 'spki', format: 'der' });
+}
+
+/** True if `pubPem` is the public half of `key`; false also when `pubPem` is not a public key at all. */
+export function samePublicKey(key: KeyObject, pubPem: Buffer): boolean {
+  try {
+    return publicKeyDer(key).equals(publicKeyDer(pubPem));
+  } catch {
+    return false;
   }
 }
 

@@ -6,14 +6,13 @@ import { isIpAddress } from '../cluster/names.js';
 import { ValidationError } from '../errors.js';
 import { SHARED_DIR, type CertInstance, type CopyFile, type CopyInstance, type Instances, type KeyPairInstance, type KubeconfigInstance, type SanSet } from '../model/instances.js';
 import { MODE } from '../model/files.js';
+import { placedOn } from '../catalog/placement.js';
 import { ROOT_CA_FILE, rootCaSpec } from '../catalog/root.js';
 
 function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined) {
   if (scope === 'cluster') return [undefined];
   return cluster.nodes.filter((n) => !roles || roles.includes(n.role));
 }
-
-const placedOn = (placement: Placement | undefined, node: ClusterNode) => placement !== undefined && placement !== 'self' && placement.includes(node.role);
 
 /** Splits SAN values into DNS names and canonical IPs, dropping repeats but keeping first-seen order. */
 export function sanSet(values: string[]): SanSet {
@@ -28,18 +27,62 @@ export function sanSet(values: string[]): SanSet {
   return { dns, ip };
 }
 
-export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances {
-  const trees = catalog.layout === 'node-trees';
-  // Flat: per-node entries are named after their node ("worker-1"); trees: "<node>/<id>".
-  const instanceName = (id: string, node?: ClusterNode) => (node ? (trees ? `${node.name}/${id}` : node.name) : id);
-  // Trees: a file only its own node receives lives in that node's tree; the rest in SHARED_DIR.
-  const certBase = (spec: CertSpec, node?: ClusterNode) =>
-    !trees ? spec.file(node) : node && spec.crtTo === 'self' ? `${node.name}/${spec.file(node)}` : `${SHARED_DIR}/${spec.file(node)}`;
-  const byId = new Map(catalog.certs.map((s) => [s.id, s]));
-  const root = rootInstance(cluster);
-  const rootRef = root && { name: root.name, certPath: root.certPath, keyPath: root.keyPath };
+/** Where a catalog's files go and what its instances are called: flat (hardway) or node trees (kubeadm). */
+interface Naming {
+  trees: boolean;
+  instanceName: (id: string, node?: ClusterNode) => string;
+  certBase: (spec: CertSpec, node?: ClusterNode) => string;
+}
 
-  const certs = catalog.certs.flatMap((spec) =>
+function namingFor(catalog: Catalog): Naming {
+  const trees = catalog.layout === 'node-trees';
+  return {
+    trees,
+    // Flat: per-node entries are named after their node ("worker-1"); trees: "<node>/<id>".
+    instanceName: (id, node) => (node ? (trees ? `${node.name}/${id}` : node.name) : id),
+    // Trees: a file only its own node receives lives in that node's tree; the rest in SHARED_DIR.
+    certBase: (spec, node) =>
+      !trees ? spec.file(node) : node && spec.crtTo === 'self' ? `${node.name}/${spec.file(node)}` : `${SHARED_DIR}/${spec.file(node)}`,
+  };
+}
+
+export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances {
+  const naming = namingFor(catalog);
+  const root = rootInstance(cluster);
+  const certs = resolveCerts(catalog, cluster, naming, root);
+  const keyPairs = catalog.keyPairs.map((spec): KeyPairInstance => {
+    const base = naming.trees ? `${SHARED_DIR}/${spec.file}` : spec.file;
+    return { name: spec.id, spec, keyPath: `${base}.key`, pubPath: `${base}.pub`, key: cluster.key };
+  });
+  const kubeconfigs = resolveKubeconfigs(catalog, cluster, naming, certs);
+  const copies = naming.trees ? sharedCopies(cluster, certs, keyPairs) : [];
+  const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}) };
+  assertNoClashes(cluster, instances);
+  return instances;
+}
+
+/** The root CA of `rootCA`, at the top of the output folder in both layouts (never in a node's tree). */
+function rootInstance(cluster: Cluster): CertInstance | undefined {
+  if (!cluster.rootCA) return undefined;
+  return {
+    name: rootCaSpec.id,
+    spec: rootCaSpec,
+    keyPath: `${ROOT_CA_FILE}.key`,
+    certPath: `${ROOT_CA_FILE}.crt`,
+    subject: { cn: cluster.rootCA.commonName, o: [] },
+    sans: { dns: [], ip: [] },
+    usages: usagesFor('ca', cluster.key),
+    days: cluster.rootCA.validityDays,
+    daysField: 'rootCA.validityDays',
+    key: cluster.key,
+  };
+}
+
+/** One certificate per catalog row, or per node of its roles; each knows its CA's files (a CA under `root`, the root's). */
+function resolveCerts(catalog: Catalog, cluster: Cluster, { instanceName, certBase }: Naming, root: CertInstance | undefined): CertInstance[] {
+  const byId = new Map(catalog.certs.map((s) => [s.id, s]));
+  const rootRef = root && { name: root.name, certPath: root.certPath, keyPath: root.keyPath };
+  return catalog.certs.flatMap((spec) =>
     nodesFor(cluster, spec.scope, spec.roles).map((node): CertInstance => {
       const base = certBase(spec, node);
       const caSpec = spec.ca ? byId.get(spec.ca) : undefined;
@@ -61,13 +104,11 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
       };
     }),
   );
+}
 
-  const keyPairs = catalog.keyPairs.map((spec): KeyPairInstance => {
-    const base = trees ? `${SHARED_DIR}/${spec.file}` : spec.file;
-    return { name: spec.id, spec, keyPath: `${base}.key`, pubPath: `${base}.pub`, key: cluster.key };
-  });
-
-  const kubeconfigs = catalog.kubeconfigs.flatMap((spec) =>
+/** One kubeconfig per catalog row (flat) or per tree that receives it, each embedding its node's certificate. */
+function resolveKubeconfigs(catalog: Catalog, cluster: Cluster, { trees, instanceName }: Naming, certs: CertInstance[]): KubeconfigInstance[] {
+  return catalog.kubeconfigs.flatMap((spec) =>
     kubeconfigNodes(cluster, spec, trees).map((node): KubeconfigInstance => {
       const cert = certs.find((c) => c.spec.id === spec.cert && (!c.node || c.node.name === node?.name));
       if (!cert?.caName) throw new Error(`catalog: kubeconfig ${spec.id} needs a signed certificate ${spec.cert}`);
@@ -85,9 +126,10 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
       };
     }),
   );
+}
 
-  const copies = trees ? sharedCopies(cluster, certs, keyPairs) : [];
-
+/** No two files on one path, no two items of one name: a node named like a file would overwrite it. */
+function assertNoClashes(cluster: Cluster, { certs, keyPairs, kubeconfigs, copies, root }: Instances): void {
   assertDistinctPaths(cluster, [
     ...(root ? [{ path: root.keyPath }, { path: root.certPath }] : []),
     ...certs.flatMap((c) => [{ path: c.keyPath, node: c.node }, { path: c.certPath, node: c.node }]),
@@ -100,6 +142,7 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
   assertDistinct(
     cluster,
     [
+      ...(root ? [{ path: root.name }] : []),
       ...certs.map((c) => ({ path: c.name, node: c.node })),
       ...keyPairs.map((k) => ({ path: k.name })),
       ...kubeconfigs.map((k) => ({ path: k.name, node: k.node })),
@@ -108,24 +151,6 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
     'would be named like',
     'another item of the PKI',
   );
-  return { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}) };
-}
-
-/** The root CA of `rootCA`, at the top of the output folder in both layouts (never in a node's tree). */
-function rootInstance(cluster: Cluster): CertInstance | undefined {
-  if (!cluster.rootCA) return undefined;
-  return {
-    name: rootCaSpec.id,
-    spec: rootCaSpec,
-    keyPath: `${ROOT_CA_FILE}.key`,
-    certPath: `${ROOT_CA_FILE}.crt`,
-    subject: { cn: cluster.rootCA.commonName, o: [] },
-    sans: { dns: [], ip: [] },
-    usages: usagesFor('ca', cluster.key),
-    days: cluster.rootCA.validityDays,
-    daysField: 'rootCA.validityDays',
-    key: cluster.key,
-  };
 }
 
 /** Flat: one kubeconfig per cluster entry. Trees: a cluster entry goes into every tree its `to` names. */

@@ -32,8 +32,9 @@ export interface PlanOptions {
 export const replacesCa = (options: PlanOptions, name: string): boolean => !!options.replaceCa && (!options.onlyCas || options.onlyCas.has(name));
 
 /**
- * The pure planner: catalog instances + what is on disk + options -> ordered items of steps.
- * It reads nothing and runs nothing, so `--dry-run`, `script` and tests can use it freely.
+ * The planner: catalog instances + what is on disk (read beforehand, `disk`) + options -> ordered
+ * items of steps. It runs nothing and writes nothing, so `--dry-run`, `script` and tests can use it
+ * freely; the one file it reads is the openssl.cnf template (renderCnf), once per run.
  */
 export function planPki(profile: string, instances: Instances, disk: DiskState = emptyDisk(), options: PlanOptions = {}): Plan {
   const items: PlanItem[] = [];
