@@ -303,6 +303,23 @@ describe('bad input under a root CA: exit 2, the field or option named, nothing 
   });
 });
 
+describe('a root that ends before the intermediates would', () => {
+  it('refuses to sign an intermediate that would outlive its root (exit 2, nothing written)', async () => {
+    const out = join(dir, 'short-root');
+    await execa('mkdir', ['-m', '700', out]);
+    // A root of the right name made by hand, for 100 days, with its key in plaintext.
+    const cnf = join(dir, 'root.cnf');
+    await writeFile(cnf, '[req]\ndistinguished_name = dn\n[dn]\n[v3_ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, digitalSignature, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n');
+    await execa('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', join(out, 'root-ca.key')]);
+    await execa('openssl', ['req', '-x509', '-new', '-key', join(out, 'root-ca.key'), '-subj', '/CN=kubernetes-root-ca', '-days', '100', '-config', cnf, '-extensions', 'v3_ca', '-out', join(out, 'root-ca.crt')]);
+    const before = await snapshot(out);
+    const r = await kubePki(['gen', '--config', await config('short-root', KUBEADM()), '--out', out]);
+    expect(r.exitCode, r.stdout).toBe(2);
+    expect(r.stderr).toMatch(/root-ca\.crt: the root CA ends on .*; _cluster\/pki\/ca\.crt, _cluster\/pki\/etcd\/ca\.crt, _cluster\/pki\/front-proxy-ca\.crt made now for validityDays\.ca 3650 days would outlive it/);
+    expect(await snapshot(out)).toEqual(before);
+  });
+});
+
 describe('adding rootCA to a PKI whose CAs are self-signed', () => {
   it('is a CA replacement: refused without --replace-ca, done with it', async () => {
     const out = join(dir, 'existing');

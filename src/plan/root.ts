@@ -1,14 +1,13 @@
 import { EXIT, UserError } from '../errors.js';
 import type { CertState, DiskState } from '../inspect/disk.js';
 import { certSteps, type RootSigning } from './cert-steps.js';
+import { DAY_MS } from '../model/time.js';
 import type { CertInstance, Instances } from '../model/instances.js';
 import { PASSPHRASE, type PlanItem } from '../model/steps.js';
 
 // The root CA of `rootCA` (README "A root CA"): made once, kept, never replaced by gen (a new root is
 // a rotation). It signs the catalog's CAs as intermediates; nothing else. Kept apart from plan.ts so
 // that a later `rotate-ca` can plan a new root with the same pieces.
-
-const DAY_MS = 86_400_000;
 
 const idle = (root: CertInstance, action: PlanItem['action'], reasons: string[]): PlanItem => ({
   name: root.name, group: 'ca', action, reasons, needs: [], keySteps: [], steps: [], outputs: [],
