@@ -282,6 +282,12 @@ describe('bad input under a root CA: exit 2, the field or option named, nothing 
       expect(r.stderr).toMatch(message);
       expect(await stat(out).catch(() => null)).toBeNull();
     }
+    // The other commands that take the option check it the same way.
+    for (const command of [['renew', '--all'], ['csr'], ['script']]) {
+      const r = await kubePki([...command, '--config', file, '--out', out, '--ca-passphrase-file', empty].filter((a) => command[0] !== 'script' || !['--out', out].includes(a)));
+      expect(r.exitCode, command.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/--ca-passphrase-file ".*empty\.pass": the file is empty/);
+    }
   });
 
   it('rootCA.validityDays not longer than the CAs it signs, and bad rootCA fields', async () => {

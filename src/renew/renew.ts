@@ -250,12 +250,12 @@ function restartsAfter(cluster: Cluster, instances: Instances, targets: CertInst
  * description), backing up the old files, and re-renders the kubeconfigs that embed them.
  */
 export async function renew(cluster: Cluster, out: string, options: RenewOptions): Promise<RenewResult> {
+  // Leaves only: the root signs nothing here. A given passphrase file must still be a usable one.
+  await passphraseFile(options.caPassphraseFile);
   const outDir = await existingOutDir(out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
   const asked = requested(instances, options);
-  // Leaves only: the root signs nothing here. A given passphrase file must still be a usable one.
-  await passphraseFile(options.caPassphraseFile);
   const disk = await inspectDisk(outDir, instances, now);
   await assertRenewable(outDir, asked, disk, now);
   const targets = expiringOnly(asked, disk, options.expiringWithin, now);
