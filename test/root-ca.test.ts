@@ -185,6 +185,24 @@ describe('kubeadm profile under a root CA', () => {
     await execa('rm', [at('cp-1/pki/root-ca.key.bak')]);
   });
 
+  it('check and gen find an intermediate of the root without pathlen:0', async () => {
+    const copy = join(dir, 'kubeadm-no-pathlen');
+    await execa('cp', ['-a', out, copy]);
+    const cnf = join(dir, 'no-pathlen.cnf');
+    await writeFile(cnf, '[req]\ndistinguished_name = dn\n[dn]\n[v3_ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, digitalSignature, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n');
+    const csr = join(dir, 'front-proxy-ca.csr');
+    await execa('openssl', ['req', '-new', '-key', join(copy, '_cluster/pki/front-proxy-ca.key'), '-subj', '/CN=kubernetes-front-proxy-ca', '-config', cnf, '-out', csr]);
+    await execa('openssl', ['x509', '-req', '-in', csr, '-CA', join(copy, 'root-ca.crt'), '-CAkey', join(copy, 'root-ca.key'), '-passin', `file:${passFile}`,
+      '-days', '3650', '-set_serial', '0x1515', '-extfile', cnf, '-extensions', 'v3_ca', '-out', join(copy, '_cluster/pki/front-proxy-ca.crt')]);
+    const r = await kubePki(['check', '--config', file, '--out', copy, '--json']);
+    expect(r.exitCode).toBe(1);
+    const row = (JSON.parse(r.stdout) as CheckReport).cas.find((c) => c.file === '_cluster/pki/front-proxy-ca.crt')!;
+    expect(row.problems).toContainEqual(expect.objectContaining({ code: 'root-chain', message: expect.stringMatching(/basicConstraints has no pathlen, an intermediate of the root needs pathlen:0/) }));
+    const g = await kubePki(['gen', '--config', file, '--out', copy]);
+    expect(g.exitCode).toBe(3);
+    expect(g.stdout).toMatch(/stale: front-proxy-ca: basicConstraints has no pathlen.*a CA is only replaced with --replace-ca/);
+  });
+
   it('distribute refuses to send the root key even where a placement rule sends a file', async () => {
     const copy = join(dir, 'kubeadm-tampered');
     await execa('cp', ['-a', out, copy]);
