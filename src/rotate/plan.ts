@@ -7,7 +7,8 @@ import type { RotationPhase } from '../model/rotation.js';
 import type { Action, Plan, PlanItem, Step } from '../model/steps.js';
 import { extensionSection } from '../openssl/cnf.js';
 import { signArgs } from '../openssl/commands.js';
-import { absent, certSteps, idleItem, requestSteps } from '../plan/plan.js';
+import { certSteps, requestSteps } from '../plan/cert-steps.js';
+import { absent, idleItem } from '../plan/plan.js';
 
 // The three phases of a CA rotation as plans for the ordinary executor (steps, temp folder, atomic
 // renames, lock): pure functions of the files as they are, so running a phase again plans only what
