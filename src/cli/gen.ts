@@ -78,6 +78,7 @@ function printReport(plan: Plan, outDir: string, cluster: Cluster, errors: Map<s
   for (const item of plan.items.filter((i) => i.action === 'stale')) out.push(`stale: ${item.name}: ${item.reasons.join('; ')}`);
   process.stdout.write(`${out.join('\n')}\n`);
   for (const [name, message] of errors) process.stderr.write(`error: ${name}: ${message}\n`);
+  for (const item of plan.items) for (const w of item.warnings ?? []) process.stderr.write(`warning: ${item.name}: ${w}\n`);
   if (plan.items.some((i) => i.steps.some((s) => s.op === 'backup'))) process.stdout.write(`replaced files were copied to ${outDir}/backup-*/ first\n`);
 }
 
@@ -93,6 +94,7 @@ export function planText(plan: Plan, outDir: string, cluster: Cluster): string {
   const lines = [`Plan for ${outDir} (profile ${cluster.profile}, from ${cluster.source}); nothing is written:`];
   for (const item of plan.items) {
     lines.push(`  ${item.name}: ${describeItem(item).replace(/^created/, 'create').replace(/^re-issued/, 're-issue').replace(/^kept/, 'keep')}`);
+    for (const w of item.warnings ?? []) lines.push(`      warning: ${w}`);
     for (const step of [...item.keySteps, ...item.steps]) for (const l of stepSummary(step)) lines.push(`      ${l}`);
   }
   return `${lines.join('\n')}\n`;

@@ -15,6 +15,8 @@ export interface CertState {
   facts?: CertFacts;
   /** Differences from the catalog and the description; empty when the certificate is right. */
   problems: string[];
+  /** Days (fractional) until the certificate expires, as of the inspection: what a CA has left to sign with. */
+  remainingDays?: number;
 }
 
 export interface KeyPairState {
@@ -47,6 +49,8 @@ export interface DiskState {
   copies?: Map<string, CopyState>;
 }
 
+const DAY_MS = 86_400_000;
+
 export async function readIfExists(path: string): Promise<Buffer | null> {
   try {
     return await readFile(path);
@@ -72,6 +76,7 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
     if (certPem) {
       try {
         s.facts = certFacts(certPem);
+        s.remainingDays = (s.facts.notAfter.getTime() - now.getTime()) / DAY_MS;
         s.problems = certProblems(cert, s.facts, {
           key,
           caCert: cert.caName ? (caCerts.get(cert.caName) ?? null) : null,

@@ -94,7 +94,10 @@ function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly s
 
 const placedOn = (placement: Placement | undefined, node: ClusterNode) => placement !== undefined && placement !== 'self' && placement.includes(node.role);
 
-/** Splits SAN values into DNS names and canonical IPs, dropping repeats but keeping first-seen order. */
+/**
+ * Splits SAN values into DNS names and canonical IPs, dropping repeats but keeping first-seen order.
+ * DNS names are case-insensitive: "Kubernetes" repeats "kubernetes" and is dropped.
+ */
 export function sanSet(values: string[]): SanSet {
   const dns: string[] = [];
   const ip: string[] = [];
@@ -102,7 +105,7 @@ export function sanSet(values: string[]): SanSet {
     if (isIpAddress(v)) {
       const c = canonicalIp(v)!;
       if (!ip.includes(c)) ip.push(c);
-    } else if (!dns.includes(v)) dns.push(v);
+    } else if (!dns.some((d) => d.toLowerCase() === v.toLowerCase())) dns.push(v);
   }
   return { dns, ip };
 }

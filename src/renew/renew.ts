@@ -189,6 +189,7 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   report.kubeconfigs = followersOf(plan.items.filter((i) => i.group === 'kubeconfig'));
   report.copies = followersOf(plan.items.filter((i) => copyNames.has(i.name)));
   // A copy that differs from its source is someone else's file: renew leaves it, but says so.
+  report.warnings.push(...plan.items.flatMap((i) => (i.warnings ?? []).map((w) => `${i.name}: ${w}`)));
   report.warnings.push(...left.map((i) => `${i.name} not updated by renew: ${i.reasons.join('; ')}; run kube-pki gen --force to replace it`));
   if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run' }, plan };
 
