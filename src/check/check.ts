@@ -4,14 +4,17 @@ import { join, normalize, resolve } from 'node:path';
 import type { Cluster } from '../cluster/load.js';
 import { EXIT, UserError } from '../errors.js';
 import { isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
-import { chainProblems, readIfExists } from '../inspect/disk.js';
+import { chainProblems } from '../inspect/disk.js';
+import { pathProblem } from '../files/read.js';
+import { kubeconfigDifferences } from '../kubeconfig/compare.js';
 import { issuedBy, privateKey, type CertFacts } from '../inspect/x509.js';
-import { instancesFor } from '../pki.js';
+import { instancesFor, ownPaths } from '../pki.js';
 import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../plan/instances.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
-import { findKey, loadCert, loadKubeconfig, readErrorText, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
+import { findKey, loadCert, loadKubeconfig, readErrorText, readOrNull, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
 import { matchFiles, type Matched } from './match.js';
-import { problem, statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow, type Problem } from './report.js';
+import { backupRows } from './backups.js';
+import { problem, statusOf, type BackupRow, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow, type Problem } from './report.js';
 import { certModeRules, keyRules, secretModeRules, usageRules } from './rules.js';
 import { residualDays, validityProblems } from './time.js';
 
@@ -33,6 +36,22 @@ interface Context {
   byInstance: Map<string, CertMatch>;
   /** The CAs of the folder, with their parsed certificates. */
   cas: { file: string; cert: X509Certificate; facts: CertFacts }[];
+  /** Catalog paths where something other than a file is (a folder, a link loop…), with gen's words for it. */
+  unusable: Unusable;
+}
+
+type Unusable = Map<string, string>;
+
+/** Where a catalog file is absent: `fallback`, or the reason it cannot be used when something else is there. */
+function absent(unusable: Unusable, file: string, fallback: Problem): Problem {
+  const reason = unusable.get(normalize(file));
+  return reason ? problem('error', 'unreadable', `${file}: ${reason}`) : fallback;
+}
+
+/** The catalog paths that hold something other than a regular file: as gen sees them (UnusableFile). */
+async function unusablePaths(outDir: string, instances: Instances): Promise<Unusable> {
+  const found = await Promise.all(ownPaths(instances).map(async (p) => [normalize(p), await pathProblem(join(outDir, p))] as const));
+  return new Map(found.filter((f): f is readonly [string, string] => f[1] !== null));
 }
 
 const selfIssued = (facts: CertFacts) => facts.cert.subject === facts.issuer;
@@ -49,6 +68,7 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   if (!st?.isDirectory()) throw new UserError(`--out ${JSON.stringify(out)}: ${st ? 'is not a folder' : 'no such folder'} (${outDir})`, EXIT.badInput);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
+  const unusable = await unusablePaths(outDir, instances);
   const scanned = await scanFolder(outDir, [...instances.certs.map((c) => c.certPath), ...instances.kubeconfigs.map((k) => k.path)]);
   // Copies of shared files in node trees are judged against their source, not as certificates of their own.
   const copyTargets = new Set(instances.copies.flatMap((c) => c.files.map((f) => normalize(f.to))));
@@ -94,17 +114,19 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
     warnDays: options.warnDays,
     byInstance: new Map(certMatches.filter((m) => m.instance && m.file).map((m) => [m.instance!.name, m])),
     cas: caMatches.flatMap((m) => (m.file?.facts ? [{ file: m.file.file, cert: m.file.facts.cert, facts: m.file.facts }] : [])),
+    unusable,
   };
 
   const cas = await Promise.all(caMatches.map((m) => certRow(m, true, ctx)));
   const leaves = await Promise.all(certMatches.filter((m) => !caMatches.includes(m)).map((m) => certRow(m, false, ctx)));
   const kcRows = await Promise.all(kcMatches.map((m) => kubeconfigRow(m, ctx)));
-  const keyPairs = await Promise.all(instances.keyPairs.map((kp) => keyPairRow(kp, outDir)));
-  const copies = (await Promise.all(instances.copies.flatMap((c) => c.files.map((f) => copyRow(c, f, outDir))))).filter(notNull);
+  const keyPairs = await Promise.all(instances.keyPairs.map((kp) => keyPairRow(kp, outDir, unusable)));
+  const copies = (await Promise.all(instances.copies.flatMap((c) => c.files.map((f) => copyRow(c, f, outDir, unusable))))).filter(notNull);
   const usedKeys = new Set([...cas, ...leaves].flatMap((r) => (r.keyFile ? [normalize(r.keyFile)] : [])));
   files.push(...(await keyRows(cluster, instances, outDir, scanned, usedKeys)));
   files.sort((a, b) => a.file.localeCompare(b.file));
-  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files }, [...certMatches, ...kcMatches]);
+  const backups = await backupRows(outDir, now);
+  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files, backups }, [...certMatches, ...kcMatches]);
 }
 
 const fileRow = (file: string, catalog: string | null, problems: Problem[]): FileRow => ({ file, catalog, status: statusOf(problems), problems });
@@ -156,10 +178,10 @@ async function keyRows(
 function report(
   cluster: Cluster,
   ctx: Context,
-  rows: { cas: CertRow[]; leaves: CertRow[]; kcRows: KubeconfigRow[]; keyPairs: KeyPairRow[]; copies: CopyRow[]; files: FileRow[] },
+  rows: { cas: CertRow[]; leaves: CertRow[]; kcRows: KubeconfigRow[]; keyPairs: KeyPairRow[]; copies: CopyRow[]; files: FileRow[]; backups: BackupRow[] },
   matches: (CertMatch | KubeconfigMatch)[],
 ): CheckReport {
-  const all = [...rows.cas, ...rows.leaves, ...rows.kcRows, ...rows.keyPairs, ...rows.copies, ...rows.files].flatMap((r) => r.problems);
+  const all = [...rows.cas, ...rows.leaves, ...rows.kcRows, ...rows.keyPairs, ...rows.copies, ...rows.files, ...rows.backups].flatMap((r) => r.problems);
   const count = (s: Problem['severity']) => all.filter((p) => p.severity === s).length;
   const pathOf = (i: CertInstance | KubeconfigInstance) => ('certPath' in i ? i.certPath : i.path);
   const summary = {
@@ -184,6 +206,7 @@ function report(
     keyPairs: rows.keyPairs,
     copies: rows.copies,
     files: rows.files,
+    backups: rows.backups,
     catalog: {
       recognised: matches.flatMap((m) => (m.instance && m.file && m.by ? [{ name: m.instance.name, file: m.file.file, by: m.by }] : [])),
       missing: matches.flatMap((m) => (m.instance && !m.file ? [{ name: m.instance.name, file: pathOf(m.instance) }] : [])),
@@ -192,7 +215,7 @@ function report(
   };
 }
 
-function missingRow<T extends CertRow | KubeconfigRow>(file: string, name: string, rest: Omit<T, keyof CertRow & keyof KubeconfigRow>): T {
+function missingRow<T extends CertRow | KubeconfigRow>(file: string, name: string, rest: Omit<T, keyof CertRow & keyof KubeconfigRow>, unusable: Unusable): T {
   return {
     file,
     catalog: name,
@@ -202,7 +225,7 @@ function missingRow<T extends CertRow | KubeconfigRow>(file: string, name: strin
     notAfter: null,
     residualDays: null,
     status: 'error',
-    problems: [problem('error', 'missing', `${file} not found (catalog entry ${name})`)],
+    problems: [absent(unusable, file, problem('error', 'missing', `${file} not found (catalog entry ${name})`))],
     ...rest,
   } as T;
 }
@@ -217,7 +240,7 @@ function matchNotes(m: { instance: { name: string } | null; by: 'file' | 'cn' | 
 
 async function certRow(m: CertMatch, isCa: boolean, ctx: Context): Promise<CertRow> {
   const inst = m.instance;
-  if (!m.file) return missingRow<CertRow>(inst!.certPath, inst!.name, { isCa, ...emptyCert });
+  if (!m.file) return missingRow<CertRow>(inst!.certPath, inst!.name, { isCa, ...emptyCert }, ctx.unusable);
   const { file, facts, ext } = m.file;
   const base: CertRow = { file, catalog: inst?.name ?? null, matchedBy: m.by, present: true, isCa, ...emptyCert, ca: null, notAfter: null, residualDays: null, status: 'error', problems: [] };
   if (!facts) return { ...base, problems: [problem('error', 'unreadable', `${file}: ${m.file.error}`)] };
@@ -239,6 +262,7 @@ async function certRow(m: CertMatch, isCa: boolean, ctx: Context): Promise<CertR
   const key = await findKey(ctx.outDir, file, m.by === 'file' ? inst!.keyPath : null);
   // A CA certificate without its key is an external CA too: its leaves come signed (kube-pki csr).
   if (!key && inst && !inst.caName) problems.push(problem('note', 'ca-key-absent', `no ${inst.keyPath}: an external CA whose key is kept elsewhere; kube-pki signs nothing with it`));
+  else if (!key && inst && ctx.unusable.has(normalize(inst.keyPath))) problems.push(absent(ctx.unusable, inst.keyPath, problem('error', 'key-missing', '')));
   else if (key || inst) problems.push(...keyRules(facts.cert, key, m.by === 'file' ? inst!.keyPath : file.replace(/\.[^.]+$/, '.key')));
   else problems.push(problem('note', 'key-not-found', 'no key found next to it'));
   problems.push(...certModeRules(file, m.file.mode));
@@ -298,11 +322,16 @@ function chainRules(facts: CertFacts, isCa: boolean, inst: CertInstance | null, 
 async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<KubeconfigRow> {
   const inst = m.instance;
   const rest = { server: null, expectedServer: inst?.server ?? null, user: null };
-  if (!m.file) return missingRow<KubeconfigRow>(inst!.path, inst!.name, rest);
+  if (!m.file) return missingRow<KubeconfigRow>(inst!.path, inst!.name, rest, ctx.unusable);
   const kc = m.file;
   const problems: Problem[] = matchNotes(m, inst?.path, ctx);
   if (kc.key.embedded) problems.push(...secretModeRules(kc.file, kc.mode, 'kubeconfig-mode', 'a kubeconfig that embeds a private key'));
   if (inst && kc.server !== inst.server) problems.push(problem('error', 'kubeconfig-server', `server is ${kc.server ?? 'missing'}, expected ${inst.server}`));
+  // The names gen compares (current context, cluster, user): gen leaves a kubeconfig that differs stale.
+  if (inst) {
+    const names = kubeconfigDifferences(kc.text, { ...inst, caFile: '', certFile: '', keyFile: '' }, { ca: Buffer.alloc(0), cert: Buffer.alloc(0), key: Buffer.alloc(0) });
+    for (const d of names.filter((n) => n.part === 'names')) problems.push(problem('warning', 'kubeconfig-names', `${d.message} (gen leaves it stale; --force rewrites it)`));
+  }
 
   const caCert = tryCert(kc.ca.pem);
   const wantCa = inst ? ctx.cas.find((c) => c.file === ctx.byInstance.get(inst.caName)?.file?.file) : undefined;
@@ -350,16 +379,16 @@ async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<Kubeconf
   };
 }
 
-async function keyPairRow(kp: KeyPairInstance, outDir: string): Promise<KeyPairRow> {
-  const [keyPem, pubPem] = await Promise.all([readIfExists(join(outDir, kp.keyPath)), readIfExists(join(outDir, kp.pubPath))]);
+async function keyPairRow(kp: KeyPairInstance, outDir: string, unusable: Unusable): Promise<KeyPairRow> {
+  const [keyPem, pubPem] = await Promise.all([readOrNull(join(outDir, kp.keyPath)), readOrNull(join(outDir, kp.pubPath))]);
   const problems: Problem[] = [];
   const key = keyPem ? privateKey(keyPem) : null;
-  if (!keyPem) problems.push(problem('error', 'missing', `${kp.keyPath} not found (catalog entry ${kp.name})`));
+  if (!keyPem) problems.push(absent(unusable, kp.keyPath, problem('error', 'missing', `${kp.keyPath} not found (catalog entry ${kp.name})`)));
   else {
     if (!key) problems.push(problem('error', 'key-unreadable', `${kp.keyPath} is not a readable private key`));
     problems.push(...secretModeRules(kp.keyPath, (await stat(join(outDir, kp.keyPath))).mode & 0o777, 'key-mode', 'a private key'));
   }
-  if (!pubPem) problems.push(problem('error', 'missing', `${kp.pubPath} not found (catalog entry ${kp.name})`));
+  if (!pubPem) problems.push(absent(unusable, kp.pubPath, problem('error', 'missing', `${kp.pubPath} not found (catalog entry ${kp.name})`)));
   else if (key) {
     const der = (k: ReturnType<typeof createPublicKey>) => k.export({ type: 'spki', format: 'der' });
     let same = false;
@@ -373,12 +402,12 @@ async function keyPairRow(kp: KeyPairInstance, outDir: string): Promise<KeyPairR
   return { keyFile: kp.keyPath, pubFile: kp.pubPath, catalog: kp.name, status: statusOf(problems), problems };
 }
 
-async function copyRow(copy: CopyInstance, f: CopyFile, outDir: string): Promise<CopyRow | null> {
-  const [source, target] = await Promise.all([readIfExists(join(outDir, f.from)), readIfExists(join(outDir, f.to))]);
+async function copyRow(copy: CopyInstance, f: CopyFile, outDir: string, unusable: Unusable): Promise<CopyRow | null> {
+  const [source, target] = await Promise.all([readOrNull(join(outDir, f.from)), readOrNull(join(outDir, f.to))]);
   // Neither source nor copy (an external CA's key): nothing to copy, as gen sees it.
-  if (!source && !target) return null;
+  if (!source && !target && !unusable.has(normalize(f.to))) return null;
   const problems: Problem[] = [];
-  if (!target) problems.push(problem('error', 'missing', `${f.to} not found (copy of ${f.from} for ${copy.node.name})`));
+  if (!target) problems.push(absent(unusable, f.to, problem('error', 'missing', `${f.to} not found (copy of ${f.from} for ${copy.node.name})`)));
   else {
     if (source && !source.equals(target)) problems.push(problem('error', 'copy-differs', `${f.to} differs from its source ${f.from}`));
     const mode = (await stat(join(outDir, f.to))).mode & 0o777;

@@ -3,7 +3,7 @@ import type { Cluster } from '../cluster/load.js';
 import { EXIT } from '../errors.js';
 import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
-import { instancesFor, planFor } from '../pki.js';
+import { instancesFor, ownPaths, planFor } from '../pki.js';
 import type { Plan, PlanItem, Step } from '../plan/steps.js';
 import { stepLines } from '../script/bash.js';
 import { describeItem } from '../tasks/progress.js';
@@ -30,7 +30,7 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   const opensslChecked = options.dryRun ? undefined : checkOpenssl();
   opensslChecked?.catch(() => undefined);
   const instances = instancesFor(cluster); // validates names before anything is touched
-  await assertOutDir(outDir);
+  await assertOutDir(outDir, ownPaths(instances));
 
   if (options.dryRun) {
     const { plan } = await planFor(cluster, outDir, planOptions, instances);

@@ -34,7 +34,8 @@ export function privateKeysIn(data: Buffer): KeyObject[] {
 export async function caPublicKeys(instances: Instances, outDir: string): Promise<Map<string, CertInstance>> {
   const found = new Map<string, CertInstance>();
   for (const ca of instances.certs.filter((c) => !c.caName)) {
-    const [crt, key] = await Promise.all([readIfExists(join(outDir, ca.certPath)), readIfExists(join(outDir, ca.keyPath))]);
+    // An unusable path (a folder, a link loop) is reported by whoever reads the PKI itself; here it holds no key.
+    const [crt, key] = await Promise.all([ca.certPath, ca.keyPath].map((p) => readIfExists(join(outDir, p)).catch(() => null)));
     try {
       if (crt) found.set(new X509Certificate(crt).publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), ca);
     } catch {

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readPkiFile } from '../files/read.js';
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { Instances, KubeconfigInstance } from '../plan/instances.js';
-import { kubeconfigFromPem } from '../kubeconfig/render.js';
+import { kubeconfigDifferences } from '../kubeconfig/compare.js';
 import { kubeconfigSource } from '../plan/kubeconfig-source.js';
 import { certProblems } from './compare.js';
 import { certFacts, issuedBy, privateKey, type CertFacts } from './x509.js';
@@ -28,8 +28,10 @@ export interface KeyPairState {
 
 export interface KubeconfigState {
   exists: boolean;
-  /** true: equal to what its CA, cert and key give; false: differs; null: cannot tell (inputs missing). */
+  /** true: what matters equals what its CA, cert and key give; false: differs; null: cannot tell (inputs missing). */
   current: boolean | null;
+  /** How it differs (names, server, embedded CA, certificate or key); a comment or a namespace does not count. */
+  differences?: string[];
 }
 
 /** One copied file (layout 'node-trees'): its source in the shared folder and the copy in a node's tree. */
@@ -51,14 +53,8 @@ export interface DiskState {
 
 const DAY_MS = 86_400_000;
 
-export async function readIfExists(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
+/** A file of the PKI, or null when it is absent; a folder, a link loop or an unreadable file stops the run (UnusableFile, exit 1). */
+export const readIfExists = readPkiFile;
 
 export const emptyDisk = (): DiskState => ({ certs: new Map(), keyPairs: new Map(), kubeconfigs: new Map(), copies: new Map() });
 
@@ -147,5 +143,6 @@ async function kubeconfigState(outDir: string, instances: Instances, kc: Kubecon
     [source.caFile, source.certFile, source.keyFile].map((p) => readIfExists(join(outDir, p))),
   );
   if (!ca || !cert || !key) return { exists: true, current: null };
-  return { exists: true, current: existing.toString('utf8') === kubeconfigFromPem(source, { ca, cert, key }) };
+  const differences = kubeconfigDifferences(existing.toString('utf8'), source, { ca, cert, key }).map((d) => d.message);
+  return { exists: true, current: differences.length === 0, differences };
 }

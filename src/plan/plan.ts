@@ -294,6 +294,7 @@ function planKubeconfig(instances: Instances, kc: KubeconfigInstance, disk: Disk
   if (certChanges) return write('reissue', ['its certificate changed']);
   if (s.current === true) return idle('keep', ['kept']);
   if (s.current === null) return idle('stale', ['its certificate or key is missing']);
-  if (options.force) return write('reissue', ['differs from its certificates: rewritten (--force)']);
-  return idle('stale', ['differs from what its CA, certificate and key give; use --force to rewrite it']);
+  const how = s.differences ?? [];
+  if (options.force) return write('reissue', [...how, 'differs from its certificates: rewritten (--force)']);
+  return idle('stale', [...how, 'differs from what its CA, certificate and key give; use --force to rewrite it']);
 }
