@@ -260,9 +260,10 @@ async function certRow(m: CertMatch, isCa: boolean, ctx: Context): Promise<CertR
   problems.push(...validityProblems(facts.notBefore, facts.notAfter, ctx.now, ctx.warnDays));
 
   const key = await findKey(ctx.outDir, file, m.by === 'file' ? inst!.keyPath : null);
+  // Something unusable in the key's place, as gen reports it (never taken for an absent key).
+  if (!key && inst && ctx.unusable.has(normalize(inst.keyPath))) problems.push(absent(ctx.unusable, inst.keyPath, problem('error', 'key-missing', '')));
   // A CA certificate without its key is an external CA too: its leaves come signed (kube-pki csr).
-  if (!key && inst && !inst.caName) problems.push(problem('note', 'ca-key-absent', `no ${inst.keyPath}: an external CA whose key is kept elsewhere; kube-pki signs nothing with it`));
-  else if (!key && inst && ctx.unusable.has(normalize(inst.keyPath))) problems.push(absent(ctx.unusable, inst.keyPath, problem('error', 'key-missing', '')));
+  else if (!key && inst && !inst.caName) problems.push(problem('note', 'ca-key-absent', `no ${inst.keyPath}: an external CA whose key is kept elsewhere; kube-pki signs nothing with it`));
   else if (key || inst) problems.push(...keyRules(facts.cert, key, m.by === 'file' ? inst!.keyPath : file.replace(/\.[^.]+$/, '.key')));
   else problems.push(problem('note', 'key-not-found', 'no key found next to it'));
   problems.push(...certModeRules(file, m.file.mode));

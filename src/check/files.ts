@@ -49,7 +49,10 @@ export interface KeyFile {
 export async function scanFolder(outDir: string, alsoIfPresent: readonly string[]): Promise<{ certs: string[]; kubeconfigs: string[]; keys: string[]; all: string[] }> {
   const files: string[] = [];
   const walk = async (rel: string): Promise<void> => {
-    for (const entry of await readdir(join(outDir, rel), { withFileTypes: true })) {
+    const entries = await readdir(join(outDir, rel), { withFileTypes: true }).catch((err: unknown) => {
+      throw new UnusableFile(join(outDir, rel), errorReason(err));
+    });
+    for (const entry of entries) {
       const path = rel ? join(rel, entry.name) : entry.name;
       if (entry.isDirectory()) {
         if (!entry.name.startsWith('backup-') && entry.name !== TMP_DIR && !entry.name.startsWith('.')) await walk(path);

@@ -5,6 +5,7 @@ import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
 import { clearLeftovers, runContext, startPlan } from './run-plan.js';
 import { ensureDir } from '../files/atomic.js';
+import { errorReason, UnusableFile } from '../files/read.js';
 import type { Plan } from '../plan/steps.js';
 import { showProgress } from '../tasks/progress.js';
 
@@ -46,7 +47,9 @@ export async function assertOutDir(outDir: string, ownPaths: readonly string[] =
   const existing = await stat(outDir).catch(() => null);
   if (!existing) return;
   if (!existing.isDirectory()) throw new UserError(`--out ${outDir}: is not a folder`, EXIT.badInput);
-  const entries = await readdir(outDir);
+  const entries = await readdir(outDir).catch((err: unknown) => {
+    throw new UnusableFile(outDir, errorReason(err));
+  });
   if (entries.length === 0 || entries.some(isOwnEntry)) return;
   for (const path of ownPaths) if (await lstat(join(outDir, path)).catch(() => null)) return;
   const shown = entries.sort().slice(0, 5).join(', ') + (entries.length > 5 ? ', …' : '');

@@ -1,4 +1,5 @@
-import { lstat, readFile, readlink, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, readFile, readlink, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { EXIT, UserError } from '../errors.js';
 
@@ -47,7 +48,11 @@ export async function pathProblem(path: string): Promise<string | null> {
   }
   if (st.isDirectory()) return 'cannot be read (EISDIR: a folder, not a file)';
   if (!st.isFile()) return `cannot be read (${KINDS.find(([is]) => (st[is] as () => boolean).call(st))?.[1] ?? 'not a regular file'}, not a file)`;
-  return null;
+  // A key another user owns: there, but not for this run (what gen would stop at, check reports).
+  return access(path, constants.R_OK).then(
+    () => null,
+    (err: unknown) => errorReason(err),
+  );
 }
 
 /** Reads a file of the PKI: null when it does not exist; UnusableFile when something else is in its place. */
