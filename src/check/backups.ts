@@ -1,7 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { problem, statusOf, type BackupRow } from './report.js';
-import { DAY_MS } from './time.js';
+import { problem } from '../model/problem.js';
+import { statusOf, type BackupRow } from './report.js';
+import { DAY_MS } from '../model/time.js';
 
 const BACKUP = /^backup-(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z$/;
 

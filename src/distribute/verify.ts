@@ -1,4 +1,4 @@
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { limiter } from '../util/limit.js';
 import { readLocalFiles, type LocalFile } from './compare.js';

@@ -6,7 +6,7 @@ import { lockOutDir } from './lock.js';
 import { clearLeftovers, runContext, startPlan } from './run-plan.js';
 import { ensureDir } from '../files/atomic.js';
 import { errorReason, UnusableFile } from '../files/read.js';
-import type { Plan } from '../plan/steps.js';
+import type { Plan } from '../model/steps.js';
 import { showProgress } from '../tasks/progress.js';
 
 /**

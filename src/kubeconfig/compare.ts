@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import type { KubeconfigSource } from '../plan/steps.js';
+import type { KubeconfigSource } from '../model/steps.js';
 
 type Yaml = Record<string, unknown>;
 const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
