@@ -6,7 +6,7 @@ import { EXIT, UserError } from '../errors.js';
 import { isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
 import { chainProblems } from '../inspect/disk.js';
 import { pathProblem } from '../files/read.js';
-import { kubeconfigDifferences } from '../kubeconfig/compare.js';
+import { kubeconfigNameDifferences } from '../kubeconfig/compare.js';
 import { issuedBy, privateKey, samePublicKey, type CertFacts } from '../inspect/x509.js';
 import { instancesFor, ownPaths } from '../pki.js';
 import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
@@ -355,10 +355,7 @@ async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<Kubeconf
   if (kc.key.embedded) problems.push(...secretModeRules(kc.file, kc.mode, 'kubeconfig-mode', 'a kubeconfig that embeds a private key'));
   if (inst && kc.server !== inst.server) problems.push(problem('error', 'kubeconfig-server', `server is ${kc.server ?? 'missing'}, expected ${inst.server}`));
   // The names gen compares (current context, cluster, user): gen leaves a kubeconfig that differs stale.
-  if (inst) {
-    const names = kubeconfigDifferences(kc.text, { ...inst, caFile: '', certFile: '', keyFile: '' }, { ca: Buffer.alloc(0), cert: Buffer.alloc(0), key: Buffer.alloc(0) });
-    for (const d of names.filter((n) => n.part === 'names')) problems.push(problem('warning', 'kubeconfig-names', `${d.message} (gen leaves it stale; --force rewrites it)`));
-  }
+  if (inst) for (const d of kubeconfigNameDifferences(kc.text, inst)) problems.push(problem('warning', 'kubeconfig-names', `${d} (gen leaves it stale; --force rewrites it)`));
 
   const caCert = tryCert(kc.ca.pem);
   const wantCa = inst ? ctx.cas.find((c) => c.file === ctx.byInstance.get(inst.caName)?.file?.file) : undefined;
