@@ -64,6 +64,15 @@ function resolve(c: ClusterParsed, source: string): Cluster {
   const validityDays = { ca: c.validityDays.ca ?? defaults.ca, leaf: c.validityDays.leaf ?? defaults.leaf };
   const issues = validityIssues(c, validityDays);
   if (issues.length) throw new ValidationError(source, issues);
+  const caDays = validityDays.ca;
+  // The root must outlive every CA it signs: an intermediate valid after its root is dead weight.
+  if (c.rootCA && c.rootCA.validityDays <= caDays)
+    throw new ValidationError(source, [
+      {
+        path: 'rootCA.validityDays',
+        message: `${c.rootCA.validityDays}: must be longer than validityDays.ca (${caDays}${c.validityDays.ca === undefined ? `, the ${c.profile} default` : ''}), the CAs the root signs`,
+      },
+    ]);
   return {
     profile: c.profile,
     clusterDomain: c.clusterDomain,
@@ -76,6 +85,7 @@ function resolve(c: ClusterParsed, source: string): Cluster {
     },
     key: c.key,
     validityDays,
+    ...(c.rootCA ? { rootCA: c.rootCA } : {}),
     nodes: c.nodes.map((n) => ({ ...n, address: canonicalIp(n.address) ?? n.address })),
     ...(c.ssh ? { ssh: c.ssh } : {}),
     source,

@@ -161,6 +161,9 @@ export async function manifestFor(cluster: Cluster, outDir: string): Promise<Nod
       throw new UserError(`refusing to distribute: ${caKey.local} is a CA key and ${m.node.name} is a ${m.node.role} node; CA keys go to control-plane nodes only`, EXIT.badInput);
     for (const f of m.files) {
       const ca = await caKeyIn(outDir, f.local, cas);
+      // The root CA's key goes nowhere, whatever a placement says (README "A root CA").
+      if (ca && ca === instances.root)
+        throw new UserError(`refusing to distribute: ${f.local} holds the root CA's private key (${ca.keyPath}); it never leaves the admin's folder: remove it from ${m.node.name}'s files`, EXIT.badInput);
       if (ca && (m.node.role !== 'controlplane' || !placedOn(ca.spec.keyTo, m.node)))
         throw new UserError(
           `refusing to distribute: ${f.local} holds the private key of CA ${ca.name} (${ca.certPath}), and the catalog does not give that key to ${m.node.name} (a ${m.node.role} node)`,

@@ -64,7 +64,7 @@ export async function assertOutDir(outDir: string, ownPaths: readonly string[] =
 export async function runLocked(
   planned: Plan | (() => Promise<Plan>),
   outDir: string,
-  options: { concurrency?: number; silent: boolean; now?: Date },
+  options: { concurrency?: number; silent: boolean; now?: Date; passphraseFile?: string },
 ): Promise<Map<string, string>> {
   const unlock = await lockOutDir(outDir);
   const errors = new Map<string, string>();
@@ -72,7 +72,7 @@ export async function runLocked(
     // Planning under the lock: what another run just wrote is seen, never overwritten by a stale plan.
     const plan = typeof planned === 'function' ? await planned() : planned;
     await clearLeftovers(outDir);
-    const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency));
+    const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency, options.passphraseFile));
     await showProgress(plan, running, { silent: options.silent });
     for (const [name, p] of running) await p.catch((err: Error) => errors.set(name, err.message));
     await clearLeftovers(outDir);
