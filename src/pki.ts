@@ -26,3 +26,14 @@ export async function planFor(
 export function freshPlan(cluster: Cluster): Plan {
   return planPki(cluster.profile, instancesFor(cluster));
 }
+
+/** Every file the PKI of these instances holds, relative to its folder: what marks a folder as kube-pki's. */
+export function ownPaths(instances: Instances): string[] {
+  return [
+    ...(instances.root ? [instances.root.certPath, instances.root.keyPath] : []),
+    ...instances.certs.flatMap((c) => [c.certPath, c.keyPath]),
+    ...instances.keyPairs.flatMap((k) => [k.keyPath, k.pubPath]),
+    ...instances.kubeconfigs.map((k) => k.path),
+    ...instances.copies.flatMap((c) => c.files.map((f) => f.to)),
+  ];
+}

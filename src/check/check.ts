@@ -4,16 +4,19 @@ import { join, normalize, resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { intermediateProblems, isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
-import { chainProblems, readIfExists } from '../inspect/disk.js';
+import { chainProblems } from '../inspect/disk.js';
+import { pathProblem } from '../files/read.js';
+import { kubeconfigNameDifferences } from '../kubeconfig/compare.js';
 import { issuedBy, privateKey, samePublicKey, type CertFacts } from '../inspect/x509.js';
 import { caRotation, readSnapshot, rotationPaths } from '../inspect/rotation.js';
-import { instancesFor } from '../pki.js';
+import { instancesFor, ownPaths } from '../pki.js';
 import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
-import { findKey, loadCert, loadKubeconfig, readErrorText, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
+import { findKey, loadCert, loadKubeconfig, readErrorText, readOrNull, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
 import { matchFiles, type Matched } from './match.js';
+import { backupRows } from './backups.js';
 import { problem, type Problem } from '../model/problem.js';
-import { statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow } from './report.js';
+import { statusOf, type BackupRow, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow } from './report.js';
 import { certModeRules, keyRules, secretModeRules } from './rules.js';
 import { usageRules } from '../inspect/usage-rules.js';
 import { residualDays } from '../util/time.js';
@@ -39,6 +42,22 @@ interface Context {
   cas: { file: string; cert: X509Certificate; facts: CertFacts }[];
   /** CAs in the overlap of a rotation (rotate-ca): their trust bundle and the CA being replaced. */
   overlap: Map<string, { bundleFile: string; bundle: Buffer | null; old: X509Certificate | null }>;
+  /** Catalog paths where something other than a file is (a folder, a link loop…), with gen's words for it. */
+  unusable: Unusable;
+}
+
+type Unusable = Map<string, string>;
+
+/** Where a catalog file is absent: `fallback`, or the reason it cannot be used when something else is there. */
+function absent(unusable: Unusable, file: string, fallback: Problem): Problem {
+  const reason = unusable.get(normalize(file));
+  return reason ? problem('error', 'unreadable', `${file}: ${reason}`) : fallback;
+}
+
+/** The catalog paths that hold something other than a regular file: as gen sees them (UnusableFile). */
+async function unusablePaths(outDir: string, instances: Instances): Promise<Unusable> {
+  const found = await Promise.all(ownPaths(instances).map(async (p) => [normalize(p), await pathProblem(join(outDir, p))] as const));
+  return new Map(found.filter((f): f is readonly [string, string] => f[1] !== null));
 }
 
 const selfIssued = (facts: CertFacts) => facts.cert.subject === facts.issuer;
@@ -53,6 +72,7 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   const outDir = await folderToCheck(out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
+  const unusable = await unusablePaths(outDir, instances);
   const files: FileRow[] = [];
   const { scanned, certs, kubeconfigs } = await loadFolder(outDir, instances, files);
   if (certs.length + kubeconfigs.length === 0)
@@ -67,17 +87,19 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
     byInstance: new Map(certMatches.filter((m) => m.instance && m.file).map((m) => [m.instance!.name, m])),
     cas: caMatches.flatMap((m) => (m.file?.facts ? [{ file: m.file.file, cert: m.file.facts.cert, facts: m.file.facts }] : [])),
     overlap: await rotationOverlap(instances, outDir),
+    unusable,
   };
 
   const cas = await Promise.all(caMatches.map((m) => certRow(m, true, ctx)));
   const leaves = await Promise.all(certMatches.filter((m) => !caMatches.includes(m)).map((m) => certRow(m, false, ctx)));
   const kcRows = await Promise.all(kcMatches.map((m) => kubeconfigRow(m, ctx)));
-  const keyPairs = await Promise.all(instances.keyPairs.map((kp) => keyPairRow(kp, outDir)));
-  const copies = (await Promise.all(instances.copies.flatMap((c) => c.files.map((f) => copyRow(c, f, outDir))))).filter(notNull);
+  const keyPairs = await Promise.all(instances.keyPairs.map((kp) => keyPairRow(kp, outDir, unusable)));
+  const copies = (await Promise.all(instances.copies.flatMap((c) => c.files.map((f) => copyRow(c, f, outDir, unusable))))).filter(notNull);
   const usedKeys = new Set([...cas, ...leaves].flatMap((r) => (r.keyFile ? [normalize(r.keyFile)] : [])));
   files.push(...(await keyRows(cluster, instances, outDir, scanned, usedKeys)));
   files.sort((a, b) => a.file.localeCompare(b.file));
-  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files }, [...certMatches, ...kcMatches]);
+  const backups = await backupRows(outDir, now);
+  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files, backups }, [...certMatches, ...kcMatches]);
 }
 
 /** CAs whose rotation is between start and finish: a bundle in a trust location is right then. */
@@ -204,10 +226,10 @@ async function keyRows(
 function report(
   cluster: Cluster,
   ctx: Context,
-  rows: { cas: CertRow[]; leaves: CertRow[]; kcRows: KubeconfigRow[]; keyPairs: KeyPairRow[]; copies: CopyRow[]; files: FileRow[] },
+  rows: { cas: CertRow[]; leaves: CertRow[]; kcRows: KubeconfigRow[]; keyPairs: KeyPairRow[]; copies: CopyRow[]; files: FileRow[]; backups: BackupRow[] },
   matches: (CertMatch | KubeconfigMatch)[],
 ): CheckReport {
-  const all = [...rows.cas, ...rows.leaves, ...rows.kcRows, ...rows.keyPairs, ...rows.copies, ...rows.files].flatMap((r) => r.problems);
+  const all = [...rows.cas, ...rows.leaves, ...rows.kcRows, ...rows.keyPairs, ...rows.copies, ...rows.files, ...rows.backups].flatMap((r) => r.problems);
   const count = (s: Problem['severity']) => all.filter((p) => p.severity === s).length;
   const pathOf = (i: CertInstance | KubeconfigInstance) => ('certPath' in i ? i.certPath : i.path);
   const summary = {
@@ -232,6 +254,7 @@ function report(
     keyPairs: rows.keyPairs,
     copies: rows.copies,
     files: rows.files,
+    backups: rows.backups,
     catalog: {
       recognised: matches.flatMap((m) => (m.instance && m.file && m.by ? [{ name: m.instance.name, file: m.file.file, by: m.by }] : [])),
       missing: matches.flatMap((m) => (m.instance && !m.file ? [{ name: m.instance.name, file: pathOf(m.instance) }] : [])),
@@ -240,7 +263,7 @@ function report(
   };
 }
 
-function missingRow<T extends CertRow | KubeconfigRow>(file: string, name: string, rest: Omit<T, keyof CertRow & keyof KubeconfigRow>): T {
+function missingRow<T extends CertRow | KubeconfigRow>(file: string, name: string, rest: Omit<T, keyof CertRow & keyof KubeconfigRow>, unusable: Unusable): T {
   return {
     file,
     catalog: name,
@@ -250,7 +273,7 @@ function missingRow<T extends CertRow | KubeconfigRow>(file: string, name: strin
     notAfter: null,
     residualDays: null,
     status: 'error',
-    problems: [problem('error', 'missing', `${file} not found (catalog entry ${name})`)],
+    problems: [absent(unusable, file, problem('error', 'missing', `${file} not found (catalog entry ${name})`))],
     ...rest,
   } as T;
 }
@@ -265,7 +288,7 @@ function matchNotes(m: { instance: { name: string } | null; by: 'file' | 'cn' | 
 
 async function certRow(m: CertMatch, isCa: boolean, ctx: Context): Promise<CertRow> {
   const inst = m.instance;
-  if (!m.file) return missingRow<CertRow>(inst!.certPath, inst!.name, { isCa, ...emptyCert });
+  if (!m.file) return missingRow<CertRow>(inst!.certPath, inst!.name, { isCa, ...emptyCert }, ctx.unusable);
   const { file, facts, ext } = m.file;
   const base: CertRow = { file, catalog: inst?.name ?? null, matchedBy: m.by, present: true, isCa, ...emptyCert, ca: null, notAfter: null, residualDays: null, status: 'error', problems: [] };
   if (!facts) return { ...base, problems: [problem('error', 'unreadable', `${file}: ${m.file.error}`)] };
@@ -285,8 +308,10 @@ async function certRow(m: CertMatch, isCa: boolean, ctx: Context): Promise<CertR
   problems.push(...validityProblems(facts.notBefore, facts.notAfter, ctx.now, ctx.warnDays));
 
   const key = await findKey(ctx.outDir, file, m.by === 'file' ? inst!.keyPath : null);
+  // Something unusable in the key's place, as gen reports it (never taken for an absent key).
+  if (!key && inst && ctx.unusable.has(normalize(inst.keyPath))) problems.push(absent(ctx.unusable, inst.keyPath, problem('error', 'key-missing', '')));
   // A CA certificate without its key is an external CA too: its leaves come signed (kube-pki csr).
-  if (!key && inst && !inst.caName) problems.push(problem('note', 'ca-key-absent', `no ${inst.keyPath}: an external CA whose key is kept elsewhere; kube-pki signs nothing with it`));
+  else if (!key && inst && !inst.caName) problems.push(problem('note', 'ca-key-absent', `no ${inst.keyPath}: an external CA whose key is kept elsewhere; kube-pki signs nothing with it`));
   else if (key || inst) problems.push(...keyRules(facts.cert, key, m.by === 'file' ? inst!.keyPath : file.replace(/\.[^.]+$/, '.key')));
   else problems.push(problem('note', 'key-not-found', 'no key found next to it'));
   problems.push(...certModeRules(file, m.file.mode));
@@ -361,11 +386,13 @@ function rootChainRules(facts: CertFacts, inst: CertInstance, ctx: Context): { c
 async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<KubeconfigRow> {
   const inst = m.instance;
   const rest = { server: null, expectedServer: inst?.server ?? null, user: null };
-  if (!m.file) return missingRow<KubeconfigRow>(inst!.path, inst!.name, rest);
+  if (!m.file) return missingRow<KubeconfigRow>(inst!.path, inst!.name, rest, ctx.unusable);
   const kc = m.file;
   const problems: Problem[] = matchNotes(m, inst?.path, ctx);
   if (kc.key.embedded) problems.push(...secretModeRules(kc.file, kc.mode, 'kubeconfig-mode', 'a kubeconfig that embeds a private key'));
   if (inst && kc.server !== inst.server) problems.push(problem('error', 'kubeconfig-server', `server is ${kc.server ?? 'missing'}, expected ${inst.server}`));
+  // The names gen compares (current context, cluster, user): gen leaves a kubeconfig that differs stale.
+  if (inst) for (const d of kubeconfigNameDifferences(kc.text, inst)) problems.push(problem('warning', 'kubeconfig-names', `${d} (gen leaves it stale; --force rewrites it)`));
 
   const caCert = tryCert(kc.ca.pem);
   const overlap = inst ? ctx.overlap.get(inst.caName) : undefined;
@@ -417,28 +444,28 @@ async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<Kubeconf
   };
 }
 
-async function keyPairRow(kp: KeyPairInstance, outDir: string): Promise<KeyPairRow> {
-  const [keyPem, pubPem] = await Promise.all([readIfExists(join(outDir, kp.keyPath)), readIfExists(join(outDir, kp.pubPath))]);
+async function keyPairRow(kp: KeyPairInstance, outDir: string, unusable: Unusable): Promise<KeyPairRow> {
+  const [keyPem, pubPem] = await Promise.all([readOrNull(join(outDir, kp.keyPath)), readOrNull(join(outDir, kp.pubPath))]);
   const problems: Problem[] = [];
   const key = keyPem ? privateKey(keyPem) : null;
-  if (!keyPem) problems.push(problem('error', 'missing', `${kp.keyPath} not found (catalog entry ${kp.name})`));
+  if (!keyPem) problems.push(absent(unusable, kp.keyPath, problem('error', 'missing', `${kp.keyPath} not found (catalog entry ${kp.name})`)));
   else {
     if (!key) problems.push(problem('error', 'key-unreadable', `${kp.keyPath} is not a readable private key`));
     problems.push(...secretModeRules(kp.keyPath, (await stat(join(outDir, kp.keyPath))).mode & 0o777, 'key-mode', 'a private key'));
   }
-  if (!pubPem) problems.push(problem('error', 'missing', `${kp.pubPath} not found (catalog entry ${kp.name})`));
+  if (!pubPem) problems.push(absent(unusable, kp.pubPath, problem('error', 'missing', `${kp.pubPath} not found (catalog entry ${kp.name})`)));
   else if (key) {
     if (!samePublicKey(key, pubPem)) problems.push(problem('error', 'key-mismatch', `${kp.pubPath} is not the public half of ${kp.keyPath}`));
   }
   return { keyFile: kp.keyPath, pubFile: kp.pubPath, catalog: kp.name, status: statusOf(problems), problems };
 }
 
-async function copyRow(copy: CopyInstance, f: CopyFile, outDir: string): Promise<CopyRow | null> {
-  const [source, target] = await Promise.all([readIfExists(join(outDir, f.from)), readIfExists(join(outDir, f.to))]);
+async function copyRow(copy: CopyInstance, f: CopyFile, outDir: string, unusable: Unusable): Promise<CopyRow | null> {
+  const [source, target] = await Promise.all([readOrNull(join(outDir, f.from)), readOrNull(join(outDir, f.to))]);
   // Neither source nor copy (an external CA's key): nothing to copy, as gen sees it.
-  if (!source && !target) return null;
+  if (!source && !target && !unusable.has(normalize(f.to))) return null;
   const problems: Problem[] = [];
-  if (!target) problems.push(problem('error', 'missing', `${f.to} not found (copy of ${f.from} for ${copy.node.name})`));
+  if (!target) problems.push(absent(unusable, f.to, problem('error', 'missing', `${f.to} not found (copy of ${f.from} for ${copy.node.name})`)));
   else {
     if (source && !source.equals(target)) problems.push(problem('error', 'copy-differs', `${f.to} differs from its source ${f.from}`));
     const mode = (await stat(join(outDir, f.to))).mode & 0o777;

@@ -1,8 +1,9 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, extname, join, normalize } from 'node:path';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { readIfExists } from '../inspect/disk.js';
+import { errorReason, pathProblem, UnusableFile } from '../files/read.js';
 import { certExtensions, type CertExtensions } from '../inspect/der.js';
 import { certFacts, isEncryptedKey, privateKey, type CertFacts } from '../inspect/x509.js';
 import { TMP_DIR } from '../model/files.js';
@@ -34,6 +35,8 @@ export interface LoadedKubeconfig {
   key: { pem: Buffer | null; where: string; embedded: boolean };
   /** CN of the client certificate, when it parses: matches a kubeconfig to the catalog by its user. */
   cn: string | null;
+  /** The file's text, for the comparison gen makes (kubeconfigDifferences). */
+  text: string;
 }
 
 export interface KeyFile {
@@ -48,7 +51,10 @@ export interface KeyFile {
 export async function scanFolder(outDir: string, alsoIfPresent: readonly string[]): Promise<{ certs: string[]; kubeconfigs: string[]; keys: string[]; all: string[] }> {
   const files: string[] = [];
   const walk = async (rel: string): Promise<void> => {
-    for (const entry of await readdir(join(outDir, rel), { withFileTypes: true })) {
+    const entries = await readdir(join(outDir, rel), { withFileTypes: true }).catch((err: unknown) => {
+      throw new UnusableFile(join(outDir, rel), errorReason(err));
+    });
+    for (const entry of entries) {
       const path = rel ? join(rel, entry.name) : entry.name;
       if (entry.isDirectory()) {
         if (!entry.name.startsWith('backup-') && entry.name !== TMP_DIR && !entry.name.startsWith('.')) await walk(path);
@@ -69,12 +75,19 @@ export async function scanFolder(outDir: string, alsoIfPresent: readonly string[
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
-/** Why a file cannot be read ("ENOENT: a dangling symbolic link"), for an `unreadable` problem. */
+/** Why a file cannot be read, in the words gen uses for it (UnusableFile), for an `unreadable` problem. */
 export function readErrorText(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'cannot be read (ENOENT: a dangling symbolic link, or removed while checking)';
-  return `cannot be read (${code ?? (err as Error).message})`;
+  if (err instanceof UnusableFile) return err.reason;
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'removed while checking';
+  return errorReason(err);
 }
+
+/** Reads a file of the folder, null when absent or unusable (the caller reports unusable paths itself). */
+export const readOrNull = (path: string): Promise<Buffer | null> =>
+  readIfExists(path).catch((err: unknown) => {
+    if (err instanceof UnusableFile) return null;
+    throw err;
+  });
 
 /** Reads a certificate file; a .pem without a certificate in it (a key) is skipped (null); a file that cannot be read is a row with an error. */
 export async function loadCert(outDir: string, file: string): Promise<LoadedCert | null> {
@@ -82,6 +95,8 @@ export async function loadCert(outDir: string, file: string): Promise<LoadedCert
   let pem: Buffer;
   let mode: number;
   try {
+    const problem = await pathProblem(path);
+    if (problem) throw new UnusableFile(path, problem);
     [pem, mode] = await Promise.all([readFile(path), modeOf(path)]);
   } catch (err) {
     return { file, mode: 0, pem: Buffer.alloc(0), facts: null, ext: null, error: readErrorText(err) };
@@ -104,7 +119,7 @@ export async function findKey(outDir: string, certFile: string, catalogKey: stri
   const base = certFile.slice(0, certFile.length - extname(certFile).length);
   const candidates = catalogKey ? [catalogKey] : [`${base}.key`, `${base}-key.pem`];
   for (const file of candidates) {
-    const pem = await readIfExists(join(outDir, file));
+    const pem = await readOrNull(join(outDir, file));
     if (!pem) continue;
     const key = privateKey(pem);
     return { file, mode: await modeOf(join(outDir, file)), key, ...(!key && isEncryptedKey(pem) ? { encrypted: true } : {}) };
@@ -128,6 +143,8 @@ function named(list: unknown, name: string | null, field: string): Yaml | null {
  */
 export async function loadKubeconfig(outDir: string, file: string): Promise<LoadedKubeconfig | null> {
   const path = join(outDir, file);
+  const problem = await pathProblem(path);
+  if (problem) throw new UnusableFile(path, problem);
   const text = await readFile(path, 'utf8');
   let doc: unknown;
   try {
@@ -143,7 +160,12 @@ export async function loadKubeconfig(outDir: string, file: string): Promise<Load
     const data = str(section?.[`${field}-data`]);
     if (data) return { pem: Buffer.from(data, 'base64'), where: `${field}-data`, embedded: true };
     const ref = str(section?.[field]);
-    if (ref) return { pem: await readIfExists(join(dirname(path), ref)), where: `${field} ${ref}`, embedded: false };
+    // As kubectl reads it: an absolute path as it is, a relative one from the kubeconfig's folder.
+    if (ref) {
+      const target = resolve(dirname(path), ref);
+      const problem = await pathProblem(target);
+      return { pem: problem ? null : await readOrNull(target), where: `${field} ${ref}${problem ? ` (${problem})` : ''}`, embedded: false };
+    }
     return { pem: null, where: `${field}-data`, embedded: false };
   };
   const [ca, cert, key] = await Promise.all([
@@ -157,7 +179,7 @@ export async function loadKubeconfig(outDir: string, file: string): Promise<Load
   } catch {
     /* reported by the kubeconfig rules */
   }
-  return { file, mode: await modeOf(path).catch(() => 0), server: str(cluster?.server), ca, cert, key, cn };
+  return { file, mode: await modeOf(path).catch(() => 0), server: str(cluster?.server), ca, cert, key, cn, text };
 }
 
 /** Parses a PEM certificate; null when it is not one. */

@@ -48,6 +48,11 @@ export function checkText(report: CheckReport): string {
     for (const f of report.files) out.push(...f.problems.map((p) => `  ${problemLine(p)}`));
   }
 
+  if (report.backups.length) {
+    out.push('Backups (old files, keys among them, kept until you remove them):');
+    for (const b of report.backups) out.push(...b.problems.map((p) => `  ${problemLine(p)}`));
+  }
+
   const { recognised, missing, unknown } = report.catalog;
   const total = recognised.length + missing.length;
   const names = recognised.map((r) => (r.by === 'cn' ? `${r.name} (${r.file}, by CN)` : r.name));

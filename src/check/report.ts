@@ -73,6 +73,21 @@ export interface FileRow {
   problems: Problem[];
 }
 
+/** A backup folder (OUT/backup-<time>/) that gen or renew left: old files, keys among them. */
+export interface BackupRow {
+  /** Folder name, relative to the checked folder. */
+  dir: string;
+  createdAt: string;
+  ageDays: number;
+  /** Octal, e.g. "700". */
+  mode: string;
+  files: number;
+  /** Files (relative to the backup folder) that hold a private key, kubeconfigs that embed one included. */
+  privateKeys: string[];
+  status: Status;
+  problems: Problem[];
+}
+
 export interface CheckReport {
   outDir: string;
   profile: string;
@@ -89,6 +104,8 @@ export interface CheckReport {
   copies: CopyRow[];
   /** Other files with problems (stray private keys, CA keys on workers, unreadable files). */
   files: FileRow[];
+  /** Backup folders, oldest first: they hold replaced keys until someone removes them. */
+  backups: BackupRow[];
   catalog: {
     recognised: { name: string; file: string; by: 'file' | 'cn' }[];
     missing: { name: string; file: string }[];

@@ -6,7 +6,7 @@ import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import type { Instances } from '../model/instances.js';
 import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
-import { instancesFor, planFor } from '../pki.js';
+import { instancesFor, ownPaths, planFor } from '../pki.js';
 import type { Plan, PlanItem, Step } from '../model/steps.js';
 import { stepLines } from '../script/bash.js';
 import { describeItem } from '../tasks/progress.js';
@@ -39,7 +39,7 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   const onlyCas = chosenCas(instances, options);
   const planOptions = { force: !!options.force, replaceCa: !!options.replaceCa, ...(onlyCas ? { onlyCas } : {}) };
   const passphrase = await passphraseFile(options.caPassphraseFile);
-  await assertOutDir(outDir);
+  await assertOutDir(outDir, ownPaths(instances));
   // A second CA replacement (or any re-signing) in the middle of a rotation would break its overlap.
   if (!options.dryRun) {
     const refusal = rotationRefusal(options.replaceCa ? 'gen --replace-ca' : 'gen', await rotationsUnderWay(outDir, instances));
@@ -126,6 +126,7 @@ function printReport(plan: Plan, outDir: string, cluster: Cluster, errors: Map<s
   for (const item of plan.items.filter((i) => i.action === 'stale')) out.push(`stale: ${item.name}: ${item.reasons.join('; ')}`);
   process.stdout.write(`${out.join('\n')}\n`);
   for (const [name, message] of errors) process.stderr.write(`error: ${name}: ${message}\n`);
+  for (const item of plan.items) for (const w of item.warnings ?? []) process.stderr.write(`warning: ${item.name}: ${w}\n`);
   if (plan.items.some((i) => i.steps.some((s) => s.op === 'backup'))) process.stdout.write(`replaced files were copied to ${outDir}/backup-*/ first\n`);
 }
 
@@ -141,6 +142,7 @@ export function planText(plan: Plan, outDir: string, cluster: Cluster): string {
   const lines = [`Plan for ${outDir} (profile ${cluster.profile}, from ${cluster.source}); nothing is written:`];
   for (const item of plan.items) {
     lines.push(`  ${item.name}: ${describeItem(item).replace(/^created/, 'create').replace(/^re-issued/, 're-issue').replace(/^kept/, 'keep')}`);
+    for (const w of item.warnings ?? []) lines.push(`      warning: ${w}`);
     for (const step of [...item.keySteps, ...item.steps]) for (const l of stepSummary(step)) lines.push(`      ${l}`);
   }
   return `${lines.join('\n')}\n`;

@@ -47,9 +47,24 @@ export function parseCluster(text: string, source: string): Cluster {
   return resolve(result.data, source);
 }
 
+/** A leaf must not outlive the CA that signs it: refused, naming both fields (defaults said as such). */
+function validityIssues(c: ClusterParsed, validity: { ca: number; leaf: number }): FieldIssue[] {
+  if (validity.leaf <= validity.ca) return [];
+  const shown = (field: 'ca' | 'leaf') => `${validity[field]}${c.validityDays[field] === undefined ? ` (the ${c.profile} default)` : ''}`;
+  return [
+    {
+      path: 'validityDays.leaf',
+      message: `${shown('leaf')}: is longer than validityDays.ca (${shown('ca')}); a certificate must not outlive the CA that signs it: shorten validityDays.leaf or lengthen validityDays.ca`,
+    },
+  ];
+}
+
 function resolve(c: ClusterParsed, source: string): Cluster {
   const defaults = PROFILE_VALIDITY[c.profile];
-  const caDays = c.validityDays.ca ?? defaults.ca;
+  const validityDays = { ca: c.validityDays.ca ?? defaults.ca, leaf: c.validityDays.leaf ?? defaults.leaf };
+  const issues = validityIssues(c, validityDays);
+  if (issues.length) throw new ValidationError(source, issues);
+  const caDays = validityDays.ca;
   // The root must outlive every CA it signs: an intermediate valid after its root is dead weight.
   if (c.rootCA && c.rootCA.validityDays <= caDays)
     throw new ValidationError(source, [
@@ -69,7 +84,7 @@ function resolve(c: ClusterParsed, source: string): Cluster {
       extraSANs: c.apiServer.extraSANs,
     },
     key: c.key,
-    validityDays: { ca: caDays, leaf: c.validityDays.leaf ?? defaults.leaf },
+    validityDays,
     ...(c.rootCA ? { rootCA: c.rootCA } : {}),
     nodes: c.nodes.map((n) => ({ ...n, address: canonicalIp(n.address) ?? n.address })),
     ...(c.ssh ? { ssh: c.ssh } : {}),

@@ -2,8 +2,8 @@
 // loads on every start. It comes without messages; English is what the classic API shows.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { isDnsName, isIpAddress, isNodeName, isPlainPath, isUserName } from './names.js';
-import { parseCidr } from '../util/ip.js';
+import { hostProblem, isDnsName, isNodeName, isPlainPath, isUserName } from './names.js';
+import { canonicalIp, parseCidr } from '../util/ip.js';
 import { CURVES, PROFILES, ROLES, RSA_SIZES, type KeySpec, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
 
 z.config(en());
@@ -11,10 +11,20 @@ z.config(en());
 /** A string that `valid` accepts, else the issue `error`. */
 const checked = (valid: (v: string) => boolean, error: string) => z.string().check(z.refine(valid, { error }));
 
-const nodeName = checked(isNodeName, 'is not a valid node name (lower-case letters, digits, "-" and "." as in a DNS name, e.g. worker-1)');
-const ipAddress = checked(isIpAddress, 'is not an IPv4 or IPv6 address');
-const ipOrDns = checked((v) => isIpAddress(v) || isDnsName(v), 'is neither an IP address nor a DNS name');
-const sanValue = checked((v) => isIpAddress(v) || isDnsName(v, true), 'is neither an IP address nor a DNS name');
+/** A string for which `problem` finds nothing, else the issue it names. */
+const checkedWith = (problem: (v: string) => string | null) =>
+  z.string().check(
+    z.superRefine((v, ctx) => {
+      const message = problem(v);
+      if (message) ctx.addIssue({ code: 'custom', message, input: v });
+    }),
+  );
+
+const NODE_NAME_RULE = 'lower-case letters, digits, "-" and "." as in a DNS name, not all digits after the last ".", e.g. worker-1';
+const nodeName = checked(isNodeName, `is not a valid node name (${NODE_NAME_RULE})`);
+const ipAddress = checkedWith((v) => hostProblem(v, { dns: false }));
+const ipOrDns = checkedWith((v) => hostProblem(v, { dns: true }));
+const sanValue = checkedWith((v) => hostProblem(v, { dns: true, wildcard: true }));
 const port = z.int({ error: 'must be a whole number' }).check(z.minimum(1, { error: 'must be 1 to 65535' }), z.maximum(65535, { error: 'must be 1 to 65535' }));
 const days = z
   .int({ error: 'must be a whole number of days' })
@@ -100,10 +110,12 @@ export const clusterSchema = z
         if (nameAt !== undefined)
           ctx.addIssue({ code: 'custom', path: ['nodes', i, 'name'], input: n.name, message: `repeats the name of nodes[${nameAt}]` });
         else seenNames.set(n.name, i);
-        const addressAt = seenAddresses.get(n.address);
+        // By value: fd00::21 and FD00:0::21 are one address.
+        const address = canonicalIp(n.address) ?? n.address;
+        const addressAt = seenAddresses.get(address);
         if (addressAt !== undefined)
           ctx.addIssue({ code: 'custom', path: ['nodes', i, 'address'], input: n.address, message: `repeats the address of nodes[${addressAt}]` });
-        else seenAddresses.set(n.address, i);
+        else seenAddresses.set(address, i);
       });
       if (!c.nodes.some((n) => n.role === 'controlplane'))
         ctx.addIssue({ code: 'custom', path: ['nodes'], input: c.nodes.map((n) => n.name), message: 'needs at least one node with role controlplane' });

@@ -1,17 +1,19 @@
-import { chmod, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
 import { clearLeftovers, runContext, startPlan } from './run-plan.js';
 import { ensureDir } from '../files/atomic.js';
+import { errorReason, UnusableFile } from '../files/read.js';
 import type { Plan } from '../model/steps.js';
 import { showProgress } from '../tasks/progress.js';
 
 /**
- * Makes the output folder private (it holds keys): created 0700, or tightened to 0700 with a note.
- * A folder that is plainly not kube-pki's own (the root, a home or the current folder, or one with
- * set-id or sticky bits, like /tmp) is refused rather than changed under its other users.
+ * Makes a new output folder private (it holds keys): created 0700. An existing folder keeps its mode:
+ * kube-pki never changes a folder it did not create; a wider one gets a note saying what to do. A
+ * folder that is plainly not kube-pki's own (the root, a home or the current folder, or one with
+ * set-id or sticky bits, like /tmp) is refused.
  */
 export async function privateOutDir(outDir: string): Promise<string[]> {
   const existing = await stat(outDir).catch(() => null);
@@ -28,14 +30,34 @@ export async function privateOutDir(outDir: string): Promise<string[]> {
       `--out ${outDir}: a folder others use (mode ${mode.toString(8)}) cannot hold private keys; give a folder of its own, e.g. ${join(outDir, 'pki')}`,
       EXIT.badInput,
     );
-  await chmod(outDir, 0o700);
-  return [`${outDir} had mode ${mode.toString(8)}; set to 700 because it holds private keys`];
+  if ((mode & 0o077) === 0) return [];
+  return [`${outDir} has mode ${mode.toString(8)} and holds private keys (each 0600); kube-pki leaves the mode of a folder it did not create as it is: run chmod 700 ${outDir}`];
 }
 
-/** The output folder must be a folder (or not exist yet): checked before anything is planned or written. */
-export async function assertOutDir(outDir: string): Promise<void> {
+/** What kube-pki leaves in a folder it works in besides the PKI's files: its lock and temporary folder (.kube-pki*), backups. */
+const isOwnEntry = (name: string) => name.startsWith('.kube-pki') || name.startsWith('backup-');
+
+/**
+ * The output folder must be a folder (or not exist yet), and either empty or a kube-pki PKI: one of
+ * the catalog's files (`ownPaths`, relative) or something kube-pki leaves (its lock, temporary
+ * folder, a backup) is there. A PKI written by `kube-pki script` counts: it holds the catalog's files.
+ * Checked before anything is planned or written.
+ */
+export async function assertOutDir(outDir: string, ownPaths: readonly string[] = []): Promise<void> {
   const existing = await stat(outDir).catch(() => null);
-  if (existing && !existing.isDirectory()) throw new UserError(`--out ${outDir}: is not a folder`, EXIT.badInput);
+  if (!existing) return;
+  if (!existing.isDirectory()) throw new UserError(`--out ${outDir}: is not a folder`, EXIT.badInput);
+  const entries = await readdir(outDir).catch((err: unknown) => {
+    throw new UnusableFile(outDir, errorReason(err));
+  });
+  if (entries.length === 0 || entries.some(isOwnEntry)) return;
+  for (const path of ownPaths) if (await lstat(join(outDir, path)).catch(() => null)) return;
+  const shown = entries.sort().slice(0, 5).join(', ') + (entries.length > 5 ? ', …' : '');
+  throw new UserError(
+    `--out ${outDir}: the folder holds other things (${shown}) and no kube-pki PKI (none of its files, such as ${ownPaths[0] ?? 'ca.crt'}); ` +
+      `kube-pki writes only into a new or empty folder, or its own PKI: give a folder of its own, e.g. ${join(outDir, 'pki')}`,
+    EXIT.badInput,
+  );
 }
 
 /** Runs a plan in the output folder under its lock, with the progress view; returns the failed items' messages. */

@@ -40,7 +40,8 @@ export async function caPublicKeys(instances: Instances, outDir: string): Promis
   };
   // The root CA too: its key is encrypted at rest, so a copy of it is known by its bytes.
   for (const ca of [...(instances.root ? [instances.root] : []), ...instances.certs.filter((c) => !c.caName)]) {
-    const [crt, key] = await Promise.all([readIfExists(join(outDir, ca.certPath)), readIfExists(join(outDir, ca.keyPath))]);
+    // An unusable path (a folder, a link loop) is reported by whoever reads the PKI itself; here it holds no key.
+    const [crt, key] = await Promise.all([ca.certPath, ca.keyPath].map((p) => readIfExists(join(outDir, p)).catch(() => null)));
     try {
       if (crt) claim(spki(new X509Certificate(crt).publicKey), ca);
     } catch {

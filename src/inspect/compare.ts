@@ -55,7 +55,12 @@ export function intermediateProblems(facts: CertFacts, root: X509Certificate | n
 
 /** SANs the description needs that a certificate lacks, and SANs it has that the description does not list. */
 export function sanDiff(want: SanSet, have: SanSet): { missing: string[]; unexpected: string[] } {
-  const lacking = (a: SanSet, b: SanSet) => [...a.dns.filter((d) => !b.dns.includes(d)), ...a.ip.filter((i) => !b.ip.includes(i))];
+  // DNS names compare case-insensitively (RFC 4343); IPs are canonical already.
+  const lower = (names: string[]) => new Set(names.map((d) => d.toLowerCase()));
+  const lacking = (a: SanSet, b: SanSet) => {
+    const bDns = lower(b.dns);
+    return [...a.dns.filter((d) => !bDns.has(d.toLowerCase())), ...a.ip.filter((i) => !b.ip.includes(i))];
+  };
   return { missing: lacking(want, have), unexpected: lacking(have, want) };
 }
 
@@ -125,7 +130,9 @@ export function certProblems(cert: CertInstance, facts: CertFacts, context: Cert
   else if (facts.notBefore > context.now) problems.push(`not valid before ${facts.notBefore.toISOString()}`);
   if (!externalCa && !context.signedElsewhere) {
     const days = (facts.notAfter.getTime() - facts.notBefore.getTime()) / DAY_MS;
-    if (Math.abs(days - cert.days) > 1)
+    // A leaf capped to the remaining life of its CA (gen does that, with a warning) is as planned.
+    const caLeft = cert.caName && context.caCert ? (new Date(context.caCert.validTo).getTime() - facts.notBefore.getTime()) / DAY_MS : Infinity;
+    if (Math.abs(days - cert.days) > 1 && !(caLeft < cert.days && Math.abs(days - caLeft) <= 1))
       problems.push(`valid for ${Math.round(days)} days, the description says ${cert.days} (${cert.daysField})`);
   }
 

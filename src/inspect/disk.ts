@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readPkiFile } from '../files/read.js';
+import { DAY_MS } from '../model/time.js';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Instances, KubeconfigInstance } from '../model/instances.js';
-import { kubeconfigFromPem } from '../kubeconfig/render.js';
+import { kubeconfigDifferences } from '../kubeconfig/compare.js';
 import { kubeconfigSource } from '../kubeconfig/source.js';
 import { certProblems, intermediateProblems } from './compare.js';
 import { certFacts, isEncryptedKey, issuedBy, privateKey, samePublicKey, type CertFacts } from './x509.js';
@@ -19,6 +20,8 @@ export interface CertState {
   facts?: CertFacts;
   /** Differences from the catalog and the description; empty when the certificate is right. */
   problems: string[];
+  /** Days (fractional) until the certificate expires, as of the inspection: what a CA has left to sign with. */
+  remainingDays?: number;
 }
 
 export interface KeyPairState {
@@ -30,8 +33,10 @@ export interface KeyPairState {
 
 export interface KubeconfigState {
   exists: boolean;
-  /** true: equal to what its CA, cert and key give; false: differs; null: cannot tell (inputs missing). */
+  /** true: what matters equals what its CA, cert and key give; false: differs; null: cannot tell (inputs missing). */
   current: boolean | null;
+  /** How it differs (names, server, embedded CA, certificate or key); a comment or a namespace does not count. */
+  differences?: string[];
 }
 
 /** One copied file (layout 'node-trees'): its source in the shared folder and the copy in a node's tree. */
@@ -51,14 +56,8 @@ export interface DiskState {
   copies?: Map<string, CopyState>;
 }
 
-export async function readIfExists(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
+/** A file of the PKI, or null when it is absent; a folder, a link loop or an unreadable file stops the run (UnusableFile, exit 1). */
+export const readIfExists = readPkiFile;
 
 export const emptyDisk = (): DiskState => ({ certs: new Map(), keyPairs: new Map(), kubeconfigs: new Map(), copies: new Map() });
 
@@ -78,6 +77,7 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
     if (certPem) {
       try {
         s.facts = certFacts(certPem);
+        s.remainingDays = (s.facts.notAfter.getTime() - now.getTime()) / DAY_MS;
         s.problems = certProblems(cert, s.facts, {
           key,
           caCert: cert.caName ? (caCerts.get(cert.caName) ?? null) : null,
@@ -145,5 +145,6 @@ async function kubeconfigState(outDir: string, instances: Instances, kc: Kubecon
     [source.caFile, source.certFile, source.keyFile].map((p) => readIfExists(join(outDir, p))),
   );
   if (!ca || !cert || !key) return { exists: true, current: null };
-  return { exists: true, current: existing.toString('utf8') === kubeconfigFromPem(source, { ca, cert, key }) };
+  const differences = kubeconfigDifferences(existing.toString('utf8'), source, { ca, cert, key }).map((d) => d.message);
+  return { exists: true, current: differences.length === 0, differences };
 }

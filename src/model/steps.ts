@@ -57,6 +57,8 @@ export interface PlanItem {
   steps: Step[];
   /** Files this item puts in the output folder. */
   outputs: string[];
+  /** What the user should know although nothing failed (a validity capped to its CA's). */
+  warnings?: string[];
 }
 
 export interface Plan {

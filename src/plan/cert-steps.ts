@@ -40,7 +40,7 @@ export function requestSteps(cert: CertInstance, newKey: boolean, passphrase?: A
  * A certificate's steps: signed by its CA, by the root (an intermediate: `root`), or by its own key
  * (a self-signed CA, the root itself: `ownPassphrase` when its key is encrypted).
  */
-export function certSteps(cert: CertInstance, action: Action, reasons: string[], newKey: boolean, state: CertState, root?: RootSigning, ownPassphrase?: Arg): PlanItem {
+export function certSteps(cert: CertInstance, action: Action, reasons: string[], newKey: boolean, state: CertState, root?: RootSigning, ownPassphrase?: Arg, days = cert.days): PlanItem {
   const { key, cnf, csr, keySteps, steps } = requestSteps(cert, newKey, ownPassphrase);
   const crt = { out: cert.certPath };
   const signer = root
@@ -49,7 +49,7 @@ export function certSteps(cert: CertInstance, action: Action, reasons: string[],
       ? { caCrt: { in: cert.ca.certPath }, caKey: { in: cert.ca.keyPath } }
       : { selfKey: key };
   const passin = root ? root.passphrase : cert.ca ? undefined : ownPassphrase;
-  steps.push({ op: 'openssl', args: signArgs({ csr, crt, days: cert.days, cnf, section: extensionSection(cert), signer, ...(passin ? { passin } : {}) }) });
+  steps.push({ op: 'openssl', args: signArgs({ csr, crt, days, cnf, section: extensionSection(cert), signer, ...(passin ? { passin } : {}) }) });
   if (newKey) {
     if (state.keyExists) steps.push({ op: 'backup', file: cert.keyPath });
     steps.push({ op: 'install', file: cert.keyPath, mode: MODE.secret });

@@ -14,7 +14,10 @@ function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly s
   return cluster.nodes.filter((n) => !roles || roles.includes(n.role));
 }
 
-/** Splits SAN values into DNS names and canonical IPs, dropping repeats but keeping first-seen order. */
+/**
+ * Splits SAN values into DNS names and canonical IPs, dropping repeats but keeping first-seen order.
+ * DNS names are case-insensitive: "Kubernetes" repeats "kubernetes" and is dropped.
+ */
 export function sanSet(values: string[]): SanSet {
   const dns: string[] = [];
   const ip: string[] = [];
@@ -22,7 +25,7 @@ export function sanSet(values: string[]): SanSet {
     if (isIpAddress(v)) {
       const c = canonicalIp(v)!;
       if (!ip.includes(c)) ip.push(c);
-    } else if (!dns.includes(v)) dns.push(v);
+    } else if (!dns.some((d) => d.toLowerCase() === v.toLowerCase())) dns.push(v);
   }
   return { dns, ip };
 }

@@ -48,7 +48,8 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
   if (root) items.push(root.item);
   for (const cert of [...cas, ...leaves]) {
     const state = disk.certs.get(cert.name) ?? absent();
-    const item = cert.caName && external.has(cert.caName) ? planSignedElsewhere(cert, state, options, unsigned) : planCert(cert, state, actions, options, root?.signing);
+    const ca = cert.caName ? disk.certs.get(cert.caName) : undefined;
+    const item = cert.caName && external.has(cert.caName) ? planSignedElsewhere(cert, state, options, unsigned) : planCert(cert, state, actions, options, root?.signing, ca);
     actions.set(cert.name, item.action);
     items.push(item);
   }
@@ -139,12 +140,33 @@ function planCopy(copy: CopyInstance, source: PlanItem, disk: DiskState, options
 export const absent = (): CertState => ({ keyExists: false, keyUnreadable: false, certExists: false, problems: [] });
 const changes = (a: Action | undefined) => a === 'create' || a === 'reissue';
 
-function planCert(cert: CertInstance, state: CertState, actions: Map<string, Action>, options: PlanOptions, root?: RootSigning): PlanItem {
+/**
+ * The days a leaf signed now is valid for: validityDays.leaf, or less when its CA (kept from an earlier
+ * run) expires sooner: a certificate must not outlive its issuer. Capped with a warning, as kubeadm
+ * warns; a CA with less than a day left signs nothing.
+ */
+function leafDays(cert: CertInstance, ca: CertState | undefined, caRemade: boolean): { days: number; warning?: string } {
+  const left = ca?.remainingDays;
+  // One day of slack, as the stale check allows: a CA made moments before its leaves is not "shorter".
+  if (caRemade || left === undefined || cert.days <= left + 1 || !ca?.facts) return { days: cert.days };
+  const expires = ca.facts.notAfter.toISOString();
+  const days = Math.floor(left);
+  if (days < 1)
+    throw new UserError(`${cert.ca!.certPath} expires on ${expires}, too soon to sign ${cert.certPath}: replace the CA (kube-pki gen --replace-ca)`, EXIT.failed);
+  return {
+    days,
+    warning: `valid for ${days} days instead of validityDays.leaf (${cert.days}): capped to the remaining life of its CA ${cert.ca!.certPath}, which expires on ${expires}; replace the CA (gen --replace-ca) before then`,
+  };
+}
+
+function planCert(cert: CertInstance, state: CertState, actions: Map<string, Action>, options: PlanOptions, root?: RootSigning, ca?: CertState): PlanItem {
   const isCa = !cert.caName;
-  const item = (action: Action, reasons: string[], newKey = false): PlanItem =>
-    action === 'keep' || action === 'stale'
-      ? { name: cert.name, group: isCa ? 'ca' : 'cert', action, reasons, needs: [], keySteps: [], steps: [], outputs: [] }
-      : certSteps(cert, action, reasons, newKey, state, cert.root ? root : undefined);
+  const item = (action: Action, reasons: string[], newKey = false): PlanItem => {
+    if (action === 'keep' || action === 'stale') return { name: cert.name, group: isCa ? 'ca' : 'cert', action, reasons, needs: [], keySteps: [], steps: [], outputs: [] };
+    const { days, warning } = isCa ? { days: cert.days } : leafDays(cert, ca, changes(actions.get(cert.caName!)));
+    const planned = certSteps(cert, action, reasons, newKey, state, cert.root ? root : undefined, undefined, days);
+    return warning ? { ...planned, warnings: [warning] } : planned;
+  };
 
   if (isCa) {
     if (replacesCa(options, cert.name) && (state.keyExists || state.certExists)) return item('create', ['replacing the CA (--replace-ca); the old files go to the backup folder'], true);
@@ -246,6 +268,7 @@ function planKubeconfig(instances: Instances, kc: KubeconfigInstance, disk: Disk
   if (certChanges) return write('reissue', ['its certificate changed']);
   if (s.current === true) return idle('keep', ['kept']);
   if (s.current === null) return idle('stale', ['its certificate or key is missing']);
-  if (options.force) return write('reissue', ['differs from its certificates: rewritten (--force)']);
-  return idle('stale', ['differs from what its CA, certificate and key give; use --force to rewrite it']);
+  const how = s.differences ?? [];
+  if (options.force) return write('reissue', [...how, 'differs from its certificates: rewritten (--force)']);
+  return idle('stale', [...how, 'differs from what its CA, certificate and key give; use --force to rewrite it']);
 }

@@ -191,6 +191,7 @@ function reportFollowers(report: RenewReport, instances: Instances, plan: Plan, 
   report.kubeconfigs = followersOf(plan.items.filter((i) => i.group === 'kubeconfig'));
   report.copies = followersOf(plan.items.filter((i) => copyNames.has(i.name)));
   // A copy that differs from its source is someone else's file: renew leaves it, but says so.
+  report.warnings.push(...plan.items.flatMap((i) => (i.warnings ?? []).map((w) => `${i.name}: ${w}`)));
   report.warnings.push(...left.map((i) => `${i.name} not updated by renew: ${i.reasons.join('; ')}; run kube-pki gen --force to replace it`));
 }
 

@@ -55,7 +55,8 @@ export function stepLines(step: Step, made: Set<string> = new Set()): string[] {
       return [`rm -f ${shellQuote(step.file)}`];
     case 'kubeconfig': {
       const k = step.kubeconfig;
-      const b64 = (file: string) => `$(base64 -w0 < ${shellQuote(file)})`;
+      // openssl's base64 (-A: one line), not GNU `base64 -w0`: the script runs on macOS too.
+      const b64 = (file: string) => `$(openssl base64 -A -in ${shellQuote(file)})`;
       // Same YAML as the tool writes, with the embedded data filled in by the shell.
       // Placeholders are plain words, so that YAML writes them (and so the base64) unquoted, as the tool does.
       const yaml = renderKubeconfig(k, { ca: 'KUBEPKICADATA', cert: 'KUBEPKICERTDATA', key: 'KUBEPKIKEYDATA' })

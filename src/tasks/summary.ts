@@ -16,6 +16,7 @@ export interface ItemSummary {
   notAfter?: string;
   serial?: string;
   error?: string;
+  warnings?: string[];
 }
 
 /** A machine-readable account of a run (or of a plan, for --dry-run): for --json. */
@@ -36,6 +37,7 @@ export async function summarize(
       const out: ItemSummary = { name: item.name, group: item.group, action: item.action, reasons: item.reasons, files };
       const error = errors.get(item.name);
       if (error) out.error = error;
+      if (item.warnings?.length) out.warnings = item.warnings;
       if (cert) {
         out.subject = [`CN=${cert.subject.cn}`, ...cert.subject.o.map((o) => `O=${o}`)].join(', ');
         out.sans = cert.sans;

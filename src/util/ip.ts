@@ -1,67 +1,59 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-/**
- * 4, 6 or 0, as net.isIP. Only a string with a colon can be IPv6: testing for one first spares
- * compiling Node's large IPv6 pattern when every address is IPv4 (a few ms on each start).
- */
+// Addresses are parsed by ipaddr.js. It also accepts the old inet_aton shapes ("192.168.5" is
+// 192.168.0.5, "0xc0.168.5.1"): an IPv4 address here must be the usual four decimal parts.
+
+/** 4, 6 or 0: an IPv4 address of four decimal parts, an IPv6 address (zone id included), or neither. */
 export function ipVersion(value: string): 0 | 4 | 6 {
-  if (value.includes(':')) return isIPv6(value) ? 6 : 0;
-  return isIPv4(value) ? 4 : 0;
+  if (value.includes(':')) return ipaddr.IPv6.isValid(value) ? 6 : 0;
+  return ipaddr.IPv4.isValidFourPartDecimal(value) ? 4 : 0;
 }
 
-/** Parses an IPv4 or IPv6 address into its bytes; null if it is not one. */
+function parsed(value: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  const version = ipVersion(value);
+  if (version === 4) return ipaddr.IPv4.parse(value);
+  return version === 6 ? ipaddr.IPv6.parse(value) : null;
+}
+
+/** Parses an IPv4 or IPv6 address into its bytes (a zone id is dropped); null if it is not one. */
 export function ipToBytes(ip: string): Uint8Array | null {
-  const version = ipVersion(ip);
-  if (version === 4) return Uint8Array.from(ip.split('.').map(Number));
-  if (version !== 6) return null;
-  // Rewrite a dotted IPv4 tail (::ffff:1.2.3.4) as two hex words, then parse plain hex words.
-  const text = ip.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) =>
-    `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`,
-  );
-  const [head = '', tail] = text.split('::');
-  const parse = (s: string) => (s === '' ? [] : s.split(':').map((h) => parseInt(h, 16)));
-  const headWords = parse(head);
-  const tailWords = tail === undefined ? [] : parse(tail);
-  const zeros = tail === undefined ? [] : new Array<number>(8 - headWords.length - tailWords.length).fill(0);
-  const words = [...headWords, ...zeros, ...tailWords];
-  if (words.length !== 8) return null;
-  const bytes = new Uint8Array(16);
-  words.forEach((w, i) => {
-    bytes[i * 2] = (w >> 8) & 0xff;
-    bytes[i * 2 + 1] = w & 0xff;
-  });
-  return bytes;
+  const address = parsed(ip);
+  return address ? Uint8Array.from(address.toByteArray()) : null;
 }
 
+/** The text of 4 or 16 address bytes; IPv6 compressed as RFC 5952 says. */
 export function bytesToIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  // Compress the longest run of zero words (RFC 5952).
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = words.map((w) => w.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return ipaddr.fromByteArray([...bytes]).toString();
 }
 
 /** Canonical text of an address (lower-case, compressed IPv6), so that SANs compare by value. */
 export function canonicalIp(ip: string): string | null {
   const bytes = ipToBytes(ip);
   return bytes ? bytesToIp(bytes) : null;
+}
+
+/** Digits and dots only ("192.168.5.300", "192.168.5", "10"): meant as an IPv4 address, never a host name. */
+export const looksLikeIpv4 = (value: string): boolean => /^[0-9]+(\.[0-9]+)*\.?$/.test(value);
+
+/**
+ * Why an address cannot be written into a certificate or used to reach a node; null when it can.
+ * A value that is no address at all is the caller's to judge (it may be a DNS name).
+ */
+export function addressProblem(value: string): string | null {
+  if (looksLikeIpv4(value) && ipVersion(value) !== 4) {
+    const parts = value.split('.').filter(Boolean);
+    return parts.length !== 4
+      ? `looks like an IPv4 address but has ${parts.length} part${parts.length === 1 ? '' : 's'}, not four (e.g. 192.168.5.10)`
+      : 'looks like an IPv4 address but is not one (four numbers of 0 to 255, no leading zeros)';
+  }
+  const address = parsed(value);
+  if (!address) return null;
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).zoneId !== undefined) {
+    const plain = value.slice(0, value.indexOf('%'));
+    return `has a zone id (${value.slice(value.indexOf('%'))}), which a certificate cannot carry: write ${plain} without it`;
+  }
+  if (address.range() === 'unspecified') return `is the unspecified address (${value}), which means "any address", not one that can be reached: give the real address`;
+  return null;
 }
 
 export interface Cidr {
@@ -71,7 +63,7 @@ export interface Cidr {
 
 /** Parses "10.96.0.0/24" or "fd00:10:96::/112"; returns a reason string when it is not a valid CIDR. */
 export function parseCidr(text: string): Cidr | string {
-  const m = /^([^/\s]+)\/(\d{1,3})$/.exec(text);
+  const m = /^([^/\s%]+)\/(\d{1,3})$/.exec(text);
   if (!m?.[1] || !m[2]) return 'is not a CIDR (address/prefix, e.g. 10.96.0.0/24)';
   const network = ipToBytes(m[1]);
   if (!network) return 'does not start with an IPv4 or IPv6 address';

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { DistributeOptions } from '../../distribute/prepare.js';
+import { EXIT, UserError } from '../../errors.js';
 import { DEFAULT_WARN_DAYS } from '../../model/time.js';
 import { configOption, jsonOption, outOption } from '../options.js';
 import { addRemoteOptions } from './distribute.js';
@@ -13,6 +14,7 @@ function days(value: string): number {
 export function register(program: Command): void {
   const command = program
     .command('check')
+    .argument('[dir]', 'the PKI folder (the same as --out DIR), e.g. kube-pki check /etc/kubernetes/pki')
     .description(
       'check a PKI folder (any folder of certificates): chains, keys, subjects, SANs, usages, expiry, file modes and kubeconfigs; ' +
         'exit 0 all good, 1 problems found, 2 bad input',
@@ -22,7 +24,13 @@ export function register(program: Command): void {
     .addOption(new Option('--warn-days <n>', 'report certificates that expire within N days').default(DEFAULT_WARN_DAYS).argParser(days))
     .addOption(jsonOption())
     .option('--remote', "also compare each node's files with the local ones over SSH (hash and mode; as distribute --verify)");
-  addRemoteOptions(command).action(async (opts: DistributeOptions & { config?: string; warnDays: number; remote?: boolean }) => {
+  addRemoteOptions(command).action(async (dir: string | undefined, opts: DistributeOptions & { config?: string; warnDays: number; remote?: boolean }) => {
+    if (dir !== undefined) {
+      // A kubeadm user types `check /etc/kubernetes/pki`; --out says the same, and two different folders are a mistake.
+      if (command.getOptionValueSource('out') === 'cli' && opts.out !== dir)
+        throw new UserError(`check: the folder is given twice, as ${JSON.stringify(dir)} and as --out ${JSON.stringify(opts.out)}; give one`, EXIT.badInput);
+      opts.out = dir;
+    }
     const { loadClusterOption } = await import('../cluster-option.js');
     const { checkPki } = await import('../../check/check.js');
     const { checkText } = await import('../../check/format.js');
