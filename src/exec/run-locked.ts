@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
-import { clearLeftovers, runContext, startPlan } from './run-plan.js';
+import { completeInterrupted } from './install-together.js';
+import { clearLeftovers, runContext, startPlan, TMP_DIR } from './run-plan.js';
 import { ensureDir } from '../files/atomic.js';
 import type { Plan } from '../plan/steps.js';
 import { showProgress } from '../tasks/progress.js';
@@ -38,6 +39,16 @@ export async function assertOutDir(outDir: string): Promise<void> {
   if (existing && !existing.isDirectory()) throw new UserError(`--out ${outDir}: is not a folder`, EXIT.badInput);
 }
 
+/**
+ * Under the lock, before the folder is read: what a killed run had promised to install is installed
+ * (a key and its certificate together), and what it left half-made is removed.
+ */
+export async function recoverOutDir(outDir: string): Promise<void> {
+  const completed = await completeInterrupted(outDir, join(outDir, TMP_DIR));
+  if (completed.length) process.stderr.write(`kube-pki: completed what an interrupted run had begun to install: ${completed.join(', ')}\n`);
+  await clearLeftovers(outDir);
+}
+
 /** Runs a plan in the output folder under its lock, with the progress view; returns the failed items' messages. */
 export async function runLocked(
   planned: Plan | (() => Promise<Plan>),
@@ -47,9 +58,9 @@ export async function runLocked(
   const unlock = await lockOutDir(outDir);
   const errors = new Map<string, string>();
   try {
+    await recoverOutDir(outDir);
     // Planning under the lock: what another run just wrote is seen, never overwritten by a stale plan.
     const plan = typeof planned === 'function' ? await planned() : planned;
-    await clearLeftovers(outDir);
     const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency));
     await showProgress(plan, running, { silent: options.silent });
     for (const [name, p] of running) await p.catch((err: Error) => errors.set(name, err.message));
