@@ -51,7 +51,9 @@ async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof UserError) {
       process.stderr.write(`kube-pki: ${err.message.replace(/\n/g, '\nkube-pki: ')}\n`);
-      // A script that asked for JSON gets JSON on stdout even when the input was wrong.
+      // A script that asked for JSON gets JSON on stdout when kube-pki refuses its input (description,
+      // file or value). Errors commander reports itself (unknown flag, missing or bad flag value) come
+      // as its text on stderr only, exit 2 (above).
       if (json) process.stdout.write(`${JSON.stringify({ result: 'error', exitCode: err.exitCode, error: err.message })}\n`);
       return err.exitCode;
     }

@@ -1,9 +1,10 @@
 import { catalogFor } from './catalog/index.js';
-import type { Cluster } from './cluster/load.js';
+import type { Cluster } from './model/cluster.js';
 import { inspectDisk } from './inspect/disk.js';
-import { resolveInstances, type Instances } from './plan/instances.js';
+import { resolveInstances } from './plan/instances.js';
+import type { Instances } from './model/instances.js';
 import { planPki, type PlanOptions } from './plan/plan.js';
-import type { Plan } from './plan/steps.js';
+import type { Plan } from './model/steps.js';
 
 /** The instances of a cluster's catalog: every certificate, key pair and kubeconfig it needs. */
 export function instancesFor(cluster: Cluster): Instances {

@@ -7,10 +7,11 @@ import { execa } from 'execa';
 import { expect } from 'vitest';
 import type { CheckReport, CertRow, KubeconfigRow } from '../src/check/report.js';
 import { DEFAULT_CLUSTER_YAML } from '../src/cluster/default.js';
-import { parseCluster, type Cluster } from '../src/cluster/load.js';
+import { parseCluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import { renderCnf } from '../src/openssl/cnf.js';
 import { instancesFor } from '../src/pki.js';
-import type { CertInstance } from '../src/plan/instances.js';
+import type { CertInstance } from '../src/model/instances.js';
 import { kubePki } from './helpers/cli.js';
 
 export const CONFIG_NAME = 'cluster.yaml';

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Cluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import { parseExtensions } from '../src/inspect/der.js';
 import { instancesFor } from '../src/pki.js';
 import { kubePki, tempDir } from './helpers/cli.js';

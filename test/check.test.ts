@@ -2,7 +2,7 @@ import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Cluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import { instancesFor } from '../src/pki.js';
 import { kubePki, tempDir } from './helpers/cli.js';
 import { certInstance, checkJson, copyPki, genPki, labCluster, onlyProblemRow, otherCa, resign, resignExpired, rows } from './check-fixtures.js';

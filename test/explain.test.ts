@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Cluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import type { ExplainReport } from '../src/explain/explain.js';
 import { renderCnf } from '../src/openssl/cnf.js';
 import { instancesFor } from '../src/pki.js';

@@ -1,11 +1,12 @@
 import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCluster, type Cluster } from '../src/cluster/load.js';
+import { parseCluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import type { ExplainReport } from '../src/explain/explain.js';
 import { instancesFor } from '../src/pki.js';
 import type { RenewReport } from '../src/renew/renew.js';
-import { kubeconfigUses } from '../src/renew/restart.js';
+import { kubeconfigUses } from '../src/catalog/restart.js';
 import { checkJson, copyPki } from './check-fixtures.js';
 import { kubePki } from './helpers/cli.js';
 import { generated } from './helpers/kubeadm.js';

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { parseCluster, type Cluster } from '../src/cluster/load.js';
+import { parseCluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import { EXIT, UserError } from '../src/errors.js';
 import { flags } from '../src/cli/flags.js';
 import { emptyDisk, type CertState, type DiskState } from '../src/inspect/disk.js';
 import { genKeyArgs } from '../src/openssl/commands.js';
 import { instancesFor } from '../src/pki.js';
 import { planCsrs } from '../src/plan/csr.js';
-import { SHARED_DIR, type Instances } from '../src/plan/instances.js';
+import { SHARED_DIR, type Instances } from '../src/model/instances.js';
 import { planPki } from '../src/plan/plan.js';
-import type { PlanItem, Step } from '../src/plan/steps.js';
+import type { PlanItem, Step } from '../src/model/steps.js';
 import { CONTROL_PLANE_FILES, WORKER_FILES } from './helpers/kubeadm.js';
 
 // The kubeadm catalog and the pure planner, without openssl: paths, copies, re-run decisions,

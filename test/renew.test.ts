@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLUSTER_YAML } from '../src/cluster/default.js';
-import type { Cluster } from '../src/cluster/load.js';
+import type { Cluster } from '../src/model/cluster.js';
 import { instancesFor } from '../src/pki.js';
 import { replacedMeanwhile, type RenewReport } from '../src/renew/renew.js';
 import { inspectDisk } from '../src/inspect/disk.js';

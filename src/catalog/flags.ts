@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import type { Cluster, ClusterNode } from '../cluster/load.js';
-import type { Catalog, FlagUse, KubeconfigUse } from './types.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
+import type { Catalog, FlagUse, KubeconfigUse } from '../model/catalog.js';
 
 /** One flag of a component and the file it names on the node. */
 export interface ComponentFlag {

@@ -1,4 +1,4 @@
-import type { Catalog, CertSpec, KubeconfigSpec } from './types.js';
+import type { Catalog, CertSpec, KubeconfigSpec } from '../model/catalog.js';
 import { addressesOf, https, kubernetesServiceNames, nodeNameAndAddress } from './sans.js';
 
 // The "Kubernetes the hard way" Vagrant lab: one CA, flat files (cert-matrix.md, profile "hardway").

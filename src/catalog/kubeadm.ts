@@ -1,5 +1,5 @@
-import type { Cluster, ClusterNode } from '../cluster/load.js';
-import type { Catalog, CertSpec, KubeconfigSpec, KubeconfigUse } from './types.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
+import type { Catalog, CertSpec, KubeconfigSpec, KubeconfigUse } from '../model/catalog.js';
 import { addressesOf, https, kubernetesServiceNames, nodeNameAndAddress } from './sans.js';
 
 // The kubeadm layout of the Kubernetes "PKI certificates and requirements" page (cert-matrix.md,

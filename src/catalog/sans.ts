@@ -1,4 +1,4 @@
-import type { Cluster, ClusterNode, Role } from '../cluster/load.js';
+import type { Cluster, ClusterNode, Role } from '../model/cluster.js';
 
 export function addressesOf(cluster: Cluster, ...roles: Role[]): string[] {
   return cluster.nodes.filter((n) => roles.includes(n.role)).map((n) => n.address);

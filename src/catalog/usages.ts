@@ -1,14 +1,6 @@
-import type { KeySpec } from '../cluster/load.js';
-import type { CertKind } from './types.js';
-
-/** X.509 extensions by kind, as openssl.cnf names them (cert-matrix.md, "Key usages by kind"). */
-export interface Usages {
-  ca: boolean;
-  keyUsage: string[];
-  extendedKeyUsage: string[];
-}
-
-export const EKU_OID = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
+import type { CertKind } from '../model/catalog.js';
+import type { KeySpec } from '../model/cluster.js';
+import type { Usages } from '../model/usages.js';
 
 export function usagesFor(kind: CertKind, key: KeySpec): Usages {
   if (kind === 'ca') return { ca: true, keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'], extendedKeyUsage: [] };

@@ -1,19 +1,22 @@
-import { createPublicKey, type X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join, normalize, resolve } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
 import { chainProblems, readIfExists } from '../inspect/disk.js';
-import { issuedBy, privateKey, type CertFacts } from '../inspect/x509.js';
+import { issuedBy, privateKey, samePublicKey, type CertFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
-import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../plan/instances.js';
+import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { findKey, loadCert, loadKubeconfig, readErrorText, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
 import { matchFiles, type Matched } from './match.js';
-import { problem, statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow, type Problem } from './report.js';
-import { certModeRules, keyRules, secretModeRules, usageRules } from './rules.js';
-import { residualDays, validityProblems } from './time.js';
+import { problem, type Problem } from '../model/problem.js';
+import { statusOf, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow } from './report.js';
+import { certModeRules, keyRules, secretModeRules } from './rules.js';
+import { usageRules } from '../inspect/usage-rules.js';
+import { residualDays } from '../util/time.js';
+import { validityProblems } from './validity.js';
 
 export interface CheckOptions {
   /** Certificates expiring within this many days are reported (a warning: exit 1). */
@@ -44,49 +47,15 @@ const cnText = (facts: { cn: string }) => `CN=${facts.cn}`;
  * against the catalog and the description. Reads only; never writes.
  */
 export async function checkPki(cluster: Cluster, out: string, options: CheckOptions): Promise<CheckReport> {
-  const outDir = resolve(out);
-  const st = await stat(outDir).catch(() => null);
-  if (!st?.isDirectory()) throw new UserError(`--out ${JSON.stringify(out)}: ${st ? 'is not a folder' : 'no such folder'} (${outDir})`, EXIT.badInput);
+  const outDir = await folderToCheck(out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
-  const scanned = await scanFolder(outDir, [...instances.certs.map((c) => c.certPath), ...instances.kubeconfigs.map((k) => k.path)]);
-  // Copies of shared files in node trees are judged against their source, not as certificates of their own.
-  const copyTargets = new Set(instances.copies.flatMap((c) => c.files.map((f) => normalize(f.to))));
-  scanned.certs = scanned.certs.filter((f) => !copyTargets.has(normalize(f)));
   const files: FileRow[] = [];
-  // A kubeconfig that cannot be read (a dangling symbolic link) is a problem row, not a crash.
-  const readKubeconfig = (f: string) =>
-    loadKubeconfig(outDir, f).catch((err: unknown) => {
-      files.push(fileRow(f, null, [problem('error', 'unreadable', `${f} ${readErrorText(err)}`)]));
-      return null;
-    });
-  const [certs, kubeconfigs] = await Promise.all([
-    Promise.all(scanned.certs.map((f) => loadCert(outDir, f))).then((l) => l.filter(notNull)),
-    Promise.all(scanned.kubeconfigs.map(readKubeconfig)).then((l) => l.filter(notNull)),
-  ]);
+  const { scanned, certs, kubeconfigs } = await loadFolder(outDir, instances, files);
   if (certs.length + kubeconfigs.length === 0)
     throw new UserError(`--out ${JSON.stringify(out)}: no certificates (*.crt, *.pem) or kubeconfigs in ${outDir}; is it the PKI folder?`, EXIT.badInput);
-
-  const certMatches = matchFiles(instances.certs, certs, {
-    instancePath: (i) => i.certPath,
-    filePath: (f) => f.file,
-    instanceCn: (i) => i.subject.cn,
-    fileCn: (f) => f.facts?.cn ?? null,
-  });
-  const cnOf = new Map(instances.certs.map((c) => [c.name, c.subject.cn]));
-  const kcMatches = matchFiles(instances.kubeconfigs, kubeconfigs, {
-    instancePath: (k) => k.path,
-    filePath: (f) => f.file,
-    instanceCn: (k) => cnOf.get(k.certName) ?? '',
-    fileCn: (f) => f.cn,
-  });
-
-  // Outside the catalog a certificate is a CA if it says so, or if it is self-signed and signs another
-  // certificate of the folder (a v1 CA made by hand); a self-signed server certificate is not one.
-  const signsOthers = (f: LoadedCert) => certs.some((o) => o !== f && o.facts && f.facts && issuedBy(o.facts.cert, f.facts.cert));
-  const isCa = (m: CertMatch) =>
-    m.instance ? !m.instance.caName : !!m.file?.facts && (!!m.file.ext?.basicConstraints?.ca || (selfIssued(m.file.facts) && signsOthers(m.file)));
-  const caMatches = certMatches.filter(isCa);
+  const { certMatches, kcMatches } = matchToCatalog(instances, certs, kubeconfigs);
+  const caMatches = certMatches.filter((m) => isCaMatch(m, certs));
   const ctx: Context = {
     outDir,
     profile: cluster.profile,
@@ -105,6 +74,63 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   files.push(...(await keyRows(cluster, instances, outDir, scanned, usedKeys)));
   files.sort((a, b) => a.file.localeCompare(b.file));
   return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files }, [...certMatches, ...kcMatches]);
+}
+
+/** The folder --out names, which must exist and be a folder. */
+async function folderToCheck(out: string): Promise<string> {
+  const outDir = resolve(out);
+  const st = await stat(outDir).catch(() => null);
+  if (!st?.isDirectory()) throw new UserError(`--out ${JSON.stringify(out)}: ${st ? 'is not a folder' : 'no such folder'} (${outDir})`, EXIT.badInput);
+  return outDir;
+}
+
+/**
+ * The folder's certificates and kubeconfigs, parsed (copies in node trees left out: they are judged
+ * against their source). A kubeconfig that cannot be read becomes a problem row in `files`.
+ */
+async function loadFolder(outDir: string, instances: Instances, files: FileRow[]) {
+  const scanned = await scanFolder(outDir, [...instances.certs.map((c) => c.certPath), ...instances.kubeconfigs.map((k) => k.path)]);
+  // Copies of shared files in node trees are judged against their source, not as certificates of their own.
+  const copyTargets = new Set(instances.copies.flatMap((c) => c.files.map((f) => normalize(f.to))));
+  scanned.certs = scanned.certs.filter((f) => !copyTargets.has(normalize(f)));
+  // A kubeconfig that cannot be read (a dangling symbolic link) is a problem row, not a crash.
+  const readKubeconfig = (f: string) =>
+    loadKubeconfig(outDir, f).catch((err: unknown) => {
+      files.push(fileRow(f, null, [problem('error', 'unreadable', `${f} ${readErrorText(err)}`)]));
+      return null;
+    });
+  const [certs, kubeconfigs] = await Promise.all([
+    Promise.all(scanned.certs.map((f) => loadCert(outDir, f))).then((l) => l.filter(notNull)),
+    Promise.all(scanned.kubeconfigs.map(readKubeconfig)).then((l) => l.filter(notNull)),
+  ]);
+  return { scanned, certs, kubeconfigs };
+}
+
+/** Ties files to catalog entries: by path, else by CN (a kubeconfig by its client certificate's CN). */
+function matchToCatalog(instances: Instances, certs: LoadedCert[], kubeconfigs: LoadedKubeconfig[]): { certMatches: CertMatch[]; kcMatches: KubeconfigMatch[] } {
+  const certMatches = matchFiles(instances.certs, certs, {
+    instancePath: (i) => i.certPath,
+    filePath: (f) => f.file,
+    instanceCn: (i) => i.subject.cn,
+    fileCn: (f) => f.facts?.cn ?? null,
+  });
+  const cnOf = new Map(instances.certs.map((c) => [c.name, c.subject.cn]));
+  const kcMatches = matchFiles(instances.kubeconfigs, kubeconfigs, {
+    instancePath: (k) => k.path,
+    filePath: (f) => f.file,
+    instanceCn: (k) => cnOf.get(k.certName) ?? '',
+    fileCn: (f) => f.cn,
+  });
+  return { certMatches, kcMatches };
+}
+
+/**
+ * A catalog CA; outside the catalog a certificate is a CA if it says so, or if it is self-signed and
+ * signs another certificate of the folder (a v1 CA made by hand); a self-signed server certificate is not one.
+ */
+function isCaMatch(m: CertMatch, certs: LoadedCert[]): boolean {
+  const signsOthers = (f: LoadedCert) => certs.some((o) => o !== f && o.facts && f.facts && issuedBy(o.facts.cert, f.facts.cert));
+  return m.instance ? !m.instance.caName : !!m.file?.facts && (!!m.file.ext?.basicConstraints?.ca || (selfIssued(m.file.facts) && signsOthers(m.file)));
 }
 
 const fileRow = (file: string, catalog: string | null, problems: Problem[]): FileRow => ({ file, catalog, status: statusOf(problems), problems });
@@ -361,14 +387,7 @@ async function keyPairRow(kp: KeyPairInstance, outDir: string): Promise<KeyPairR
   }
   if (!pubPem) problems.push(problem('error', 'missing', `${kp.pubPath} not found (catalog entry ${kp.name})`));
   else if (key) {
-    const der = (k: ReturnType<typeof createPublicKey>) => k.export({ type: 'spki', format: 'der' });
-    let same = false;
-    try {
-      same = der(createPublicKey(key)).equals(der(createPublicKey(pubPem)));
-    } catch {
-      /* not a public key: same stays false */
-    }
-    if (!same) problems.push(problem('error', 'key-mismatch', `${kp.pubPath} is not the public half of ${kp.keyPath}`));
+    if (!samePublicKey(key, pubPem)) problems.push(problem('error', 'key-mismatch', `${kp.pubPath} is not the public half of ${kp.keyPath}`));
   }
   return { keyFile: kp.keyPath, pubFile: kp.pubPath, catalog: kp.name, status: statusOf(problems), problems };
 }

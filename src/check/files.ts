@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { readIfExists } from '../inspect/disk.js';
 import { certExtensions, type CertExtensions } from '../inspect/der.js';
 import { certFacts, privateKey, type CertFacts } from '../inspect/x509.js';
-import { TMP_DIR } from '../exec/run-plan.js';
+import { TMP_DIR } from '../model/files.js';
 
 const CERT_EXT = new Set(['.crt', '.pem', '.cert']);
 const KUBECONFIG_EXT = new Set(['.kubeconfig', '.conf']);

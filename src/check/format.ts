@@ -1,5 +1,6 @@
-import type { CertRow, CheckReport, KubeconfigRow, Problem } from './report.js';
-import { expiresText, shortDuration } from './time.js';
+import type { CertRow, CheckReport, KubeconfigRow } from './report.js';
+import type { Problem } from '../model/problem.js';
+import { expiresText, shortDuration } from '../util/time.js';
 
 /** Left-aligned columns; the last column may hold several lines (one problem each). */
 export function table(header: string[], rows: string[][][]): string[] {

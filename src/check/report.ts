@@ -1,14 +1,5 @@
-import type { SanSet } from '../plan/instances.js';
-
-/** error and warning make `check` exit 1; a note is information only. */
-export type Severity = 'error' | 'warning' | 'note';
-
-export interface Problem {
-  severity: Severity;
-  /** Stable identifier for scripts, e.g. "san-missing", "key-mode", "expires-soon". */
-  code: string;
-  message: string;
-}
+import type { SanSet } from '../model/instances.js';
+import type { Problem, Severity } from '../model/problem.js';
 
 export type Status = 'ok' | Severity;
 
@@ -111,4 +102,3 @@ export function statusOf(problems: readonly Problem[]): Status {
   return 'ok';
 }
 
-export const problem = (severity: Severity, code: string, message: string): Problem => ({ severity, code, message });

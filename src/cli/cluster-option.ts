@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { defaultCluster, loadClusterFile, type Cluster } from '../cluster/load.js';
+import { defaultCluster, loadClusterFile } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 
 export const DEFAULT_CONFIG_FILE = 'cluster.yaml';
 

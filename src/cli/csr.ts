@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { inspectDisk } from '../inspect/disk.js';
 import { checkOpenssl } from '../openssl/run.js';

@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { catalogFor } from '../catalog/index.js';
 import { componentFlags, nodeFolder } from '../catalog/flags.js';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 
 export interface FlagsOptions {

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor, planFor } from '../pki.js';
-import type { Plan, PlanItem, Step } from '../plan/steps.js';
+import type { Plan, PlanItem, Step } from '../model/steps.js';
 import { stepLines } from '../script/bash.js';
 import { describeItem } from '../tasks/progress.js';
 import { summarize } from '../tasks/summary.js';

@@ -1,9 +1,9 @@
 import { basename, dirname, resolve } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { instancesFor } from '../pki.js';
-import { kubeconfigSource } from '../plan/kubeconfig-source.js';
-import type { KubeconfigInstance } from '../plan/instances.js';
+import { kubeconfigSource } from '../kubeconfig/source.js';
+import type { KubeconfigInstance } from '../model/instances.js';
 import { shellQuote } from '../util/shell.js';
 
 /**

@@ -4,34 +4,8 @@ import type * as z from 'zod/mini';
 import { ValidationError, UserError, showValue, type FieldIssue } from '../errors.js';
 import { canonicalIp, firstAddress, parseCidr, type Cidr } from '../util/ip.js';
 import { DEFAULT_CLUSTER_YAML } from './default.js';
-import { clusterSchema, type ClusterParsed, type SshSettings } from './schema.js';
-
-export type Role = ClusterParsed['nodes'][number]['role'];
-export type Profile = ClusterParsed['profile'];
-export type KeySpec = ClusterParsed['key'];
-
-export interface ClusterNode {
-  name: string;
-  address: string;
-  role: Role;
-  ssh?: SshSettings;
-}
-
-/** A validated cluster description with every default filled in. */
-export interface Cluster {
-  profile: Profile;
-  clusterDomain: string;
-  serviceCIDR: string;
-  /** First address of serviceCIDR: the in-cluster address of the apiserver. */
-  serviceIP: string;
-  apiServer: { endpoint: string; port: number; extraSANs: string[] };
-  key: KeySpec;
-  validityDays: { ca: number; leaf: number };
-  nodes: ClusterNode[];
-  ssh?: SshSettings;
-  /** Where it came from, for messages: a file path or "(built-in lab default)". */
-  source: string;
-}
+import type { Cluster } from '../model/cluster.js';
+import { clusterSchema, type ClusterParsed } from './schema.js';
 
 const PROFILE_VALIDITY = {
   hardway: { ca: 1000, leaf: 1000 },

@@ -4,13 +4,9 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { isDnsName, isIpAddress, isNodeName, isPlainPath, isUserName } from './names.js';
 import { parseCidr } from '../util/ip.js';
+import { CURVES, PROFILES, ROLES, RSA_SIZES, type KeySpec, type Role, type SshSettings } from '../model/cluster.js';
 
 z.config(en());
-
-export const ROLES = ['controlplane', 'worker', 'loadbalancer'] as const;
-export const PROFILES = ['hardway', 'kubeadm'] as const;
-export const RSA_SIZES = [2048, 3072, 4096] as const;
-export const CURVES = ['P-256', 'P-384'] as const;
 
 /** A string that `valid` accepts, else the issue `error`. */
 const checked = (valid: (v: string) => boolean, error: string) => z.string().check(z.refine(valid, { error }));
@@ -101,6 +97,13 @@ export const clusterSchema = z
     }),
   );
 
-export type ClusterInput = z.input<typeof clusterSchema>;
 export type ClusterParsed = z.output<typeof clusterSchema>;
-export type SshSettings = z.output<typeof sshSchema>;
+
+// The schema's output is the model's shape exactly: a change on one side fails here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type SchemaMatchesModel = [
+  Holds<Same<ClusterParsed['key'], KeySpec>>,
+  Holds<Same<ClusterParsed['nodes'][number]['role'], Role>>,
+  Holds<Same<z.output<typeof sshSchema>, SshSettings>>,
+];

@@ -1,12 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Placement } from '../catalog/types.js';
-import type { Cluster, ClusterNode } from '../cluster/load.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
+import { placedNodes, placedOn } from '../catalog/placement.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { instancesFor } from '../pki.js';
-import type { Instances } from '../plan/instances.js';
-import { MODE } from '../plan/steps.js';
+import type { Instances } from '../model/instances.js';
+import { MODE } from '../model/files.js';
 
 /** One file a node receives. */
 export interface ManifestFile {
@@ -38,12 +38,6 @@ export function modeFor(path: string): number {
   return /\.(crt|pub)$/.test(path) ? MODE.public : MODE.secret;
 }
 
-function placed(cluster: Cluster, placement: Placement | undefined, owner: ClusterNode | undefined): ClusterNode[] {
-  if (!placement) return [];
-  if (placement === 'self') return owner ? [owner] : [];
-  return cluster.nodes.filter((n) => placement.includes(n.role));
-}
-
 /** hardway: flat files, placed by the catalog's crtTo / keyTo / pubTo / to. */
 function hardwayManifest(cluster: Cluster): NodeManifest[] {
   const byNode = new Map<string, ManifestFile[]>(cluster.nodes.map((n) => [n.name, []]));
@@ -52,14 +46,14 @@ function hardwayManifest(cluster: Cluster): NodeManifest[] {
   };
   const instances = instancesFor(cluster);
   for (const c of instances.certs) {
-    add(placed(cluster, c.spec.crtTo, c.node), c.certPath);
-    add(placed(cluster, c.spec.keyTo, c.node), c.keyPath, c.spec.kind === 'ca');
+    add(placedNodes(cluster, c.spec.crtTo, c.node), c.certPath);
+    add(placedNodes(cluster, c.spec.keyTo, c.node), c.keyPath, c.spec.kind === 'ca');
   }
   for (const k of instances.keyPairs) {
-    add(placed(cluster, k.spec.pubTo, undefined), k.pubPath);
-    add(placed(cluster, k.spec.keyTo, undefined), k.keyPath);
+    add(placedNodes(cluster, k.spec.pubTo, undefined), k.pubPath);
+    add(placedNodes(cluster, k.spec.keyTo, undefined), k.keyPath);
   }
-  for (const k of instances.kubeconfigs) add(placed(cluster, k.spec.to, k.node), k.path);
+  for (const k of instances.kubeconfigs) add(placedNodes(cluster, k.spec.to, k.node), k.path);
   return cluster.nodes.map((node) => ({ node, files: byNode.get(node.name)!, notSent: [] }));
 }
 
@@ -79,8 +73,6 @@ async function walk(root: string, under = ''): Promise<string[]> {
   }
   return files;
 }
-
-const placedOn = (placement: Placement | undefined, node: ClusterNode) => placement !== undefined && placement !== 'self' && placement.includes(node.role);
 
 /**
  * kubeadm: the catalog's files of the node's tree (`<node>/…`: its own certificates and kubeconfigs,

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Cluster, ClusterNode } from '../cluster/load.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
 import { manifestFor, type NodeManifest } from './manifest.js';

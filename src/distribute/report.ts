@@ -1,4 +1,4 @@
-import type { ClusterNode } from '../cluster/load.js';
+import type { ClusterNode } from '../model/cluster.js';
 import type { LocalFile } from './compare.js';
 import type { ManifestFile, NodeManifest } from './manifest.js';
 import type { FileAction, FileOutcome } from './node.js';

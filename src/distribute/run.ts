@@ -1,16 +1,17 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { lockOutDir } from '../exec/lock.js';
 import { recoverOutDir } from '../exec/run-locked.js';
 import { limiter } from '../util/limit.js';
-import { readLocalFiles } from './compare.js';
-import { distributeNode, type FileAction, type FileOutcome } from './node.js';
+import { readLocalFiles, type LocalFile } from './compare.js';
+import type { NodeManifest } from './manifest.js';
+import { distributeNode, type FileAction, type FileOutcome, type NodeDistribution, type SessionOptions } from './node.js';
 import { prepareDistribution, sessionOptions, type DistributeOptions, type Prepared } from './prepare.js';
 import { deferred, showNodes, type NodeView } from './progress.js';
 import { address, fileReport, nodeBase, printJson, printTable, type DistributeReport, type NodeReport } from './report.js';
-import { showRemoteDir } from './targets.js';
+import { showRemoteDir, type NodeTarget } from './targets.js';
 import { verifyCommand } from './verify.js';
 
 export { prepareDistribution, type DistributeOptions, type RemoteOptions } from './prepare.js';
@@ -31,47 +32,10 @@ export async function distribute(cluster: Cluster, options: DistributeOptions): 
     const local = await readLocalFiles(outDir, manifests);
     const limit = limiter(options.parallel ?? 16);
     const views: NodeView[] = [];
-    const running = manifests.map(async (m): Promise<NodeReport> => {
+    const running = manifests.map((m) => {
       const target = targets.get(m.node.name);
-      if (!target) return { ...nodeBase(m, undefined), result: 'nothing-to-send', sent: 0, skipped: 0, failed: 0, files: [] };
-      const files = new Map(m.files.map((f) => [f, deferred<FileOutcome>()]));
-      const done = deferred<{ ok: boolean; summary: string }>();
-      const view: NodeView = {
-        name: m.node.name,
-        title: `${m.node.name} → ${address(target)}:${showRemoteDir(target.remoteDir)}${target.sudo ? ' (sudo)' : ''}`,
-        files: m.files.map((f) => ({ label: f.remote, outcome: files.get(f)!.promise })),
-        done: done.promise,
-      };
-      views.push(view);
-      try {
-        const result = await limit(() =>
-          distributeNode(target, m.files, local, session, {
-            onFile: (f, o) => files.get(f)!.resolve(o),
-            onRetry: (attempt, error) => view.onStatus?.(`attempt ${attempt} failed (${error}); trying again`),
-          }),
-        );
-        const fileReports = m.files.map((f) => fileReport(f, local, result.outcomes.get(f)));
-        const count = (a: FileAction) => fileReports.filter((r) => r.action === a).length;
-        const base = nodeBase(m, target, result.remoteDir);
-        const report: NodeReport = {
-          ...base,
-          result: result.error ? 'failed' : 'ok',
-          sent: count('sent'),
-          skipped: count('skipped'),
-          failed: count('failed') + count('not-sent'),
-          attempts: result.attempts,
-          ...(result.error ? { error: result.error } : {}),
-          notes: [...base.notes, ...result.notes],
-          files: fileReports,
-        };
-        const counts = `${report.sent} sent, ${report.skipped} skipped (identical)`;
-        done.resolve({ ok: !result.error, summary: result.error ? `FAILED after ${counts}: ${result.error}` : `ok: ${counts}` });
-        return report;
-      } finally {
-        // Never leave the view waiting, whatever happened.
-        for (const d of files.values()) d.resolve({ action: 'not-sent', reason: 'stopped' });
-        done.resolve({ ok: false, summary: 'stopped' });
-      }
+      if (!target) return Promise.resolve<NodeReport>({ ...nodeBase(m, undefined), result: 'nothing-to-send', sent: 0, skipped: 0, failed: 0, files: [] });
+      return sendToNode(m, target, { local, session, limit, views });
     });
     const all = Promise.all(running);
     await showNodes(views, { silent: !!options.json });
@@ -84,6 +48,62 @@ export async function distribute(cluster: Cluster, options: DistributeOptions): 
   if (options.json) printJson(report);
   else printTable(['NODE', 'SSH', 'SENT', 'SKIPPED', 'RESULT', 'ERROR'], reports.map((r) => ({ node: r, cells: [String(r.sent), String(r.skipped), r.result] })));
   return failed ? EXIT.failed : EXIT.ok;
+}
+
+interface Sending {
+  local: Map<string, LocalFile>;
+  session: SessionOptions;
+  /** Bounds the nodes served at once (--parallel). */
+  limit: <T>(task: () => Promise<T>) => Promise<T>;
+  /** The progress view's rows: this node's is added before anything is sent. */
+  views: NodeView[];
+}
+
+/** Sends one node its files (within the --parallel bound), showing each file's outcome as it comes. */
+async function sendToNode(m: NodeManifest, target: NodeTarget, { local, session, limit, views }: Sending): Promise<NodeReport> {
+  const files = new Map(m.files.map((f) => [f, deferred<FileOutcome>()]));
+  const done = deferred<{ ok: boolean; summary: string }>();
+  const view: NodeView = {
+    name: m.node.name,
+    title: `${m.node.name} → ${address(target)}:${showRemoteDir(target.remoteDir)}${target.sudo ? ' (sudo)' : ''}`,
+    files: m.files.map((f) => ({ label: f.remote, outcome: files.get(f)!.promise })),
+    done: done.promise,
+  };
+  views.push(view);
+  try {
+    const result = await limit(() =>
+      distributeNode(target, m.files, local, session, {
+        onFile: (f, o) => files.get(f)!.resolve(o),
+        onRetry: (attempt, error) => view.onStatus?.(`attempt ${attempt} failed (${error}); trying again`),
+      }),
+    );
+    const report = nodeReport(m, target, local, result);
+    const counts = `${report.sent} sent, ${report.skipped} skipped (identical)`;
+    done.resolve({ ok: !result.error, summary: result.error ? `FAILED after ${counts}: ${result.error}` : `ok: ${counts}` });
+    return report;
+  } finally {
+    // Never leave the view waiting, whatever happened.
+    for (const d of files.values()) d.resolve({ action: 'not-sent', reason: 'stopped' });
+    done.resolve({ ok: false, summary: 'stopped' });
+  }
+}
+
+/** One node's row of the report: what happened to each file, counted. */
+function nodeReport(m: NodeManifest, target: NodeTarget, local: Map<string, LocalFile>, result: NodeDistribution): NodeReport {
+  const fileReports = m.files.map((f) => fileReport(f, local, result.outcomes.get(f)));
+  const count = (a: FileAction) => fileReports.filter((r) => r.action === a).length;
+  const base = nodeBase(m, target, result.remoteDir);
+  return {
+    ...base,
+    result: result.error ? 'failed' : 'ok',
+    sent: count('sent'),
+    skipped: count('skipped'),
+    failed: count('failed') + count('not-sent'),
+    attempts: result.attempts,
+    ...(result.error ? { error: result.error } : {}),
+    notes: [...base.notes, ...result.notes],
+    files: fileReports,
+  };
 }
 
 /** --dry-run: what would go where; reads the local folder, connects to nothing. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Client } from 'ssh2';
-import { MODE } from '../plan/steps.js';
+import { MODE } from '../model/files.js';
 import { execCommand, openSftp } from '../ssh/connect.js';
 import { commandLine } from '../ssh/quote.js';
 import type { Sftp } from '../ssh/sftp.js';

@@ -3,9 +3,9 @@ import { homedir, userInfo } from 'node:os';
 import { join, posix } from 'node:path';
 import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
-import type { Cluster, ClusterNode } from '../cluster/load.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
 import { isDnsName, isIpAddress, isPlainPath, isUserName } from '../cluster/names.js';
-import type { SshSettings } from '../cluster/schema.js';
+import type { SshSettings } from '../model/cluster.js';
 import { EXIT, UserError, showValue } from '../errors.js';
 import type { Identity, Login } from '../ssh/connect.js';
 import { readSshConfig, type SshConfigEntry } from '../ssh/ssh-config.js';
@@ -47,7 +47,9 @@ interface Layer {
   field: (key: Key) => string;
 }
 
-const SSH_CONFIG_NAMES: Partial<Record<Key, Exclude<keyof SshConfigEntry, 'unsupported'>>> = { host: 'HostName', port: 'Port', user: 'User', identityFile: 'IdentityFile' };
+type TakenName = Exclude<keyof SshConfigEntry, 'unsupported'>;
+
+const SSH_CONFIG_NAMES: Partial<Record<Key, TakenName>> = { host: 'HostName', port: 'Port', user: 'User', identityFile: 'IdentityFile' };
 
 function expandHome(path: string): string {
   return path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
@@ -100,6 +102,16 @@ async function loadIdentity(path: string, field: string, agent: boolean, issues:
   return cache.get(path)!;
 }
 
+/** What resolving every node's settings shares: the description, the agent, --ssh-config, the issues found, loaded keys. */
+interface Resolving {
+  cluster: Cluster;
+  agent: string | undefined;
+  sshConfig: string | undefined;
+  lookup: ((host: string) => SshConfigEntry) | undefined;
+  issues: Issues;
+  identities: Map<string, Promise<Identity | null>>;
+}
+
 /**
  * Resolves every node's SSH settings, most specific first: the node's `ssh:` block, then the
  * --ssh-config entry for the node's name, then the top-level `ssh:` block, then defaults (host: the
@@ -108,71 +120,96 @@ async function loadIdentity(path: string, field: string, agent: boolean, issues:
  */
 export async function resolveTargets(cluster: Cluster, nodes: ClusterNode[], options: TargetOptions = {}): Promise<NodeTarget[]> {
   const env = options.env ?? process.env;
-  const agent = env.SSH_AUTH_SOCK || undefined;
-  const lookup = options.sshConfig ? await readSshConfig(options.sshConfig) : undefined;
-  const issues = new Issues();
-  const cache = new Map<string, Promise<Identity | null>>();
-  const src = cluster.source;
-
-  const targets = await Promise.all(
-    nodes.map(async (node): Promise<NodeTarget | null> => {
-      const index = cluster.nodes.indexOf(node);
-      const layers: Layer[] = [{ values: node.ssh ?? {}, field: (k) => `${src}: nodes[${index}].ssh.${k}` }];
-      if (lookup) {
-        const entry = lookup(node.name);
-        for (const [name, raw] of Object.entries(entry.unsupported ?? {}))
-          issues.add(`--ssh-config ${options.sshConfig}: Host ${node.name}: ${name}`, raw, `kube-pki connects to each node directly and does not support ${name}; give the node's reachable address (ssh.host) instead, or distribute from a machine that reaches the nodes`);
-        const values: Partial<Record<Key, unknown>> = {};
-        for (const [key, name] of Object.entries(SSH_CONFIG_NAMES) as [Key, Exclude<keyof SshConfigEntry, 'unsupported'>][]) {
-          const raw = entry[name];
-          if (raw === undefined) continue;
-          const value = fromSshConfig(key, raw);
-          if (value instanceof Error) issues.add(`--ssh-config ${options.sshConfig}: Host ${node.name}: ${name}`, raw, value.message);
-          else values[key] = value;
-        }
-        layers.push({ values, field: (k) => `--ssh-config ${options.sshConfig}: Host ${node.name}: ${SSH_CONFIG_NAMES[k]}` });
-      }
-      layers.push({ values: cluster.ssh ?? {}, field: (k) => `${src}: ssh.${k}` });
-      const pick = <T>(key: Key): { value: T; field: string } | undefined => {
-        for (const layer of layers) if (layer.values[key] !== undefined) return { value: layer.values[key] as T, field: layer.field(key) };
-        return undefined;
-      };
-
-      const dirSetting = pick<string>('remoteDir');
-      const dir = normalizeRemoteDir(dirSetting?.value ?? DEFAULT_REMOTE_DIR[cluster.profile]);
-      if (typeof dir === 'string') issues.add(dirSetting!.field, dirSetting!.value, dir);
-
-      const identitySetting = pick<string>('identityFile');
-      const identities: Identity[] = [];
-      if (identitySetting) {
-        const id = await loadIdentity(expandHome(identitySetting.value), identitySetting.field, !!agent, issues, cache);
-        if (id) identities.push(id);
-      } else {
-        for (const name of DEFAULT_IDENTITIES) {
-          const path = join(homedir(), '.ssh', name);
-          const id = await loadIdentity(path, `default identity ${path}`, true, new Issues(), cache);
-          if (id) identities.push(id);
-        }
-        if (identities.length === 0 && !agent)
-          issues.add(`${src}: nodes[${index}].ssh (${node.name})`, undefined, 'no SSH credentials: set ssh.identityFile (per node or at the top level), give --ssh-config, or start ssh-agent (SSH_AUTH_SOCK)');
-      }
-
-      const hostKey = pick<string>('hostKey');
-      const host = pick<string>('host')?.value ?? node.address;
-      if (typeof dir === 'string' || (identitySetting && identities.length === 0 && !agent)) return null;
-      return {
-        node,
-        host,
-        port: pick<number>('port')?.value ?? 22,
-        user: pick<string>('user')?.value ?? userInfo().username,
-        identities,
-        ...(agent ? { agent } : {}),
-        ...(hostKey ? { hostKey: { fingerprint: hostKey.value.replace(/=+$/, ''), field: hostKey.field } } : {}),
-        remoteDir: dir.path,
-        sudo: pick<boolean>('sudo')?.value ?? false,
-      };
-    }),
-  );
-  if (issues.lines.size > 0) throw new UserError([...issues.lines].join('\n'), EXIT.badInput);
+  const ctx: Resolving = {
+    cluster,
+    agent: env.SSH_AUTH_SOCK || undefined,
+    sshConfig: options.sshConfig,
+    lookup: options.sshConfig ? await readSshConfig(options.sshConfig) : undefined,
+    issues: new Issues(),
+    identities: new Map(),
+  };
+  const targets = await Promise.all(nodes.map((node) => resolveTarget(node, ctx)));
+  if (ctx.issues.lines.size > 0) throw new UserError([...ctx.issues.lines].join('\n'), EXIT.badInput);
   return targets.filter((t): t is NodeTarget => t !== null);
+}
+
+/** The layers of one node's settings, most specific first; a bad --ssh-config value is an issue and left out. */
+function settingLayers(node: ClusterNode, ctx: Resolving): Layer[] {
+  const src = ctx.cluster.source;
+  const index = ctx.cluster.nodes.indexOf(node);
+  const layers: Layer[] = [{ values: node.ssh ?? {}, field: (k) => `${src}: nodes[${index}].ssh.${k}` }];
+  if (ctx.lookup) {
+    const entry = ctx.lookup(node.name);
+    for (const [name, raw] of Object.entries(entry.unsupported ?? {}))
+      ctx.issues.add(
+        `--ssh-config ${ctx.sshConfig}: Host ${node.name}: ${name}`,
+        raw,
+        `kube-pki connects to each node directly and does not support ${name}; give the node's reachable address (ssh.host) instead, or distribute from a machine that reaches the nodes`,
+      );
+    const values: Partial<Record<Key, unknown>> = {};
+    for (const [key, name] of Object.entries(SSH_CONFIG_NAMES) as [Key, TakenName][]) {
+      const raw = entry[name];
+      if (raw === undefined) continue;
+      const value = fromSshConfig(key, raw);
+      if (value instanceof Error) ctx.issues.add(`--ssh-config ${ctx.sshConfig}: Host ${node.name}: ${name}`, raw, value.message);
+      else values[key] = value;
+    }
+    layers.push({ values, field: (k) => `--ssh-config ${ctx.sshConfig}: Host ${node.name}: ${SSH_CONFIG_NAMES[k]}` });
+  }
+  layers.push({ values: ctx.cluster.ssh ?? {}, field: (k) => `${src}: ssh.${k}` });
+  return layers;
+}
+
+/** The first layer's value of a setting, and the field it came from (for messages). */
+function pick<T>(layers: Layer[], key: Key): { value: T; field: string } | undefined {
+  for (const layer of layers) if (layer.values[key] !== undefined) return { value: layer.values[key] as T, field: layer.field(key) };
+  return undefined;
+}
+
+/** The keys to log in with: the identityFile set, else those of ~/.ssh/id_{ed25519,ecdsa,rsa} that load. */
+async function identitiesFor(node: ClusterNode, setting: { value: string; field: string } | undefined, ctx: Resolving): Promise<Identity[]> {
+  const identities: Identity[] = [];
+  if (setting) {
+    const id = await loadIdentity(expandHome(setting.value), setting.field, !!ctx.agent, ctx.issues, ctx.identities);
+    if (id) identities.push(id);
+    return identities;
+  }
+  for (const name of DEFAULT_IDENTITIES) {
+    const path = join(homedir(), '.ssh', name);
+    const id = await loadIdentity(path, `default identity ${path}`, true, new Issues(), ctx.identities);
+    if (id) identities.push(id);
+  }
+  if (identities.length === 0 && !ctx.agent)
+    ctx.issues.add(
+      `${ctx.cluster.source}: nodes[${ctx.cluster.nodes.indexOf(node)}].ssh (${node.name})`,
+      undefined,
+      'no SSH credentials: set ssh.identityFile (per node or at the top level), give --ssh-config, or start ssh-agent (SSH_AUTH_SOCK)',
+    );
+  return identities;
+}
+
+/** One node's target, or null when one of its settings is bad (the issue is recorded). */
+async function resolveTarget(node: ClusterNode, ctx: Resolving): Promise<NodeTarget | null> {
+  const layers = settingLayers(node, ctx);
+  const dirSetting = pick<string>(layers, 'remoteDir');
+  const dir = normalizeRemoteDir(dirSetting?.value ?? DEFAULT_REMOTE_DIR[ctx.cluster.profile]);
+  if (typeof dir === 'string') ctx.issues.add(dirSetting!.field, dirSetting!.value, dir);
+
+  const identitySetting = pick<string>(layers, 'identityFile');
+  const identities = await identitiesFor(node, identitySetting, ctx);
+
+  const hostKey = pick<string>(layers, 'hostKey');
+  const host = pick<string>(layers, 'host')?.value ?? node.address;
+  if (typeof dir === 'string' || (identitySetting && identities.length === 0 && !ctx.agent)) return null;
+  return {
+    node,
+    host,
+    port: pick<number>(layers, 'port')?.value ?? 22,
+    user: pick<string>(layers, 'user')?.value ?? userInfo().username,
+    identities,
+    ...(ctx.agent ? { agent: ctx.agent } : {}),
+    ...(hostKey ? { hostKey: { fingerprint: hostKey.value.replace(/=+$/, ''), field: hostKey.field } } : {}),
+    remoteDir: dir.path,
+    sudo: pick<boolean>(layers, 'sudo')?.value ?? false,
+  };
 }

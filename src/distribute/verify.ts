@@ -1,4 +1,4 @@
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { lockOutDir } from '../exec/lock.js';
 import { recoverOutDir } from '../exec/run-locked.js';

@@ -1,7 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exists, installFile, writeFileAtomic } from '../files/atomic.js';
-import { MODE } from '../plan/steps.js';
+import { MODE } from '../model/files.js';
 
 /** One finished file of an item, waiting in the item's temporary folder to be renamed into place. */
 export interface Staged {

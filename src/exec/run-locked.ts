@@ -4,9 +4,10 @@ import { join, resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
 import { completeInterrupted } from './install-together.js';
-import { clearLeftovers, runContext, startPlan, TMP_DIR } from './run-plan.js';
+import { clearLeftovers, runContext, startPlan } from './run-plan.js';
+import { TMP_DIR } from '../model/files.js';
 import { ensureDir } from '../files/atomic.js';
-import type { Plan } from '../plan/steps.js';
+import type { Plan } from '../model/steps.js';
 import { showProgress } from '../tasks/progress.js';
 
 /**

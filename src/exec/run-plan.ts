@@ -6,10 +6,9 @@ import { backupFile, ensureDir } from '../files/atomic.js';
 import { installTogether, type Staged } from './install-together.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { runOpenssl } from '../openssl/run.js';
-import { MODE, type Arg, type Plan, type PlanItem, type Step } from '../plan/steps.js';
+import { MODE, TMP_DIR } from '../model/files.js';
+import type { Arg, Plan, PlanItem, Step } from '../model/steps.js';
 import { limiter } from '../util/limit.js';
-
-export const TMP_DIR = '.kube-pki-tmp';
 
 export interface RunContext {
   outDir: string;
@@ -81,11 +80,10 @@ async function runSteps(steps: Step[], ctx: RunContext, tmp: string, staged: Sta
   for (const step of steps) await runStep(step, ctx, tmp, staged);
 }
 
-export class NotRun extends Error {}
-
 /**
- * Starts every item at once: key generation right away (bounded by the CPU limiter), the rest as
- * soon as the items it needs are done. Returns one promise per item, for the progress display.
+ * Starts the items in plan order through a bounded window (ctx.window at a time): each generates its
+ * key as soon as it starts (openssl processes bounded by the CPU limiter), the rest of its steps once
+ * the items it needs are done. Returns one promise per item, for the progress display.
  */
 export function startPlan(plan: Plan, ctx: RunContext): Map<string, Promise<void>> {
   const running = new Map<string, Promise<void>>();
@@ -116,7 +114,7 @@ async function runItem(item: PlanItem, ctx: RunContext, running: Map<string, Pro
       try {
         await running.get(need);
       } catch {
-        throw new NotRun(`not made: ${need} failed`);
+        throw new Error(`not made: ${need} failed`);
       }
     }
     // Installed together at the end (backups are made before): a key and its certificate, never one alone.

@@ -1,17 +1,17 @@
 import { join, posix, resolve } from 'node:path';
 import { nodeFolder } from '../catalog/flags.js';
-import type { CertKind } from '../catalog/types.js';
-import type { Cluster } from '../cluster/load.js';
+import type { CertKind } from '../model/catalog.js';
+import type { Cluster } from '../model/cluster.js';
 import { readIfExists } from '../inspect/disk.js';
 import { certFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
-import type { CertInstance, Instances } from '../plan/instances.js';
+import type { CertInstance, Instances } from '../model/instances.js';
 import { planPki } from '../plan/plan.js';
-import { kubeconfigNodes, landings, placementNodes } from '../plan/placement.js';
-import { MODE } from '../plan/steps.js';
+import { kubeconfigNodes, landings, placementNodes } from '../catalog/placement.js';
+import { MODE } from '../model/files.js';
 import { opensslLine } from '../script/bash.js';
-import { certUses, kubeconfigUses, type ComponentUse } from '../renew/restart.js';
-import { requireCerts } from '../renew/select.js';
+import { certUses, kubeconfigUses, type ComponentUse } from '../catalog/restart.js';
+import { requireCerts } from '../catalog/select.js';
 import { sanReason, subjectMeaning, USAGE_MEANING } from './glossary.js';
 
 interface Meaning {

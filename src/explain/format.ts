@@ -1,4 +1,4 @@
-import { expiresText } from '../check/time.js';
+import { expiresText } from '../util/time.js';
 import type { ExplainReport } from './explain.js';
 
 const KIND_TEXT = { ca: 'certificate authority', server: 'server certificate', client: 'client certificate', 'server-client': 'server and client certificate' };

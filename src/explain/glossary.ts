@@ -1,4 +1,4 @@
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { kubernetesServiceNames } from '../catalog/sans.js';
 
 // What Kubernetes makes of the values in a certificate: general knowledge shared by both profiles.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { MODE } from '../plan/steps.js';
+import { MODE } from '../model/files.js';
 
 /**
  * Creates a folder and its missing parents with mode 0700 (they may hold keys). A new folder is an

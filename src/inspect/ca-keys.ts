@@ -1,14 +1,14 @@
-import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { CertInstance, Instances } from '../plan/instances.js';
+import type { CertInstance, Instances } from '../model/instances.js';
 import { readIfExists } from './disk.js';
-import { privateKey } from './x509.js';
+import { privateKey, publicKeyDer } from './x509.js';
 
 // Is this file a CA's private key? Decided by content (the public key), never by the file's name:
 // used by distribute (refuse to send it) and check (report it on a worker).
 
-const spki = (key: KeyObject) => createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64');
+const spki = (key: KeyObject) => publicKeyDer(key).toString('base64');
 
 /** The private keys a file holds: a PEM key, or the client-key-data of a kubeconfig. */
 export function privateKeysIn(data: Buffer): KeyObject[] {
@@ -36,7 +36,7 @@ export async function caPublicKeys(instances: Instances, outDir: string): Promis
   for (const ca of instances.certs.filter((c) => !c.caName)) {
     const [crt, key] = await Promise.all([readIfExists(join(outDir, ca.certPath)), readIfExists(join(outDir, ca.keyPath))]);
     try {
-      if (crt) found.set(new X509Certificate(crt).publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), ca);
+      if (crt) found.set(spki(new X509Certificate(crt).publicKey), ca);
     } catch {
       /* not a certificate: its key may still tell */
     }

@@ -1,7 +1,8 @@
 import type { X509Certificate, KeyObject } from 'node:crypto';
-import type { KeySpec } from '../cluster/load.js';
-import { usageRules } from '../check/rules.js';
-import type { CertInstance, SanSet } from '../plan/instances.js';
+import type { KeySpec } from '../model/cluster.js';
+import { usageRules } from './usage-rules.js';
+import type { CertInstance, SanSet } from '../model/instances.js';
+import { DAY_MS } from '../model/time.js';
 import { certExtensions } from './der.js';
 import { issuedBy, type CertFacts } from './x509.js';
 
@@ -29,8 +30,6 @@ export function sanDiff(want: SanSet, have: SanSet): { missing: string[]; unexpe
   const lacking = (a: SanSet, b: SanSet) => [...a.dns.filter((d) => !b.dns.includes(d)), ...a.ip.filter((i) => !b.ip.includes(i))];
   return { missing: lacking(want, have), unexpected: lacking(have, want) };
 }
-
-const DAY_MS = 86_400_000;
 
 const CURVE_NAMES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
 

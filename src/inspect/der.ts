@@ -1,4 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
+import { EKU_NAMES } from '../model/usages.js';
 
 /**
  * The X.509 extensions node:crypto does not expose (keyUsage bits, criticality, basicConstraints
@@ -27,16 +28,6 @@ export const KEY_USAGE_BITS = [
   'encipherOnly',
   'decipherOnly',
 ] as const;
-
-const EKU_NAMES: Record<string, string> = {
-  '1.3.6.1.5.5.7.3.1': 'serverAuth',
-  '1.3.6.1.5.5.7.3.2': 'clientAuth',
-  '1.3.6.1.5.5.7.3.3': 'codeSigning',
-  '1.3.6.1.5.5.7.3.4': 'emailProtection',
-  '1.3.6.1.5.5.7.3.8': 'timeStamping',
-  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
-  '2.5.29.37.0': 'anyExtendedKeyUsage',
-};
 
 const OID = {
   subjectKeyIdentifier: '2.5.29.14',

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import type { Instances, KubeconfigInstance } from '../plan/instances.js';
+import type { Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
-import { kubeconfigSource } from '../plan/kubeconfig-source.js';
+import { kubeconfigSource } from '../kubeconfig/source.js';
 import { certProblems } from './compare.js';
-import { certFacts, issuedBy, privateKey, type CertFacts } from './x509.js';
+import { certFacts, issuedBy, privateKey, samePublicKey, type CertFacts } from './x509.js';
 
 export interface CertState {
   keyExists: boolean;
@@ -85,7 +85,7 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
       }
     }
     if (!cert.caName && certPem && !keyPem) keylessCas.add(cert.name);
-    if (!cert.caName) caCerts.set(cert.name, s.facts && s.problems.length === 0 ? s.facts.cert : (s.facts?.cert ?? null));
+    if (!cert.caName) caCerts.set(cert.name, s.facts?.cert ?? null);
     state.certs.set(cert.name, s);
   }
   for (const kp of instances.keyPairs) {
@@ -123,15 +123,6 @@ export function chainProblems(path: string, pem: Buffer): string[] {
     if (!issuedBy(chain[i]!, chain[i + 1]!)) problems.push(`${path}: certificate ${i + 2} of the file did not issue certificate ${i + 1} (the chain must go from the CA up to its root)`);
   }
   return problems;
-}
-
-function samePublicKey(key: KeyObject, pubPem: Buffer): boolean {
-  try {
-    const der = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
-    return der(createPublicKey(key)).equals(der(createPublicKey(pubPem)));
-  } catch {
-    return false;
-  }
 }
 
 async function kubeconfigState(outDir: string, instances: Instances, kc: KubeconfigInstance): Promise<KubeconfigState> {

@@ -1,7 +1,6 @@
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { EKU_OID } from '../catalog/usages.js';
+import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { canonicalIp } from '../util/ip.js';
-import type { SanSet } from '../plan/instances.js';
+import type { SanSet } from '../model/instances.js';
 
 /** The facts of a certificate that kube-pki compares with its catalog. */
 export interface CertFacts {
@@ -10,15 +9,10 @@ export interface CertFacts {
   o: string[];
   issuer: string;
   sans: SanSet;
-  ca: boolean;
-  eku: string[];
   notBefore: Date;
   notAfter: Date;
   serial: string;
-  fingerprint256: string;
 }
-
-const EKU_NAME = new Map<string, string>(Object.entries(EKU_OID).map(([name, oid]) => [oid, name]));
 
 function attributes(dn: string, key: string): string[] {
   return dn
@@ -45,12 +39,9 @@ export function certFacts(pem: Buffer | string): CertFacts {
     o: attributes(cert.subject, 'O'),
     issuer: cert.issuer,
     sans: parseSans(cert.subjectAltName),
-    ca: cert.ca,
-    eku: (cert.keyUsage ?? []).map((oid) => EKU_NAME.get(oid) ?? oid),
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
     serial: cert.serialNumber,
-    fingerprint256: cert.fingerprint256,
   };
 }
 
@@ -60,6 +51,21 @@ export function privateKey(pem: Buffer | string): KeyObject | null {
     return createPrivateKey(pem);
   } catch {
     return null;
+  }
+}
+
+/** The DER SubjectPublicKeyInfo of a key: of a private key, its public half; of a certificate's key, itself. */
+export function publicKeyDer(key: KeyObject | Buffer): Buffer {
+  const pub = !Buffer.isBuffer(key) && key.type === 'public' ? key : createPublicKey(key);
+  return pub.export({ type: 'spki', format: 'der' });
+}
+
+/** True if `pubPem` is the public half of `key`; false also when `pubPem` is not a public key at all. */
+export function samePublicKey(key: KeyObject, pubPem: Buffer): boolean {
+  try {
+    return publicKeyDer(key).equals(publicKeyDer(pubPem));
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { KubeconfigSource } from '../plan/steps.js';
+import type { KubeconfigSource } from '../model/steps.js';
 
 export interface EmbeddedData {
   ca: string;

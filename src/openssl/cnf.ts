@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 import handlebarsRuntime from 'handlebars/runtime.js';
 import { projectFile } from '../util/project-file.js';
-import type { CertInstance } from '../plan/instances.js';
+import type { CertInstance } from '../model/instances.js';
 import { COMPILE_OPTIONS, PRECOMPILED } from './precompiled.js';
 
 const TEMPLATE = 'templates/openssl.cnf.hbs';

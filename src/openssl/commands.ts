@@ -1,5 +1,5 @@
-import type { KeySpec } from '../cluster/load.js';
-import type { Arg } from '../plan/steps.js';
+import type { KeySpec } from '../model/cluster.js';
+import type { Arg } from '../model/steps.js';
 
 /** openssl's -subj syntax: /CN=…/O=…, with the characters it treats specially escaped. */
 export function subjectArg(subject: { cn: string; o: string[] }): string {

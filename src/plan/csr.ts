@@ -1,8 +1,9 @@
 import { EXIT, UserError } from '../errors.js';
 import type { DiskState } from '../inspect/disk.js';
-import type { Instances } from './instances.js';
+import type { Instances } from '../model/instances.js';
 import { absent, idleItem, keyless, requestSteps } from './plan.js';
-import { MODE, type Plan, type PlanItem } from './steps.js';
+import { MODE } from '../model/files.js';
+import type { Plan, PlanItem } from '../model/steps.js';
 
 /** A signing request kube-pki wrote for someone else to sign (`kube-pki csr`). */
 export interface CsrRequest {

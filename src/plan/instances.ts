@@ -1,98 +1,17 @@
-import type { Cluster, ClusterNode, KeySpec } from '../cluster/load.js';
-import type { Catalog, CertSpec, KeyPairSpec, KubeconfigSpec, Placement } from '../catalog/types.js';
-import { usagesFor, type Usages } from '../catalog/usages.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
+import type { Catalog, CertSpec, KubeconfigSpec, Placement } from '../model/catalog.js';
+import { usagesFor } from '../catalog/usages.js';
 import { canonicalIp } from '../util/ip.js';
 import { isIpAddress } from '../cluster/names.js';
 import { ValidationError } from '../errors.js';
-import { MODE } from './steps.js';
-
-export interface SanSet {
-  dns: string[];
-  ip: string[];
-}
-
-/** One concrete certificate: a catalog row applied to the cluster (and to one node if per-node). */
-export interface CertInstance {
-  /** Unique name: the catalog id, or the node name for per-node rows ("worker-1"). */
-  name: string;
-  spec: CertSpec;
-  node?: ClusterNode;
-  keyPath: string;
-  certPath: string;
-  /** Instance name of the signing CA; absent for a self-signed CA. */
-  caName?: string;
-  /** The signing CA's files. */
-  ca?: { certPath: string; keyPath: string };
-  subject: { cn: string; o: string[] };
-  sans: SanSet;
-  usages: Usages;
-  days: number;
-  key: KeySpec;
-}
-
-export interface KeyPairInstance {
-  name: string;
-  spec: KeyPairSpec;
-  keyPath: string;
-  pubPath: string;
-  key: KeySpec;
-}
-
-export interface KubeconfigInstance {
-  name: string;
-  spec: KubeconfigSpec;
-  node?: ClusterNode;
-  path: string;
-  certName: string;
-  caName: string;
-  server: string;
-  clusterName: string;
-  userName: string;
-  contextName: string;
-}
-
-/** One file of a copy: a shared file's single source and its place in one node's tree. */
-export interface CopyFile {
-  part: 'crt' | 'key' | 'pub';
-  from: string;
-  to: string;
-  mode: number;
-}
-
-/**
- * A shared certificate or key pair copied into one node's tree (layout 'node-trees'): the files of
- * `source` that this node receives, by its crtTo/keyTo/pubTo placement.
- */
-export interface CopyInstance {
-  /** "<node>/<catalog id>", e.g. "master-2/ca". */
-  name: string;
-  /** Instance name of the certificate or key pair copied. */
-  source: string;
-  group: 'ca' | 'cert' | 'keypair';
-  node: ClusterNode;
-  files: CopyFile[];
-}
-
-export interface Instances {
-  certs: CertInstance[];
-  keyPairs: KeyPairInstance[];
-  kubeconfigs: KubeconfigInstance[];
-  /** Copies of shared files into node trees; empty for the flat layout. */
-  copies: CopyInstance[];
-}
-
-/**
- * Layout 'node-trees': the folder that holds the single source of every shared file and the files
- * no node receives. Node names are DNS-1123 names, which cannot start with "_": never a node's tree.
- */
-export const SHARED_DIR = '_cluster';
+import { SHARED_DIR, type CertInstance, type CopyFile, type CopyInstance, type Instances, type KeyPairInstance, type KubeconfigInstance, type SanSet } from '../model/instances.js';
+import { MODE } from '../model/files.js';
+import { placedOn } from '../catalog/placement.js';
 
 function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined) {
   if (scope === 'cluster') return [undefined];
   return cluster.nodes.filter((n) => !roles || roles.includes(n.role));
 }
-
-const placedOn = (placement: Placement | undefined, node: ClusterNode) => placement !== undefined && placement !== 'self' && placement.includes(node.role);
 
 /** Splits SAN values into DNS names and canonical IPs, dropping repeats but keeping first-seen order. */
 export function sanSet(values: string[]): SanSet {
@@ -107,16 +26,43 @@ export function sanSet(values: string[]): SanSet {
   return { dns, ip };
 }
 
-export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances {
-  const trees = catalog.layout === 'node-trees';
-  // Flat: per-node entries are named after their node ("worker-1"); trees: "<node>/<id>".
-  const instanceName = (id: string, node?: ClusterNode) => (node ? (trees ? `${node.name}/${id}` : node.name) : id);
-  // Trees: a file only its own node receives lives in that node's tree; the rest in SHARED_DIR.
-  const certBase = (spec: CertSpec, node?: ClusterNode) =>
-    !trees ? spec.file(node) : node && spec.crtTo === 'self' ? `${node.name}/${spec.file(node)}` : `${SHARED_DIR}/${spec.file(node)}`;
-  const byId = new Map(catalog.certs.map((s) => [s.id, s]));
+/** Where a catalog's files go and what its instances are called: flat (hardway) or node trees (kubeadm). */
+interface Naming {
+  trees: boolean;
+  instanceName: (id: string, node?: ClusterNode) => string;
+  certBase: (spec: CertSpec, node?: ClusterNode) => string;
+}
 
-  const certs = catalog.certs.flatMap((spec) =>
+function namingFor(catalog: Catalog): Naming {
+  const trees = catalog.layout === 'node-trees';
+  return {
+    trees,
+    // Flat: per-node entries are named after their node ("worker-1"); trees: "<node>/<id>".
+    instanceName: (id, node) => (node ? (trees ? `${node.name}/${id}` : node.name) : id),
+    // Trees: a file only its own node receives lives in that node's tree; the rest in SHARED_DIR.
+    certBase: (spec, node) =>
+      !trees ? spec.file(node) : node && spec.crtTo === 'self' ? `${node.name}/${spec.file(node)}` : `${SHARED_DIR}/${spec.file(node)}`,
+  };
+}
+
+export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances {
+  const naming = namingFor(catalog);
+  const certs = resolveCerts(catalog, cluster, naming);
+  const keyPairs = catalog.keyPairs.map((spec): KeyPairInstance => {
+    const base = naming.trees ? `${SHARED_DIR}/${spec.file}` : spec.file;
+    return { name: spec.id, spec, keyPath: `${base}.key`, pubPath: `${base}.pub`, key: cluster.key };
+  });
+  const kubeconfigs = resolveKubeconfigs(catalog, cluster, naming, certs);
+  const copies = naming.trees ? sharedCopies(cluster, certs, keyPairs) : [];
+  const instances = { certs, keyPairs, kubeconfigs, copies };
+  assertNoClashes(cluster, instances);
+  return instances;
+}
+
+/** One certificate per catalog row, or per node of its roles; each knows its CA's files. */
+function resolveCerts(catalog: Catalog, cluster: Cluster, { instanceName, certBase }: Naming): CertInstance[] {
+  const byId = new Map(catalog.certs.map((s) => [s.id, s]));
+  return catalog.certs.flatMap((spec) =>
     nodesFor(cluster, spec.scope, spec.roles).map((node): CertInstance => {
       const base = certBase(spec, node);
       const caSpec = spec.ca ? byId.get(spec.ca) : undefined;
@@ -136,13 +82,11 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
       };
     }),
   );
+}
 
-  const keyPairs = catalog.keyPairs.map((spec): KeyPairInstance => {
-    const base = trees ? `${SHARED_DIR}/${spec.file}` : spec.file;
-    return { name: spec.id, spec, keyPath: `${base}.key`, pubPath: `${base}.pub`, key: cluster.key };
-  });
-
-  const kubeconfigs = catalog.kubeconfigs.flatMap((spec) =>
+/** One kubeconfig per catalog row (flat) or per tree that receives it, each embedding its node's certificate. */
+function resolveKubeconfigs(catalog: Catalog, cluster: Cluster, { trees, instanceName }: Naming, certs: CertInstance[]): KubeconfigInstance[] {
+  return catalog.kubeconfigs.flatMap((spec) =>
     kubeconfigNodes(cluster, spec, trees).map((node): KubeconfigInstance => {
       const cert = certs.find((c) => c.spec.id === spec.cert && (!c.node || c.node.name === node?.name));
       if (!cert?.caName) throw new Error(`catalog: kubeconfig ${spec.id} needs a signed certificate ${spec.cert}`);
@@ -160,9 +104,10 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
       };
     }),
   );
+}
 
-  const copies = trees ? sharedCopies(cluster, certs, keyPairs) : [];
-
+/** No two files on one path, no two items of one name: a node named like a file would overwrite it. */
+function assertNoClashes(cluster: Cluster, { certs, keyPairs, kubeconfigs, copies }: Instances): void {
   assertDistinctPaths(cluster, [
     ...certs.flatMap((c) => [{ path: c.keyPath, node: c.node }, { path: c.certPath, node: c.node }]),
     ...keyPairs.flatMap((k) => [{ path: k.keyPath }, { path: k.pubPath }]),
@@ -182,7 +127,6 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
     'would be named like',
     'another item of the PKI',
   );
-  return { certs, keyPairs, kubeconfigs, copies };
 }
 
 /** Flat: one kubeconfig per cluster entry. Trees: a cluster entry goes into every tree its `to` names. */

@@ -4,9 +4,10 @@ import { isExternalCa } from '../inspect/compare.js';
 import { emptyDisk } from '../inspect/disk.js';
 import { csrArgs, genKeyArgs, publicKeyArgs, signArgs } from '../openssl/commands.js';
 import { extensionSection, renderCnf } from '../openssl/cnf.js';
-import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from './instances.js';
-import { kubeconfigSource } from './kubeconfig-source.js';
-import { MODE, type Action, type Arg, type Plan, type PlanItem, type Step } from './steps.js';
+import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
+import { kubeconfigSource } from '../kubeconfig/source.js';
+import { MODE } from '../model/files.js';
+import type { Action, Arg, Plan, PlanItem, Step } from '../model/steps.js';
 
 export interface PlanOptions {
   /** Re-issue certificates (keeping their keys) and rewrite kubeconfigs that no longer match. */
@@ -22,8 +23,9 @@ export interface PlanOptions {
 export const base = (path: string) => path.replace(/\.(crt|key)$/, '');
 
 /**
- * The pure planner: catalog instances + what is on disk + options -> ordered items of steps.
- * It reads nothing and runs nothing, so `--dry-run`, `script` and tests can use it freely.
+ * The planner: catalog instances + what is on disk (read beforehand, `disk`) + options -> ordered
+ * items of steps. It runs nothing and writes nothing, so `--dry-run`, `script` and tests can use it
+ * freely; the one file it reads is the openssl.cnf template (renderCnf), once per run.
  */
 export function planPki(profile: string, instances: Instances, disk: DiskState = emptyDisk(), options: PlanOptions = {}): Plan {
   const items: PlanItem[] = [];

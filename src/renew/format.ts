@@ -1,6 +1,6 @@
-import { expiresText } from '../check/time.js';
+import { expiresText } from '../util/time.js';
 import type { Follower, RenewReport } from './renew.js';
-import type { Restart } from './restart.js';
+import type { Restart } from '../catalog/restart.js';
 
 const filesText = (list: Follower[]) => list.map((f) => (f.error ? `${f.file} (FAILED: ${f.error})` : f.file)).join(', ');
 const where = (r: Restart) => (r.nodes.length ? ` on ${r.nodes.join(', ')}` : ' wherever it runs');

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Cluster } from '../cluster/load.js';
+import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
@@ -8,12 +8,12 @@ import { inspectDisk, readIfExists, type DiskState } from '../inspect/disk.js';
 import { certFacts, privateKey } from '../inspect/x509.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
-import type { CertInstance, Instances } from '../plan/instances.js';
+import type { CertInstance, Instances } from '../model/instances.js';
 import { planPki } from '../plan/plan.js';
-import type { Plan, PlanItem } from '../plan/steps.js';
-import { DAY_MS } from '../check/time.js';
-import { certUses, kubeconfigUses, restartsFor, type Restart } from './restart.js';
-import { requireCerts } from './select.js';
+import type { Plan, PlanItem } from '../model/steps.js';
+import { DAY_MS } from '../model/time.js';
+import { certUses, kubeconfigUses, restartsFor, type Restart } from '../catalog/restart.js';
+import { requireCerts } from '../catalog/select.js';
 
 export interface RenewOptions {
   names: string[];
@@ -149,22 +149,22 @@ export const replacedMeanwhile = (renewed: RenewedCert[], disk: DiskState): Rene
 
 const dates = (facts: { serial: string; notAfter: Date }): CertDates => ({ serial: facts.serial, notAfter: facts.notAfter.toISOString() });
 
-/**
- * Re-issues leaf certificates with the existing CA (keys kept unless newKey, SANs from the current
- * description), backing up the old files, and re-renders the kubeconfigs that embed them.
- */
-export async function renew(cluster: Cluster, out: string, options: RenewOptions): Promise<RenewResult> {
+/** The folder renew works in: it must exist (renew re-issues what is there). */
+async function existingOutDir(out: string): Promise<string> {
   const outDir = resolve(out);
   if (!(await stat(outDir).catch(() => null))?.isDirectory()) throw new UserError(`--out ${JSON.stringify(out)}: no such folder (${outDir})`, EXIT.badInput);
-  const now = options.now ?? new Date();
-  const instances = instancesFor(cluster);
-  const asked = requested(instances, options);
-  const disk = await inspectDisk(outDir, instances, now);
-  await assertRenewable(outDir, asked, disk, now);
-  const limit = options.expiringWithin === undefined ? null : now.getTime() + options.expiringWithin * DAY_MS;
-  const targets = asked.filter((c) => limit === null || disk.certs.get(c.name)!.facts!.notAfter.getTime() < limit);
+  return outDir;
+}
 
-  const report: RenewReport = {
+/** With --expiring-within DAYS, only the certificates that expire before then. */
+function expiringOnly(certs: CertInstance[], disk: DiskState, days: number | undefined, now: Date): CertInstance[] {
+  const limit = days === undefined ? null : now.getTime() + days * DAY_MS;
+  return certs.filter((c) => limit === null || disk.certs.get(c.name)!.facts!.notAfter.getTime() < limit);
+}
+
+/** The report before anything runs: the certificates as they are now, and the warnings a new key brings. */
+function reportBefore(cluster: Cluster, outDir: string, targets: CertInstance[], disk: DiskState, options: RenewOptions): RenewReport {
+  return {
     outDir,
     profile: cluster.profile,
     source: cluster.source,
@@ -179,29 +179,44 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
     clients: [],
     warnings: options.newKey ? targets.filter(signsTokens).map((c) => `${c.keyPath} signs service-account tokens: ${TOKEN_WARNING}`) : [],
   };
-  if (!targets.length) return { exitCode: EXIT.ok, report, plan: null };
+}
 
-  const names = new Set(targets.map((c) => c.name));
-  const planned = renewPlan(cluster.profile, instances, disk, names, !!options.newKey);
-  const { left } = planned;
-  let { plan } = planned; // planned again under the lock, below
+/** The kubeconfigs and node-tree copies the plan rewrites, and a warning for each it leaves alone. */
+function reportFollowers(report: RenewReport, instances: Instances, plan: Plan, left: PlanItem[]): void {
   const copyNames = new Set(instances.copies.map((c) => c.name));
   report.kubeconfigs = followersOf(plan.items.filter((i) => i.group === 'kubeconfig'));
   report.copies = followersOf(plan.items.filter((i) => copyNames.has(i.name)));
   // A copy that differs from its source is someone else's file: renew leaves it, but says so.
   report.warnings.push(...left.map((i) => `${i.name} not updated by renew: ${i.reasons.join('; ')}; run kube-pki gen --force to replace it`));
-  if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run' }, plan };
+}
 
-  await checkOpenssl();
-  // Planned again under the lock, from the folder as it is then. A certificate that another run
-  // replaced meanwhile stops renew: its report would speak of a certificate that is gone.
+/**
+ * Runs the renewal under the folder's lock, planned again there from the folder as it is then. A
+ * certificate that another run replaced meanwhile stops renew: its report would speak of a
+ * certificate that is gone. Returns the plan that ran and the failed items' messages.
+ */
+async function runRenewal(
+  cluster: Cluster,
+  instances: Instances,
+  report: RenewReport,
+  targets: ReadonlySet<string>,
+  firstPlan: Plan,
+  options: RenewOptions & { now: Date },
+): Promise<{ plan: Plan; errors: Map<string, string> }> {
+  let plan = firstPlan;
   const replan = async () => {
-    const fresh = await inspectDisk(outDir, instances, now);
+    const fresh = await inspectDisk(report.outDir, instances, options.now);
     const moved = replacedMeanwhile(report.renewed, fresh);
     if (moved.length) throw new UserError(`renew: nothing was changed: ${moved.map((r) => r.file).join(', ')} changed while renew was getting ready (another kube-pki run?); run it again`, EXIT.failed);
-    return (plan = renewPlan(cluster.profile, instances, fresh, names, !!options.newKey).plan);
+    return (plan = renewPlan(cluster.profile, instances, fresh, targets, !!options.newKey).plan);
   };
-  const errors = await runLocked(replan, outDir, { now, ...(options.concurrency ? { concurrency: options.concurrency } : {}), silent: !!options.json });
+  const errors = await runLocked(replan, report.outDir, { now: options.now, ...(options.concurrency ? { concurrency: options.concurrency } : {}), silent: !!options.json });
+  return { plan, errors };
+}
+
+/** The new certificates' dates, each failure where it happened, the changed files and the backup folder. */
+async function reportOutcome(report: RenewReport, plan: Plan, errors: Map<string, string>, now: Date): Promise<void> {
+  const { outDir } = report;
   // Where the run's backup steps copied the old files (runContext names the folder after `now`).
   const { backupDir } = runContext(outDir, now);
   for (const r of report.renewed) {
@@ -215,12 +230,42 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   }
   report.changed = plan.items.filter((i) => !errors.has(i.name)).flatMap((i) => i.outputs);
   report.backupDir = (await stat(backupDir).catch(() => null)) ? backupDir : null;
-  const changed = new Set(report.changed);
+}
+
+/** Who reads the files that changed: the components to restart and the clients that reload by themselves. */
+function restartsAfter(cluster: Cluster, instances: Instances, targets: CertInstance[], changedFiles: string[]): Pick<RenewReport, 'restart' | 'clients'> {
+  const changed = new Set(changedFiles);
   const uses = [
     ...targets.flatMap((c) => certUses(cluster, instances, c)),
     ...instances.kubeconfigs.flatMap((k) => kubeconfigUses(cluster, k)),
   ].filter((u) => changed.has(u.file));
-  Object.assign(report, restartsFor(uses));
+  return restartsFor(uses);
+}
+
+/**
+ * Re-issues leaf certificates with the existing CA (keys kept unless newKey, SANs from the current
+ * description), backing up the old files, and re-renders the kubeconfigs that embed them.
+ */
+export async function renew(cluster: Cluster, out: string, options: RenewOptions): Promise<RenewResult> {
+  const outDir = await existingOutDir(out);
+  const now = options.now ?? new Date();
+  const instances = instancesFor(cluster);
+  const asked = requested(instances, options);
+  const disk = await inspectDisk(outDir, instances, now);
+  await assertRenewable(outDir, asked, disk, now);
+  const targets = expiringOnly(asked, disk, options.expiringWithin, now);
+  const report = reportBefore(cluster, outDir, targets, disk, options);
+  if (!targets.length) return { exitCode: EXIT.ok, report, plan: null };
+
+  const names = new Set(targets.map((c) => c.name));
+  const { plan: firstPlan, left } = renewPlan(cluster.profile, instances, disk, names, !!options.newKey);
+  reportFollowers(report, instances, firstPlan, left);
+  if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run' }, plan: firstPlan };
+
+  await checkOpenssl();
+  const { plan, errors } = await runRenewal(cluster, instances, report, names, firstPlan, { ...options, now });
+  await reportOutcome(report, plan, errors, now);
+  Object.assign(report, restartsAfter(cluster, instances, targets, report.changed));
   report.result = errors.size ? 'failed' : 'ok';
   return { exitCode: errors.size ? EXIT.failed : EXIT.ok, report, plan };
 }

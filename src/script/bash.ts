@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { renderKubeconfig } from '../kubeconfig/render.js';
-import type { Arg, Plan, PlanItem, Step } from '../plan/steps.js';
+import type { Arg, Plan, PlanItem, Step } from '../model/steps.js';
 import { shellQuote } from '../util/shell.js';
 
 const EOF_MARK = 'KUBE_PKI_EOF';

@@ -1,18 +1,14 @@
+import { shellQuote } from '../util/shell.js';
+
 /**
  * Remote commands go through the login shell of the remote user (`sh -c` semantics for sh, dash,
- * bash, zsh). SSH sends one string, so every argument is quoted here, word by word: bare only when
- * it cannot mean anything to a shell, else single-quoted with each ' written as '\''.
- *
- * The bare set is deliberately narrower than src/util/shell.ts (local bash scripts): `=` (zsh's
- * =cmd expansion, assignments), `@`, `%`, `~` and anything else a shell might read are quoted.
+ * bash, zsh). SSH sends one string, so every argument is quoted here, word by word, by the same
+ * rule as every other shell line kube-pki writes (src/util/shell.ts).
  */
-const BARE = /^[A-Za-z0-9_./,:+-]+$/;
-
 export function quoteWord(word: string): string {
   // A control character cannot be passed safely to every shell (csh, line-based logging): refuse it.
   if (/[\u0000-\u001f\u007f]/.test(word)) throw new Error(`cannot pass ${JSON.stringify(word)} to a remote shell: it holds a control character`);
-  if (BARE.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
+  return shellQuote(word);
 }
 
 /** One remote command line from an argv array: what `ssh host -- argv…` would mean. */

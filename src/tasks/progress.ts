@@ -1,5 +1,5 @@
 import type { ListrTask } from 'listr2';
-import type { ItemGroup, Plan, PlanItem } from '../plan/steps.js';
+import type { ItemGroup, Plan, PlanItem } from '../model/steps.js';
 
 const GROUP_TITLES: [ItemGroup, string][] = [
   ['ca', 'Certificate authorities'],

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Instances } from '../plan/instances.js';
-import type { Plan } from '../plan/steps.js';
+import type { Instances } from '../model/instances.js';
+import type { Plan } from '../model/steps.js';
 import { certFacts } from '../inspect/x509.js';
 
 export interface ItemSummary {

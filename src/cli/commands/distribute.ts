@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Cluster } from '../../cluster/load.js';
+import type { Cluster } from '../../model/cluster.js';
 import type { DistributeOptions } from '../../distribute/run.js';
 import { EXIT, UserError } from '../../errors.js';
 import { configOption, jsonOption, outOption, positiveInt } from '../options.js';

@@ -1,4 +1,4 @@
-import type { Cluster, ClusterNode, Role } from '../cluster/load.js';
+import type { Cluster, ClusterNode, Role } from './cluster.js';
 
 /** What a certificate is for; fixes its keyUsage, extendedKeyUsage and CA flag (see cert-matrix.md). */
 export type CertKind = 'ca' | 'server' | 'client' | 'server-client';

@@ -1,6 +1,4 @@
-import { problem, type Problem } from './report.js';
-
-export const DAY_MS = 24 * 60 * 60 * 1000;
+import { DAY_MS } from '../model/time.js';
 
 /** Whole days from `now` to `date` (negative once it is past). */
 export function residualDays(date: Date, now: Date): number {
@@ -24,14 +22,4 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 export function expiresText(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${MONTHS[date.getUTCMonth()]} ${pad(date.getUTCDate())}, ${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
-}
-
-/** Expired, not yet valid, or expiring within `warnDays`. `what` starts the message ("", "client certificate "). */
-export function validityProblems(notBefore: Date, notAfter: Date, now: Date, warnDays: number, what = ''): Problem[] {
-  const days = residualDays(notAfter, now);
-  if (notAfter <= now) return [problem('error', 'expired', `${what}expired on ${notAfter.toISOString()} (${-days} days ago)`)];
-  if (notBefore > now) return [problem('error', 'not-yet-valid', `${what}not valid before ${notBefore.toISOString()}`)];
-  if (notAfter.getTime() - now.getTime() < warnDays * DAY_MS)
-    return [problem('warning', 'expires-soon', `${what}expires in ${days} days (${notAfter.toISOString()}), within --warn-days ${warnDays}`)];
-  return [];
 }

@@ -1,6 +1,6 @@
-import type { Placement } from '../catalog/types.js';
-import type { Cluster, ClusterNode } from '../cluster/load.js';
-import type { Instances, KubeconfigInstance } from './instances.js';
+import type { Placement } from '../model/catalog.js';
+import type { Cluster, ClusterNode } from '../model/cluster.js';
+import type { Instances, KubeconfigInstance } from '../model/instances.js';
 
 /** One file of the PKI folder as one node receives it. */
 export interface Landing {
@@ -11,11 +11,19 @@ export interface Landing {
   remote: string;
 }
 
+/** True if a placement by roles sends the file to this node ('self' is decided by the file's owner, not here). */
+export const placedOn = (placement: Placement | undefined, node: ClusterNode): boolean =>
+  placement !== undefined && placement !== 'self' && placement.includes(node.role);
+
+/** The nodes a placement sends a file to; `owner`: the node a per-node file belongs to. */
+export function placedNodes(cluster: Cluster, placement: Placement | undefined, owner: ClusterNode | undefined): ClusterNode[] {
+  if (placement === 'self') return owner ? [owner] : [];
+  return cluster.nodes.filter((n) => placedOn(placement, n));
+}
+
 /** Names of the nodes a placement sends a file to. */
 export function placementNodes(cluster: Cluster, placement: Placement | undefined, owner: ClusterNode | undefined): string[] {
-  if (!placement) return [];
-  if (placement === 'self') return owner ? [owner.name] : [];
-  return cluster.nodes.filter((n) => placement.includes(n.role)).map((n) => n.name);
+  return placedNodes(cluster, placement, owner).map((n) => n.name);
 }
 
 /** A kubeconfig bound to a node (node trees: every one; flat: per-node ones) goes to that node only. */

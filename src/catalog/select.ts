@@ -1,5 +1,5 @@
 import { EXIT, UserError } from '../errors.js';
-import type { CertInstance, Instances } from '../plan/instances.js';
+import type { CertInstance, Instances } from '../model/instances.js';
 
 /**
  * The certificates a name given on the command line means: an instance name (worker-1), a catalog

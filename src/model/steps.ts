@@ -52,4 +52,3 @@ export interface Plan {
   items: PlanItem[];
 }
 
-export const MODE = { secret: 0o600, public: 0o644, dir: 0o700 } as const;

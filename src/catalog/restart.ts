@@ -1,6 +1,6 @@
-import type { Cluster } from '../cluster/load.js';
-import type { CertInstance, Instances, KubeconfigInstance } from '../plan/instances.js';
-import { kubeconfigNodes, landings, placementNodes } from '../plan/placement.js';
+import type { Cluster } from '../model/cluster.js';
+import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
+import { kubeconfigNodes, landings, placementNodes } from './placement.js';
 
 /** Command-line clients read their files on every run: nothing to restart for them. */
 export const CLIENT_TOOLS: ReadonlySet<string> = new Set(['kubectl', 'etcdctl']);

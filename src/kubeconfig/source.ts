@@ -1,5 +1,5 @@
-import type { Instances, KubeconfigInstance } from './instances.js';
-import type { KubeconfigSource } from './steps.js';
+import type { Instances, KubeconfigInstance } from '../model/instances.js';
+import type { KubeconfigSource } from '../model/steps.js';
 
 export function kubeconfigSource(instances: Instances, kc: KubeconfigInstance): KubeconfigSource {
   const cert = instances.certs.find((c) => c.name === kc.certName)!;

@@ -1,0 +1,45 @@
+// The cluster description as the rest of the code sees it: plain types, no validation here
+// (src/cluster/ turns YAML into these through its zod schema, which takes its choices from below).
+
+export const ROLES = ['controlplane', 'worker', 'loadbalancer'] as const;
+export const PROFILES = ['hardway', 'kubeadm'] as const;
+export const RSA_SIZES = [2048, 3072, 4096] as const;
+export const CURVES = ['P-256', 'P-384'] as const;
+
+export type Role = (typeof ROLES)[number];
+export type Profile = (typeof PROFILES)[number];
+export type KeySpec = { algorithm: 'rsa'; size: (typeof RSA_SIZES)[number] } | { algorithm: 'ecdsa'; curve: (typeof CURVES)[number] };
+
+/** How a node is reached over SSH (distribution); every field optional, defaults at the top level. */
+export interface SshSettings {
+  host?: string | undefined;
+  port?: number | undefined;
+  user?: string | undefined;
+  identityFile?: string | undefined;
+  hostKey?: string | undefined;
+  remoteDir?: string | undefined;
+  sudo?: boolean | undefined;
+}
+
+export interface ClusterNode {
+  name: string;
+  address: string;
+  role: Role;
+  ssh?: SshSettings;
+}
+
+/** A validated cluster description with every default filled in. */
+export interface Cluster {
+  profile: Profile;
+  clusterDomain: string;
+  serviceCIDR: string;
+  /** First address of serviceCIDR: the in-cluster address of the apiserver. */
+  serviceIP: string;
+  apiServer: { endpoint: string; port: number; extraSANs: string[] };
+  key: KeySpec;
+  validityDays: { ca: number; leaf: number };
+  nodes: ClusterNode[];
+  ssh?: SshSettings;
+  /** Where it came from, for messages: a file path or "(built-in lab default)". */
+  source: string;
+}

@@ -1,0 +1,5 @@
+/** File modes of the PKI, locally and on nodes: private keys and kubeconfigs, certificates, folders. */
+export const MODE = { secret: 0o600, public: 0o644, dir: 0o700 } as const;
+
+/** The runner's private folder for half-made files under the output folder; never part of the PKI. */
+export const TMP_DIR = '.kube-pki-tmp';
