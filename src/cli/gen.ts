@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
+import { clearCaReplacement, recordCaReplacement, unfinishedCaReplacement } from '../exec/replacing-ca.js';
 import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor, planFor } from '../pki.js';
@@ -33,7 +34,7 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   await assertOutDir(outDir);
 
   if (options.dryRun) {
-    const { plan } = await planFor(cluster, outDir, planOptions, instances);
+    const { plan } = await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: await unfinishedCaReplacement(outDir) }, instances);
     if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, items: await summarize(plan, instances, outDir, new Map(), false) });
     else process.stdout.write(planText(plan, outDir, cluster));
     // The same verdict a real run would give: 3 when something would be left stale.
@@ -44,9 +45,21 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   const notes = await privateOutDir(outDir);
   let plan: Plan = { profile: cluster.profile, items: [] };
   const errors = await runLocked(
-    async () => (plan = (await planFor(cluster, outDir, planOptions, instances)).plan),
+    async () => {
+      // What an interrupted --replace-ca still had to do is done now; this run's replacement is recorded first.
+      const unfinished = await unfinishedCaReplacement(outDir);
+      plan = (await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: unfinished }, instances)).plan;
+      await recordCaReplacement(outDir, plan, unfinished);
+      return plan;
+    },
     outDir,
-    { silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) },
+    {
+      silent: !!options.json,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      after: async (ran, failed) => {
+        if (failed.size === 0 && !ran.items.some((i) => i.action === 'stale')) await clearCaReplacement(outDir);
+      },
+    },
   );
 
   const stale = plan.items.filter((i) => i.action === 'stale');

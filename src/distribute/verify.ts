@@ -22,7 +22,12 @@ export async function verifyRemote(cluster: Cluster, options: RemoteOptions, onN
 
 /** The local files, read under the output folder's lock (never half of what a gen is writing); the comparison runs after. */
 async function readLocked({ outDir, manifests }: Prepared): Promise<Map<string, LocalFile>> {
-  const unlock = await lockOutDir(outDir);
+  // A folder this user cannot write (a read-only check of another user's PKI) cannot be locked, nor written by this user's gen.
+  const unlock = await lockOutDir(outDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EACCES' || err.code === 'EROFS') return null;
+    throw err;
+  });
+  if (!unlock) return readLocalFiles(outDir, manifests);
   try {
     await recoverOutDir(outDir);
     return await readLocalFiles(outDir, manifests);

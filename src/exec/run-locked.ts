@@ -54,7 +54,7 @@ export async function recoverOutDir(outDir: string): Promise<void> {
 export async function runLocked(
   planned: Plan | (() => Promise<Plan>),
   outDir: string,
-  options: { concurrency?: number; silent: boolean; now?: Date },
+  options: { concurrency?: number; silent: boolean; now?: Date; after?: (plan: Plan, errors: Map<string, string>) => Promise<void> },
 ): Promise<Map<string, string>> {
   const unlock = await lockOutDir(outDir);
   const errors = new Map<string, string>();
@@ -66,6 +66,7 @@ export async function runLocked(
     await showProgress(plan, running, { silent: options.silent });
     for (const [name, p] of running) await p.catch((err: Error) => errors.set(name, err.message));
     await clearLeftovers(outDir);
+    await options.after?.(plan, errors);
   } finally {
     await unlock();
   }
