@@ -3,7 +3,9 @@ import { hostname } from 'node:os';
 import { readFile, readdir, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { kubePki, tempDir } from './helpers/cli.js';
+import { SMALL_CLUSTER } from './helpers/small-cluster.js';
 
 // One kube-pki at a time per output folder: the lock names its owner from its first moment and is
 // taken over only when that owner is gone.
@@ -11,17 +13,13 @@ import { kubePki, tempDir } from './helpers/cli.js';
 const LOCK = '.kube-pki.lock';
 const BUSY = /another kube-pki \(pid \d+\) is working in/;
 
-const CLUSTER = `profile: hardway
-clusterDomain: cluster.local
-serviceCIDR: 10.96.0.0/24
-apiServer: { endpoint: 192.168.5.30, port: 6443, extraSANs: [] }
-key: { algorithm: ecdsa, curve: P-256 }
-validityDays: { ca: 1000, leaf: 1000 }
-ssh: { port: 9, user: nobody, identityFile: IDENTITY }
-nodes:
-  - { name: master-1, address: 192.168.5.11, role: controlplane, ssh: { host: 127.0.0.1 } }
-  - { name: worker-1, address: 192.168.5.21, role: worker, ssh: { host: 127.0.0.1 } }
-`;
+/** The small cluster, its nodes reachable on 127.0.0.1 port 9 (never reached: the lock stops every run first). */
+const withSsh = (identity: string) => {
+  const c = parse(SMALL_CLUSTER) as { ssh?: object; nodes: { ssh?: object }[] };
+  c.ssh = { port: 9, user: 'nobody', identityFile: identity };
+  for (const n of c.nodes) n.ssh = { host: '127.0.0.1' };
+  return stringify(c);
+};
 
 /** Linux start time of a process (field 22 of /proc/PID/stat), as kube-pki records it in the lock. */
 async function startTime(pid: number): Promise<string> {
@@ -37,7 +35,7 @@ describe('the output folder lock', () => {
     ({ dir, cleanup } = await tempDir('kube-pki-lock-'));
     config = join(dir, 'cluster.yaml');
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
-    await writeFile(config, CLUSTER.replace('IDENTITY', join(dir, 'id')));
+    await writeFile(config, withSsh(join(dir, 'id')));
   });
   afterAll(() => cleanup());
 

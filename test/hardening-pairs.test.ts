@@ -4,20 +4,12 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubePki, tempDir } from './helpers/cli.js';
+import { SMALL_CLUSTER } from './helpers/small-cluster.js';
 
 // A run killed between the renames of a key and its certificate: stopped after every rename in turn
 // (KUBE_PKI_TEST_STOP_AFTER_RENAME=N makes the CLI SIGKILL itself right after its Nth rename).
 
-const CLUSTER = `profile: hardway
-clusterDomain: cluster.local
-serviceCIDR: 10.96.0.0/24
-apiServer: { endpoint: 192.168.5.30, port: 6443, extraSANs: [] }
-key: { algorithm: ecdsa, curve: P-256 }
-validityDays: { ca: 1000, leaf: 1000 }
-nodes:
-  - { name: master-1, address: 192.168.5.11, role: controlplane }
-  - { name: worker-1, address: 192.168.5.21, role: worker }
-`;
+const CLUSTER = SMALL_CLUSTER;
 
 const SIGKILL = 'SIGKILL';
 
