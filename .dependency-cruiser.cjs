@@ -16,6 +16,8 @@ const LAYERS = [
   ['tasks', 'script'], // progress views and summaries; the plan as a bash script
   ['exec'], // the runner: lock, temporary folder, items in a bounded window
   ['check', 'renew', 'explain', 'distribute'], // the verbs; none imports another
+  ['graph'], // one view of the PKI from check, gen's plan and distribute's placement; tree, dot, mermaid
+  ['report'], // that view (and explain's texts) as one self-contained HTML page
   ['cli'], // commander commands and the verbs that live with them (gen, csr, init, flags…)
   ['cli.ts'], // the entry point
 ];

@@ -11,10 +11,12 @@ import * as distribute from './cli/commands/distribute.js';
 import * as flags from './cli/commands/flags.js';
 import * as kubectlCommands from './cli/commands/kubectl-commands.js';
 import * as csr from './cli/commands/csr.js';
+import * as graph from './cli/commands/graph.js';
+import * as report from './cli/commands/report.js';
 
 // Each command lives in src/cli/commands/<name>.ts and registers itself; its work is imported
 // lazily so that `gen` does not pay for loading ssh2 and the rest.
-const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr];
+const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report];
 
 export function buildProgram(): Command {
   const program = new Command()

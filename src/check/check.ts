@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join, normalize, resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
-import { isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
+import { intermediateProblems, isExternalCa, sanDiff, subjectProblems } from '../inspect/compare.js';
 import { chainProblems, readIfExists } from '../inspect/disk.js';
 import { issuedBy, privateKey, samePublicKey, type CertFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
@@ -89,7 +89,7 @@ async function folderToCheck(out: string): Promise<string> {
  * against their source). A kubeconfig that cannot be read becomes a problem row in `files`.
  */
 async function loadFolder(outDir: string, instances: Instances, files: FileRow[]) {
-  const scanned = await scanFolder(outDir, [...instances.certs.map((c) => c.certPath), ...instances.kubeconfigs.map((k) => k.path)]);
+  const scanned = await scanFolder(outDir, [...withRoot(instances).map((c) => c.certPath), ...instances.kubeconfigs.map((k) => k.path)]);
   // Copies of shared files in node trees are judged against their source, not as certificates of their own.
   const copyTargets = new Set(instances.copies.flatMap((c) => c.files.map((f) => normalize(f.to))));
   scanned.certs = scanned.certs.filter((f) => !copyTargets.has(normalize(f)));
@@ -106,9 +106,12 @@ async function loadFolder(outDir: string, instances: Instances, files: FileRow[]
   return { scanned, certs, kubeconfigs };
 }
 
+/** The root CA (rootCA) is judged with the catalog's CAs; it heads the CA table. */
+const withRoot = (instances: Instances): CertInstance[] => [...(instances.root ? [instances.root] : []), ...instances.certs];
+
 /** Ties files to catalog entries: by path, else by CN (a kubeconfig by its client certificate's CN). */
 function matchToCatalog(instances: Instances, certs: LoadedCert[], kubeconfigs: LoadedKubeconfig[]): { certMatches: CertMatch[]; kcMatches: KubeconfigMatch[] } {
-  const certMatches = matchFiles(instances.certs, certs, {
+  const certMatches = matchFiles(withRoot(instances), certs, {
     instancePath: (i) => i.certPath,
     filePath: (f) => f.file,
     instanceCn: (i) => i.subject.cn,
@@ -149,7 +152,7 @@ async function keyRows(
   usedKeys: Set<string>,
 ): Promise<FileRow[]> {
   const catalogKeys = new Map<string, string>([
-    ...instances.certs.map((c) => [normalize(c.keyPath), c.name] as const),
+    ...withRoot(instances).map((c) => [normalize(c.keyPath), c.name] as const),
     ...instances.keyPairs.map((k) => [normalize(k.keyPath), k.name] as const),
     ...instances.copies.flatMap((c) => c.files.filter((f) => f.part === 'key').map((f) => [normalize(f.to), c.name] as const)),
   ]);
@@ -159,19 +162,22 @@ async function keyRows(
     if (catalogKeys.has(file) || usedKeys.has(file)) continue;
     rows.set(file, fileRow(f, null, [problem('warning', 'key-not-in-catalog', `${f}: a private key file that is not in the ${cluster.profile} catalog and belongs to no certificate here (a stray copy? remove it)`)]));
   }
-  const guarded = cluster.nodes.filter((n) => n.role !== 'controlplane').map((n) => `${n.name}/`);
+  // The root CA's key is in no node's tree, control planes included; the others' not on workers.
+  const guarded = cluster.nodes.filter((n) => n.role !== 'controlplane' || instances.root).map((n) => `${n.name}/`);
   const inGuardedTree = scanned.all.filter((f) => guarded.some((p) => f.startsWith(p)));
   if (inGuardedTree.length) {
     const cas = await caPublicKeys(instances, outDir);
     for (const f of inGuardedTree) {
       const ca = await caKeyIn(outDir, f, cas);
-      if (!ca) continue;
       const node = cluster.nodes.find((n) => f.startsWith(`${n.name}/`))!;
+      if (!ca || (ca !== instances.root && node.role === 'controlplane')) continue;
       const file = normalize(f);
       rows.set(
         file,
         fileRow(f, catalogKeys.get(file) ?? null, [
-          problem('error', 'ca-key-on-node', `${f} holds the private key of CA ${ca.name} (${ca.certPath}); ${node.name} is a ${node.role} node and never gets a CA key: remove it`),
+          ca === instances.root
+            ? problem('error', 'root-key-on-node', `${f} holds the root CA's private key (${ca.keyPath}); it never leaves the admin's folder, not even to a control plane: remove it`)
+            : problem('error', 'ca-key-on-node', `${f} holds the private key of CA ${ca.name} (${ca.certPath}); ${node.name} is a ${node.role} node and never gets a CA key: remove it`),
         ]),
       );
     }
@@ -296,6 +302,7 @@ function chainRules(facts: CertFacts, isCa: boolean, inst: CertInstance | null, 
   const signerText = signer
     ? `signed by ${signer.file} (${cnText(signer.facts)})`
     : `its issuer ${facts.issuer.replace(/\n/g, ', ')} is not in this folder`;
+  if (isCa && inst?.root) return rootChainRules(facts, inst, ctx);
   if (isCa && (inst ? !inst.caName : selfIssued(facts))) {
     // An intermediate (an external CA) is issued elsewhere: its file holds the chain (chainProblems).
     if (issuedBy(facts.cert, facts.cert) || !selfIssued(facts)) return { ca: null, problems: [] };
@@ -319,6 +326,16 @@ function chainRules(facts: CertFacts, isCa: boolean, inst: CertInstance | null, 
     problems.push(...caProblems.map((p) => ({ ...p, code: `ca-${p.code}` })));
   }
   return { ca: ca?.file ?? null, problems };
+}
+
+/** An intermediate of the root CA (rootCA): issued by the root, pathlen:0, within the root's validity. */
+function rootChainRules(facts: CertFacts, inst: CertInstance, ctx: Context): { ca: string | null; problems: Problem[] } {
+  const root = inst.root!;
+  const file = ctx.byInstance.get(root.name)?.file;
+  const rootCert = file?.facts?.cert ?? null;
+  const { problems, notUnderRoot } = intermediateProblems(facts, rootCert, root.certPath);
+  const fix = notUnderRoot ? ': gen --replace-ca makes it an intermediate of the root' : '';
+  return { ca: notUnderRoot ? null : root.certPath, problems: problems.map((p) => problem('error', 'root-chain', `${p}${fix}`)) };
 }
 
 async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<KubeconfigRow> {

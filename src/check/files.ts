@@ -4,7 +4,7 @@ import { dirname, extname, join, normalize } from 'node:path';
 import { parse } from 'yaml';
 import { readIfExists } from '../inspect/disk.js';
 import { certExtensions, type CertExtensions } from '../inspect/der.js';
-import { certFacts, privateKey, type CertFacts } from '../inspect/x509.js';
+import { certFacts, isEncryptedKey, privateKey, type CertFacts } from '../inspect/x509.js';
 import { TMP_DIR } from '../model/files.js';
 
 const CERT_EXT = new Set(['.crt', '.pem', '.cert']);
@@ -40,6 +40,8 @@ export interface KeyFile {
   file: string;
   mode: number;
   key: KeyObject | null;
+  /** Encrypted (the root CA's key): check cannot open it, and does not try. */
+  encrypted?: boolean;
 }
 
 /** Relative paths of certificate, kubeconfig and private key candidates below `outDir` (backups and temporary files skipped); `all`: every file. */
@@ -103,7 +105,9 @@ export async function findKey(outDir: string, certFile: string, catalogKey: stri
   const candidates = catalogKey ? [catalogKey] : [`${base}.key`, `${base}-key.pem`];
   for (const file of candidates) {
     const pem = await readIfExists(join(outDir, file));
-    if (pem) return { file, mode: await modeOf(join(outDir, file)), key: privateKey(pem) };
+    if (!pem) continue;
+    const key = privateKey(pem);
+    return { file, mode: await modeOf(join(outDir, file)), key, ...(!key && isEncryptedKey(pem) ? { encrypted: true } : {}) };
   }
   return null;
 }

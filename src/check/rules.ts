@@ -8,7 +8,8 @@ const octal = (mode: number) => `0${mode.toString(8)}`;
 export function keyRules(cert: X509Certificate, key: KeyFile | null, expected: string): Problem[] {
   if (!key) return [problem('error', 'key-missing', `its key ${expected} is missing`)];
   const out = secretModeRules(key.file, key.mode, 'key-mode', 'a private key');
-  if (!key.key) out.unshift(problem('error', 'key-unreadable', `${key.file} is not a readable private key`));
+  if (key.encrypted) out.unshift(problem('note', 'key-encrypted', `${key.file} is encrypted at rest (its passphrase opens it; check does not ask for it)`));
+  else if (!key.key) out.unshift(problem('error', 'key-unreadable', `${key.file} is not a readable private key`));
   else if (!cert.checkPrivateKey(key.key)) out.unshift(problem('error', 'key-mismatch', `${key.file} is not this certificate's key (its public key differs)`));
   return out;
 }

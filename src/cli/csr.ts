@@ -7,11 +7,14 @@ import { instancesFor } from '../pki.js';
 import { planCsrs, type CsrRequest } from '../plan/csr.js';
 import { shellQuote } from '../util/shell.js';
 import { privateOutDir, runLocked } from '../exec/run-locked.js';
+import { passphraseFile } from '../exec/passphrase.js';
 
 export interface CsrOptions {
   out: string;
   json?: boolean;
   concurrency?: number;
+  /** Accepted and checked like gen's; csr signs nothing, so never needs the root CA. */
+  caPassphraseFile?: string;
 }
 
 /**
@@ -20,6 +23,7 @@ export interface CsrOptions {
  */
 export async function csr(cluster: Cluster, options: CsrOptions): Promise<number> {
   const outDir = resolve(options.out);
+  await passphraseFile(options.caPassphraseFile);
   await checkOpenssl();
   const instances = instancesFor(cluster);
   const planNow = async () => planCsrs(cluster.profile, instances, await inspectDisk(outDir, instances));

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UserError } from '../errors.js';
+import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { clearCaReplacement, recordCaReplacement, unfinishedCaReplacement } from '../exec/replacing-ca.js';
+import type { Instances } from '../model/instances.js';
 import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor, planFor } from '../pki.js';
@@ -15,6 +17,10 @@ export interface GenOptions {
   dryRun?: boolean;
   force?: boolean;
   replaceCa?: boolean;
+  /** With replaceCa: only these CAs (catalog names). */
+  ca?: string[];
+  /** The root CA key's passphrase file (else $KUBE_PKI_CA_PASSPHRASE_FILE). */
+  caPassphraseFile?: string;
   json?: boolean;
   concurrency?: number;
 }
@@ -26,15 +32,26 @@ export interface GenResult {
 
 export async function gen(cluster: Cluster, options: GenOptions): Promise<GenResult> {
   const outDir = resolve(options.out);
-  const planOptions = { force: !!options.force, replaceCa: !!options.replaceCa };
   // `openssl version` runs while the catalog is resolved; it is awaited before anything is written.
   const opensslChecked = options.dryRun ? undefined : checkOpenssl();
   opensslChecked?.catch(() => undefined);
   const instances = instancesFor(cluster); // validates names before anything is touched
+  const onlyCas = chosenCas(instances, options);
+  const planOptions = { force: !!options.force, replaceCa: !!options.replaceCa, ...(onlyCas ? { onlyCas } : {}) };
+  const passphrase = await passphraseFile(options.caPassphraseFile);
   await assertOutDir(outDir);
+  // Under a root CA, what the plan asks of the root is checked before anything is written: a CA
+  // replacement it implies, its passphrase. Again under the lock, from the folder as it is then.
+  const rootChecked = async (plan: Plan): Promise<Plan> => {
+    refuseRootless(plan);
+    if (!options.dryRun) await assertPassphrase(plan, instances, outDir, passphrase);
+    return plan;
+  };
+  if (cluster.rootCA) await rootChecked((await planFor(cluster, outDir, planOptions, instances)).plan);
 
   if (options.dryRun) {
     const { plan } = await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: await unfinishedCaReplacement(outDir) }, instances);
+    if (cluster.rootCA) await rootChecked(plan);
     if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, items: await summarize(plan, instances, outDir, new Map(), false) });
     else process.stdout.write(planText(plan, outDir, cluster));
     // The same verdict a real run would give: 3 when something would be left stale.
@@ -48,7 +65,7 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
     async () => {
       // What an interrupted --replace-ca still had to do is done now; this run's replacement is recorded first.
       const unfinished = await unfinishedCaReplacement(outDir);
-      plan = (await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: unfinished }, instances)).plan;
+      plan = await rootChecked((await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: unfinished }, instances)).plan);
       await recordCaReplacement(outDir, plan, unfinished);
       return plan;
     },
@@ -56,6 +73,7 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
     {
       silent: !!options.json,
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(passphrase ? { passphraseFile: passphrase.path } : {}),
       after: async (ran, failed) => {
         if (failed.size === 0 && !ran.items.some((i) => i.action === 'stale')) await clearCaReplacement(outDir);
       },
@@ -71,6 +89,31 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
     printReport(plan, outDir, cluster, errors, notes);
   }
   return { exitCode, plan };
+}
+
+/** --ca NAME…: only with --replace-ca, and only the catalog's CAs (never the root: that is a rotation). */
+function chosenCas(instances: Instances, options: GenOptions): ReadonlySet<string> | undefined {
+  const names = options.ca ?? [];
+  if (!names.length) return undefined;
+  if (!options.replaceCa) throw new UserError(`--ca ${names.join(', ')}: only with --replace-ca (it names the CAs to replace)`, EXIT.badInput);
+  const cas = instances.certs.filter((c) => !c.caName).map((c) => c.name);
+  for (const name of names) {
+    if (instances.root && name === instances.root.name)
+      throw new UserError(`--ca ${JSON.stringify(name)}: gen never replaces the root CA (a new root means new intermediates everywhere); the CAs are ${cas.join(', ')}`, EXIT.badInput);
+    if (!cas.includes(name)) throw new UserError(`--ca ${JSON.stringify(name)}: no such CA; the CAs are ${cas.join(', ')}`, EXIT.badInput);
+  }
+  return new Set(names);
+}
+
+/** rootCA over CAs that are not the root's: a CA replacement, only with --replace-ca. */
+function refuseRootless(plan: Plan): void {
+  if (!plan.rootless?.length) return;
+  throw new UserError(
+    `rootCA: ${plan.rootless.join(', ')} ${plan.rootless.length > 1 ? 'are CAs' : 'is a CA'} not signed by the root CA (self-signed, made before rootCA); ` +
+      'putting the root over them replaces them: new CA keys, every certificate re-issued, every node updated. ' +
+      'Run gen --replace-ca to do that (the old files are backed up); nothing was written',
+    EXIT.badInput,
+  );
 }
 
 function printJson(value: unknown): void {

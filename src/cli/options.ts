@@ -10,3 +10,11 @@ export const configOption = () =>
   new Option('-c, --config <file>', 'cluster description (YAML); default ./cluster.yaml if present, else the built-in lab');
 export const outOption = () => new Option('-o, --out <dir>', 'the PKI folder').default('pki');
 export const jsonOption = () => new Option('--json', 'print a machine-readable result instead of text');
+export const caPassphraseOption = () =>
+  new Option(
+    '--ca-passphrase-file <file>',
+    "the file whose first line is the root CA key's passphrase (rootCA); default $KUBE_PKI_CA_PASSPHRASE_FILE. Needed only when the root signs something",
+  );
+
+/** A repeatable option's values, in order. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

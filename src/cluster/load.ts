@@ -49,6 +49,15 @@ export function parseCluster(text: string, source: string): Cluster {
 
 function resolve(c: ClusterParsed, source: string): Cluster {
   const defaults = PROFILE_VALIDITY[c.profile];
+  const caDays = c.validityDays.ca ?? defaults.ca;
+  // The root must outlive every CA it signs: an intermediate valid after its root is dead weight.
+  if (c.rootCA && c.rootCA.validityDays <= caDays)
+    throw new ValidationError(source, [
+      {
+        path: 'rootCA.validityDays',
+        message: `${c.rootCA.validityDays}: must be longer than validityDays.ca (${caDays}${c.validityDays.ca === undefined ? `, the ${c.profile} default` : ''}), the CAs the root signs`,
+      },
+    ]);
   return {
     profile: c.profile,
     clusterDomain: c.clusterDomain,
@@ -60,7 +69,8 @@ function resolve(c: ClusterParsed, source: string): Cluster {
       extraSANs: c.apiServer.extraSANs,
     },
     key: c.key,
-    validityDays: { ca: c.validityDays.ca ?? defaults.ca, leaf: c.validityDays.leaf ?? defaults.leaf },
+    validityDays: { ca: caDays, leaf: c.validityDays.leaf ?? defaults.leaf },
+    ...(c.rootCA ? { rootCA: c.rootCA } : {}),
     nodes: c.nodes.map((n) => ({ ...n, address: canonicalIp(n.address) ?? n.address })),
     ...(c.ssh ? { ssh: c.ssh } : {}),
     source,

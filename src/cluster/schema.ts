@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { isDnsName, isIpAddress, isNodeName, isPlainPath, isUserName } from './names.js';
 import { parseCidr } from '../util/ip.js';
-import { CURVES, PROFILES, ROLES, RSA_SIZES, type KeySpec, type Role, type SshSettings } from '../model/cluster.js';
+import { CURVES, PROFILES, ROLES, RSA_SIZES, type KeySpec, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
 
 z.config(en());
 
@@ -38,6 +38,18 @@ const nodeSchema = z.strictObject({
   address: ipAddress,
   role: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }),
   ssh: z.optional(sshSchema),
+});
+
+/** A CN for -subj and openssl.cnf: letters, digits, spaces and . _ : - only (nothing openssl treats specially). */
+const commonName = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,63}$/, { error: 'must be 1 to 64 letters, digits, spaces or . _ : - (starting with a letter or digit)' }));
+
+/** The single root CA over the cluster's CAs (README "A root CA"); absent: the CAs are self-signed, as before. */
+export const rootCaSchema = z.strictObject({
+  commonName: z._default(commonName, 'kubernetes-root-ca'),
+  validityDays: z._default(days, 7300),
+  encrypt: z._default(z.boolean({ error: 'must be true or false' }), true),
 });
 
 const keySchema = z.discriminatedUnion(
@@ -75,6 +87,7 @@ export const clusterSchema = z
     }),
     key: z._default(keySchema, { algorithm: 'rsa', size: 2048 }),
     validityDays: z._default(z.strictObject({ ca: z.optional(days), leaf: z.optional(days) }), {}),
+    rootCA: z.optional(rootCaSchema),
     ssh: z.optional(sshSchema),
     nodes: z.array(nodeSchema).check(z.minLength(1, { error: 'must list at least one node' })),
   })
@@ -106,4 +119,5 @@ export type SchemaMatchesModel = [
   Holds<Same<ClusterParsed['key'], KeySpec>>,
   Holds<Same<ClusterParsed['nodes'][number]['role'], Role>>,
   Holds<Same<z.output<typeof sshSchema>, SshSettings>>,
+  Holds<Same<z.output<typeof rootCaSchema>, RootCaSettings>>,
 ];

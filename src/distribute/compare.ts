@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import type { ManifestFile, NodeManifest } from './manifest.js';
-import { sha256, TEMP_NAME, type RemoteStore } from './store.js';
+import { sha256, TEMP_NAME, type FolderListing, type RemoteStore } from './store.js';
 
 export interface LocalFile {
   data: Buffer;
@@ -49,13 +49,21 @@ export interface NodeInspection {
   /** Folders that do not exist yet (absolute). */
   missingFolders: string[];
   notes: string[];
+  /** Files (under remoteDir) whose bytes are a secret that never goes to a node: the root CA key. */
+  forbidden: string[];
+}
+
+/** A file no node may hold, known by its bytes (the root CA key: encrypted, so not by its public key). */
+export interface ForbiddenFile {
+  sha256: string;
+  size: number;
 }
 
 /**
  * Compares a node's files with the local ones by bytes (SHA-256), mode and, for root-owned targets,
  * owner. Reads only. Extra files are looked for in the folders that hold manifest files.
  */
-export async function inspectNode(store: RemoteStore, files: ManifestFile[], local: Map<string, LocalFile>): Promise<NodeInspection> {
+export async function inspectNode(store: RemoteStore, files: ManifestFile[], local: Map<string, LocalFile>, forbidden?: ForbiddenFile): Promise<NodeInspection> {
   const at = (f: ManifestFile) => posix.join(store.dir, f.remote);
   const folders = [...new Set(files.map((f) => posix.dirname(at(f))))].sort();
   const listing = await store.list(folders);
@@ -96,5 +104,15 @@ export async function inspectNode(store: RemoteStore, files: ManifestFile[], loc
       if (TEMP_NAME.test(name)) leftovers.push(path);
     }
   }
-  return { files: states, extra: extra.sort(), leftovers, missingFolders: folders.filter((f) => !listing.get(f)), notes };
+  return { files: states, extra: extra.sort(), leftovers, missingFolders: folders.filter((f) => !listing.get(f)), notes, forbidden: await forbiddenCopies(store, listing, forbidden) };
+}
+
+/** Files of the listed folders with the bytes of the forbidden file (same size first, then SHA-256). */
+async function forbiddenCopies(store: RemoteStore, listing: Map<string, FolderListing | null>, forbidden: ForbiddenFile | undefined): Promise<string[]> {
+  if (!forbidden) return [];
+  const sameSize = [...listing].flatMap(([folder, l]) =>
+    [...(l?.entries ?? [])].filter(([, e]) => e.type === 'file' && e.size === forbidden.size).map(([name]) => posix.join(folder, name)),
+  );
+  const sums = await store.hash(sameSize);
+  return sameSize.filter((p) => sums.get(p) === forbidden.sha256).map((p) => posix.relative(store.dir, p)).sort();
 }

@@ -38,23 +38,65 @@ export function modeFor(path: string): number {
   return /\.(crt|pub)$/.test(path) ? MODE.public : MODE.secret;
 }
 
+/** One file the catalog places on a node, whether or not the folder holds it yet. */
+export interface PlacedFile extends ManifestFile {
+  /** Instance name of the certificate, key pair or kubeconfig the file belongs to. */
+  owner: string;
+  part: 'crt' | 'key' | 'pub' | 'kubeconfig';
+}
+
+/**
+ * Which files each node receives by the catalog's placement (crtTo / keyTo / pubTo / to), from the
+ * description alone: `distribute` sends these (node trees: those in the folder), `graph` and
+ * `report` draw them. Node trees: only files of the node's own tree (its certificates, its copies of
+ * shared files, its kubeconfigs).
+ */
+export function placementFor(cluster: Cluster, instances: Instances = instancesFor(cluster)): Map<string, PlacedFile[]> {
+  return new Map(cluster.nodes.map((node) => [node.name, cluster.profile === 'kubeadm' ? treePlacement(instances, node) : flatPlacement(cluster, instances, node)]));
+}
+
 /** hardway: flat files, placed by the catalog's crtTo / keyTo / pubTo / to. */
-function hardwayManifest(cluster: Cluster): NodeManifest[] {
-  const byNode = new Map<string, ManifestFile[]>(cluster.nodes.map((n) => [n.name, []]));
-  const add = (nodes: ClusterNode[], path: string, caKey = false) => {
-    for (const n of nodes) byNode.get(n.name)!.push({ local: path, remote: path, mode: modeFor(path), caKey });
+function flatPlacement(cluster: Cluster, instances: Instances, node: ClusterNode): PlacedFile[] {
+  const files: PlacedFile[] = [];
+  const add = (nodes: ClusterNode[], path: string, owner: string, part: PlacedFile['part'], caKey = false) => {
+    if (nodes.includes(node)) files.push({ local: path, remote: path, mode: modeFor(path), caKey, owner, part });
   };
-  const instances = instancesFor(cluster);
   for (const c of instances.certs) {
-    add(placedNodes(cluster, c.spec.crtTo, c.node), c.certPath);
-    add(placedNodes(cluster, c.spec.keyTo, c.node), c.keyPath, c.spec.kind === 'ca');
+    add(placedNodes(cluster, c.spec.crtTo, c.node), c.certPath, c.name, 'crt');
+    add(placedNodes(cluster, c.spec.keyTo, c.node), c.keyPath, c.name, 'key', c.spec.kind === 'ca');
   }
   for (const k of instances.keyPairs) {
-    add(placedNodes(cluster, k.spec.pubTo, undefined), k.pubPath);
-    add(placedNodes(cluster, k.spec.keyTo, undefined), k.keyPath);
+    add(placedNodes(cluster, k.spec.pubTo, undefined), k.pubPath, k.name, 'pub');
+    add(placedNodes(cluster, k.spec.keyTo, undefined), k.keyPath, k.name, 'key');
   }
-  for (const k of instances.kubeconfigs) add(placedNodes(cluster, k.spec.to, k.node), k.path);
-  return cluster.nodes.map((node) => ({ node, files: byNode.get(node.name)!, notSent: [] }));
+  for (const k of instances.kubeconfigs) add(placedNodes(cluster, k.spec.to, k.node), k.path, k.name, 'kubeconfig');
+  return files;
+}
+
+/** kubeadm: the catalog's files of the node's tree (`<node>/…`), prefix removed for the remote path. */
+function treePlacement(instances: Instances, node: ClusterNode): PlacedFile[] {
+  const prefix = `${node.name}/`;
+  const files = new Map<string, PlacedFile>();
+  const add = (local: string, owner: string, part: PlacedFile['part'], caKey: boolean) => {
+    if (!local.startsWith(prefix)) return;
+    const remote = local.slice(prefix.length);
+    files.set(local, { local, remote, mode: modeFor(remote), caKey, owner, part });
+  };
+  for (const c of instances.certs) {
+    if (c.node?.name !== node.name) continue;
+    if (c.spec.crtTo === 'self' || placedOn(c.spec.crtTo, node)) add(c.certPath, c.name, 'crt', false);
+    if (c.spec.keyTo === 'self' || placedOn(c.spec.keyTo, node)) add(c.keyPath, c.name, 'key', c.spec.kind === 'ca');
+  }
+  for (const copy of instances.copies.filter((c) => c.node.name === node.name))
+    for (const f of copy.files) add(f.to, copy.source, f.part, copy.group === 'ca' && f.part === 'key');
+  for (const k of instances.kubeconfigs) add(k.path, k.name, 'kubeconfig', false);
+  return [...files.values()];
+}
+
+/** hardway: every placed file is sent (a missing one fails the node's distribution, as it should). */
+function hardwayManifest(cluster: Cluster, instances: Instances): NodeManifest[] {
+  const placement = placementFor(cluster, instances);
+  return cluster.nodes.map((node) => ({ node, files: placement.get(node.name)!, notSent: [] }));
 }
 
 async function walk(root: string, under = ''): Promise<string[]> {
@@ -81,27 +123,20 @@ async function walk(root: string, under = ''): Promise<string[]> {
  * CA's key kept elsewhere) is not sent either.
  */
 async function kubeadmManifest(cluster: Cluster, instances: Instances, outDir: string): Promise<NodeManifest[]> {
+  const placement = placementFor(cluster, instances);
   return Promise.all(
     cluster.nodes.map(async (node): Promise<NodeManifest> => {
       const prefix = `${node.name}/`;
-      const catalog = new Map<string, boolean>(); // local path → is a CA key
-      for (const c of instances.certs) {
-        if (c.node?.name !== node.name) continue;
-        if (c.spec.crtTo === 'self' || placedOn(c.spec.crtTo, node)) catalog.set(c.certPath, false);
-        if (c.spec.keyTo === 'self' || placedOn(c.spec.keyTo, node)) catalog.set(c.keyPath, c.spec.kind === 'ca');
-      }
-      for (const copy of instances.copies.filter((c) => c.node.name === node.name)) for (const f of copy.files) catalog.set(f.to, copy.group === 'ca' && f.part === 'key');
-      for (const k of instances.kubeconfigs) if (k.path.startsWith(prefix)) catalog.set(k.path, false);
+      const catalog = placement.get(node.name)!;
       const onDisk = new Set((await walk(join(outDir, node.name))).map((rel) => prefix + rel));
       const files: ManifestFile[] = [];
       const notSent: NotSent[] = [];
-      for (const [local, caKey] of catalog) {
-        if (!local.startsWith(prefix)) continue;
-        const remote = local.slice(prefix.length);
-        if (onDisk.has(local)) files.push({ local, remote, mode: modeFor(remote), caKey });
-        else notSent.push({ local, reason: 'not in the folder (not generated yet, or a key kept elsewhere), not sent' });
+      for (const f of catalog) {
+        if (onDisk.has(f.local)) files.push(f);
+        else notSent.push({ local: f.local, reason: 'not in the folder (not generated yet, or a key kept elsewhere), not sent' });
       }
-      for (const local of onDisk) if (!catalog.has(local)) notSent.push({ local, reason: 'not in the catalog, not sent' });
+      const inCatalog = new Set(catalog.map((f) => f.local));
+      for (const local of onDisk) if (!inCatalog.has(local)) notSent.push({ local, reason: 'not in the catalog, not sent' });
       notSent.sort((a, b) => a.local.localeCompare(b.local));
       return { node, files, notSent };
     }),
@@ -117,7 +152,7 @@ async function kubeadmManifest(cluster: Cluster, instances: Instances, outDir: s
  */
 export async function manifestFor(cluster: Cluster, outDir: string): Promise<NodeManifest[]> {
   const instances = instancesFor(cluster);
-  const manifests = cluster.profile === 'kubeadm' ? await kubeadmManifest(cluster, instances, outDir) : hardwayManifest(cluster);
+  const manifests = cluster.profile === 'kubeadm' ? await kubeadmManifest(cluster, instances, outDir) : hardwayManifest(cluster, instances);
   const cas = await caPublicKeys(instances, outDir);
   for (const m of manifests) {
     m.files.sort((a, b) => a.remote.localeCompare(b.remote));
@@ -126,6 +161,9 @@ export async function manifestFor(cluster: Cluster, outDir: string): Promise<Nod
       throw new UserError(`refusing to distribute: ${caKey.local} is a CA key and ${m.node.name} is a ${m.node.role} node; CA keys go to control-plane nodes only`, EXIT.badInput);
     for (const f of m.files) {
       const ca = await caKeyIn(outDir, f.local, cas);
+      // The root CA's key goes nowhere, whatever a placement says (README "A root CA").
+      if (ca && ca === instances.root)
+        throw new UserError(`refusing to distribute: ${f.local} holds the root CA's private key (${ca.keyPath}); it never leaves the admin's folder: remove it from ${m.node.name}'s files`, EXIT.badInput);
       if (ca && (m.node.role !== 'controlplane' || !placedOn(ca.spec.keyTo, m.node)))
         throw new UserError(
           `refusing to distribute: ${f.local} holds the private key of CA ${ca.name} (${ca.certPath}), and the catalog does not give that key to ${m.node.name} (a ${m.node.role} node)`,

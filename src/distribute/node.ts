@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, SshError, type Endpoint } from '../ssh/connect.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
 import { limiter } from '../util/limit.js';
-import { inspectNode, type FileState, type LocalFile, type NodeInspection } from './compare.js';
+import { inspectNode, type FileState, type ForbiddenFile, type LocalFile, type NodeInspection } from './compare.js';
 import type { ManifestFile } from './manifest.js';
 import { SftpStore, SudoStore, type RemoteStore } from './store.js';
 import type { NodeTarget } from './targets.js';
@@ -166,9 +166,9 @@ export interface NodeVerification {
 }
 
 /** Compares a node's files with the local ones; changes nothing on the node. */
-export async function verifyNode(target: NodeTarget, files: ManifestFile[], local: Map<string, LocalFile>, options: SessionOptions): Promise<NodeVerification> {
+export async function verifyNode(target: NodeTarget, files: ManifestFile[], local: Map<string, LocalFile>, options: SessionOptions, forbidden?: ForbiddenFile): Promise<NodeVerification> {
   try {
-    const { value, attempts } = await withSession(target, options, async ({ store }) => ({ inspection: await inspectNode(store, files, local), remoteDir: store.dir }));
+    const { value, attempts } = await withSession(target, options, async ({ store }) => ({ inspection: await inspectNode(store, files, local, forbidden), remoteDir: store.dir }));
     return { ...value, attempts };
   } catch (err) {
     return { attempts: err instanceof NodeError ? err.attempts : 1, error: (err as Error).message };

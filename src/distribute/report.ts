@@ -101,6 +101,8 @@ export interface NodeCheck extends NodeBase {
   different: { path: string; reasons: string[] }[];
   /** Files in the node's folders that are not in its manifest (e.g. a CA key on a worker). */
   extra: string[];
+  /** Files that hold the root CA's key (rootCA): never on a node. */
+  rootKey?: string[];
 }
 
 export interface VerifyReport {
@@ -121,6 +123,7 @@ export function checkLines(c: NodeCheck): string[] {
     ...c.missing.map((p) => `${c.node}:   missing   ${p}`),
     ...c.different.map((d) => `${c.node}:   different ${d.path} (${d.reasons.join('; ')})`),
     ...c.extra.map((p) => `${c.node}:   extra     ${p}`),
+    ...(c.rootKey ?? []).map((p) => `${c.node}:   ROOT KEY  ${p} holds the root CA's private key: it never belongs on a node, remove it`),
   ];
 }
 

@@ -3,7 +3,11 @@ import { EXIT } from '../errors.js';
 import { lockOutDir } from '../exec/lock.js';
 import { recoverOutDir } from '../exec/run-locked.js';
 import { limiter } from '../util/limit.js';
-import { readLocalFiles, type LocalFile } from './compare.js';
+import { join } from 'node:path';
+import { readIfExists } from '../inspect/disk.js';
+import { instancesFor } from '../pki.js';
+import { readLocalFiles, type ForbiddenFile, type LocalFile } from './compare.js';
+import { sha256 } from './store.js';
 import { verifyNode } from './node.js';
 import { prepareDistribution, sessionOptions, type DistributeOptions, type Prepared, type RemoteOptions } from './prepare.js';
 import { deferred, showNodes, type NodeView } from './progress.js';
@@ -39,6 +43,7 @@ async function readLocked({ outDir, manifests }: Prepared): Promise<Map<string, 
 async function verifyPrepared(cluster: Cluster, prepared: Prepared, local: Map<string, LocalFile>, options: RemoteOptions, onNode?: (check: NodeCheck) => void): Promise<VerifyReport> {
   const { outDir, manifests, targets } = prepared;
   const session = await sessionOptions(options);
+  const forbidden = await rootKeyFile(cluster, outDir);
   const limit = limiter(options.parallel ?? 16);
   const nodes = await Promise.all(
     manifests.map(async (m): Promise<NodeCheck> => {
@@ -47,7 +52,7 @@ async function verifyPrepared(cluster: Cluster, prepared: Prepared, local: Map<s
       let check: NodeCheck;
       if (!target) check = { ...nodeBase(m, undefined), result: 'nothing-to-check', ...empty };
       else {
-        const v = await limit(() => verifyNode(target, m.files, local, session));
+        const v = await limit(() => verifyNode(target, m.files, local, session, forbidden));
         const base = { ...nodeBase(m, target, v.remoteDir), attempts: v.attempts };
         if (!v.inspection) check = { ...base, result: 'failed', error: v.error ?? 'failed', ...empty };
         else {
@@ -55,8 +60,18 @@ async function verifyPrepared(cluster: Cluster, prepared: Prepared, local: Map<s
           const missing = files.filter((f) => f.status === 'missing').map((f) => f.file.remote);
           const different = files.filter((f) => f.status === 'different').map((f) => ({ path: f.file.remote, reasons: f.reasons }));
           const extra = v.inspection.extra;
-          const ok = missing.length + different.length + extra.length === 0;
-          check = { ...base, notes: v.inspection.notes, result: ok ? 'ok' : 'problems', matching: files.length - missing.length - different.length, missing, different, extra };
+          const rootKey = v.inspection.forbidden;
+          const ok = missing.length + different.length + extra.length + rootKey.length === 0;
+          check = {
+            ...base,
+            notes: v.inspection.notes,
+            result: ok ? 'ok' : 'problems',
+            matching: files.length - missing.length - different.length,
+            missing,
+            different,
+            extra,
+            ...(rootKey.length ? { rootKey } : {}),
+          };
         }
       }
       onNode?.(check);
@@ -65,6 +80,13 @@ async function verifyPrepared(cluster: Cluster, prepared: Prepared, local: Map<s
   );
   const result = nodes.some((n) => n.result === 'failed') ? 'failed' : nodes.some((n) => n.result === 'problems') ? 'problems' : 'ok';
   return { command: 'verify', profile: cluster.profile, source: cluster.source, outDir, result, nodes };
+}
+
+/** The root CA's key (rootCA), by its bytes: a node that holds a copy is reported. */
+async function rootKeyFile(cluster: Cluster, outDir: string): Promise<ForbiddenFile | undefined> {
+  const root = instancesFor(cluster).root;
+  const data = root ? await readIfExists(join(outDir, root.keyPath)) : null;
+  return data ? { sha256: sha256(data), size: data.length } : undefined;
 }
 
 /** `kube-pki distribute --verify`: exit 0 when every node holds exactly its files, else 1. */

@@ -54,7 +54,7 @@ export async function recoverOutDir(outDir: string): Promise<void> {
 export async function runLocked(
   planned: Plan | (() => Promise<Plan>),
   outDir: string,
-  options: { concurrency?: number; silent: boolean; now?: Date; after?: (plan: Plan, errors: Map<string, string>) => Promise<void> },
+  options: { concurrency?: number; silent: boolean; now?: Date; passphraseFile?: string; after?: (plan: Plan, errors: Map<string, string>) => Promise<void> },
 ): Promise<Map<string, string>> {
   const unlock = await lockOutDir(outDir);
   const errors = new Map<string, string>();
@@ -62,7 +62,7 @@ export async function runLocked(
     await recoverOutDir(outDir);
     // Planning under the lock: what another run just wrote is seen, never overwritten by a stale plan.
     const plan = typeof planned === 'function' ? await planned() : planned;
-    const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency));
+    const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency, options.passphraseFile));
     await showProgress(plan, running, { silent: options.silent });
     for (const [name, p] of running) await p.catch((err: Error) => errors.set(name, err.message));
     await clearLeftovers(outDir);

@@ -18,12 +18,14 @@ export interface RunContext {
   cpu: <T>(task: () => Promise<T>) => Promise<T>;
   /** How many items may be under way at once. */
   window: number;
+  /** Absolute path of the root CA key's passphrase file: openssl reads it (-passin/-passout file:). */
+  passphraseFile?: string;
 }
 
-export function runContext(outDir: string, now = new Date(), concurrency = availableParallelism()): RunContext {
+export function runContext(outDir: string, now = new Date(), concurrency = availableParallelism(), passphraseFile?: string): RunContext {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const cpus = Math.max(1, concurrency);
-  return { outDir, backupDir: join(outDir, `backup-${stamp}`), cpu: limiter(cpus), window: cpus * 8 };
+  return { outDir, backupDir: join(outDir, `backup-${stamp}`), cpu: limiter(cpus), window: cpus * 8, ...(passphraseFile ? { passphraseFile } : {}) };
 }
 
 /** A positive 128-bit serial (RFC 5280 allows up to 20 octets); the top bit is cleared to stay positive. */
@@ -39,6 +41,11 @@ function resolveArg(arg: Arg, ctx: RunContext, tmp: string): string {
   if (typeof arg === 'string') return arg;
   if ('in' in arg) return join(ctx.outDir, arg.in);
   if ('out' in arg) return join(tmp, tmpName(arg.out));
+  if ('passphrase' in arg) {
+    // Checked before the run starts (exit 2, nothing written); this is the last line of defence.
+    if (!ctx.passphraseFile) throw new Error('the root CA key needs its passphrase file (--ca-passphrase-file)');
+    return `file:${ctx.passphraseFile}`;
+  }
   return randomSerial();
 }
 

@@ -13,6 +13,8 @@ import { opensslLine } from '../script/bash.js';
 import { certUses, kubeconfigUses, type ComponentUse } from '../catalog/restart.js';
 import { requireCerts } from '../catalog/select.js';
 import { sanReason, subjectMeaning, USAGE_MEANING } from './glossary.js';
+import { INTERMEDIATE_PATHLEN, ROOT_CA_FILE, ROOT_CA_ID } from '../catalog/root.js';
+import { EXIT, UserError } from '../errors.js';
 
 interface Meaning {
   value: string;
@@ -40,6 +42,8 @@ export interface ExplainReport {
   cnf: { file: string; content: string };
   /** The certificate in the PKI folder, when there is one. */
   onDisk: { file: string; serial: string; notAfter: string } | null;
+  /** The root CA (rootCA) and what hangs below it, as a picture; for the root and its intermediates. */
+  topology?: string[];
 }
 
 /** A file of the PKI folder and, on each node that receives it, where it lands (node trees: its copy there). */
@@ -73,7 +77,7 @@ async function factsOnDisk(path: string) {
 /** Everything about one certificate of the catalog, from the catalog texts, the description and the planner. */
 export async function explainCert(cluster: Cluster, name: string, out: string): Promise<ExplainReport> {
   const instances = instancesFor(cluster);
-  const all = requireCerts(instances, name, 'explain');
+  const all = rootNamed(instances, name) ?? requireCerts(instances, name, 'explain');
   const cert: CertInstance = all[0]!;
   const embedding = instances.kubeconfigs.filter((k) => k.certName === cert.name);
   const item = planPki(cluster.profile, instances).items.find((i) => i.name === cert.name && (i.group === 'ca' || i.group === 'cert'))!;
@@ -87,7 +91,7 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
     profile: cluster.profile,
     kind: spec.kind,
     siblings: instances.certs.filter((c) => c.spec.id === spec.id && c !== cert).map((c) => c.name),
-    signedBy: cert.caName ?? null,
+    signedBy: cert.caName ?? cert.root?.name ?? null,
     validityDays: cert.days,
     purpose: spec.explain.purpose,
     usedBy: [...certUses(cluster, instances, cert), ...embedding.flatMap((k) => kubeconfigUses(cluster, k))],
@@ -108,7 +112,11 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
       ],
     },
     usages: {
-      basicConstraints: usages.ca ? 'critical, CA:TRUE: may sign certificates' : 'critical, CA:FALSE: may not sign certificates',
+      basicConstraints: !usages.ca
+        ? 'critical, CA:FALSE: may not sign certificates'
+        : cert.root
+          ? `critical, CA:TRUE, pathlen:${INTERMEDIATE_PATHLEN}: may sign certificates, but no CA below it`
+          : 'critical, CA:TRUE: may sign certificates',
       keyUsage: meanings(usages.keyUsage),
       extendedKeyUsage: meanings(usages.extendedKeyUsage),
     },
@@ -122,5 +130,36 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
     commands: steps.flatMap((s) => (s.op === 'openssl' ? [opensslLine(s.args)] : [])),
     cnf: cnf?.op === 'write' ? { file: cnf.file, content: cnf.content } : { file: '', content: '' },
     onDisk: facts ? { file: cert.certPath, serial: facts.serial, notAfter: facts.notAfter.toISOString() } : null,
+    ...(instances.root && (cert === instances.root || cert.root) ? { topology: rootTopology(instances) } : {}),
   };
+}
+
+/** `explain root-ca` (or root-ca.crt, root-ca.key): the root of `rootCA`; bad input without it. */
+function rootNamed(instances: Instances, name: string): CertInstance[] | undefined {
+  const names = [ROOT_CA_ID, `${ROOT_CA_FILE}.crt`, `${ROOT_CA_FILE}.key`];
+  if (!names.includes(name)) return undefined;
+  if (!instances.root) throw new UserError(`explain: ${JSON.stringify(name)}: the description has no rootCA; add \`rootCA: {}\` to put a root CA over the cluster's CAs (README "A root CA")`, EXIT.badInput);
+  return [instances.root];
+}
+
+/** The root, its intermediates and how many certificates each signs; where the trust anchors are. */
+function rootTopology(instances: Instances): string[] {
+  const root = instances.root!;
+  const cas = instances.certs.filter((c) => c.root);
+  const lines = [
+    `${root.certPath}  CN=${root.subject.cn}, ${root.days} days, self-signed; key ${root.keyPath}: ${instances.rootEncrypt ? 'encrypted (AES-256, PKCS#8)' : 'NOT encrypted (rootCA.encrypt: false)'}, the admin's folder only`,
+  ];
+  cas.forEach((ca, i) => {
+    const last = i === cas.length - 1;
+    const leaves = instances.certs.filter((c) => c.caName === ca.name).length;
+    lines.push(`${last ? '└──' : '├──'} ${ca.certPath}  CN=${ca.subject.cn}, pathlen:${INTERMEDIATE_PATHLEN}, ${ca.days} days`);
+    lines.push(`${last ? '   ' : '│  '}   └── ${leaves} certificate${leaves === 1 ? '' : 's'} it signs`);
+  });
+  lines.push(
+    'Trust: each component trusts its own intermediate (ca.crt, etcd/ca.crt, front-proxy-ca.crt hold the intermediate only), so a',
+    'certificate of one CA never opens another\'s door. The root certificate is for tools that need a self-signed anchor:',
+    `  openssl verify -CAfile ${root.certPath} -untrusted ${cas[0]?.certPath ?? 'ca.crt'} <leaf.crt>`,
+    'The root signs only intermediates: gen needs it (with --ca-passphrase-file) to make or replace one (gen --replace-ca --ca NAME); renew never does.',
+  );
+  return lines;
 }

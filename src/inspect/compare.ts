@@ -5,6 +5,7 @@ import type { CertInstance, SanSet } from '../model/instances.js';
 import { DAY_MS } from '../model/time.js';
 import { certExtensions } from './der.js';
 import { issuedBy, type CertFacts } from './x509.js';
+import { INTERMEDIATE_PATHLEN } from '../catalog/root.js';
 
 /** CN and O differences from the catalog entry. */
 export function subjectProblems(cert: Pick<CertInstance, 'subject'>, facts: Pick<CertFacts, 'cn' | 'o'>): string[] {
@@ -22,7 +23,34 @@ export function subjectProblems(cert: Pick<CertInstance, 'subject'>, facts: Pick
  * it is, and check does not hold its name or issuer against the catalog.
  */
 export function isExternalCa(cert: CertInstance, facts: CertFacts): boolean {
-  return !cert.caName && (facts.cert.subject !== facts.issuer || subjectProblems(cert, facts).length > 0);
+  if (cert.caName) return false;
+  // Under rootCA the CA is an intermediate of kube-pki's root: issued by another, yet its own.
+  if (cert.root) return subjectProblems(cert, facts).length > 0;
+  return facts.cert.subject !== facts.issuer || subjectProblems(cert, facts).length > 0;
+}
+
+/**
+ * What keeps a CA from being a proper intermediate of the root (description `rootCA`): issued by the
+ * root, pathlen:0, within the root's validity. `notUnderRoot`: it is not the root's at all (a
+ * self-signed CA from before `rootCA`, or one of another root): only a CA replacement fixes that.
+ */
+export function intermediateProblems(facts: CertFacts, root: X509Certificate | null, rootPath: string): { problems: string[]; notUnderRoot: boolean } {
+  if (!root) return { problems: [`not issued by the root CA: ${rootPath} is missing`], notUnderRoot: true };
+  if (!issuedBy(facts.cert, root)) {
+    const what = facts.cert.subject === facts.issuer ? 'self-signed' : `issued by ${facts.issuer.replace(/\n/g, ', ')}`;
+    return { problems: [`${what}, not issued by the root CA ${rootPath}`], notUnderRoot: true };
+  }
+  const problems: string[] = [];
+  let pathLen: number | undefined;
+  try {
+    pathLen = certExtensions(facts.cert).basicConstraints?.pathLen;
+  } catch {
+    /* unreadable extensions are reported by the usage rules */
+  }
+  if (pathLen !== INTERMEDIATE_PATHLEN) problems.push(`basicConstraints has ${pathLen === undefined ? 'no pathlen' : `pathlen:${pathLen}`}, an intermediate of the root needs pathlen:${INTERMEDIATE_PATHLEN}`);
+  const rootEnd = new Date(root.validTo);
+  if (facts.notAfter > rootEnd) problems.push(`valid until ${facts.notAfter.toISOString()}, after its root CA ${rootPath} (${rootEnd.toISOString()})`);
+  return { problems, notUnderRoot: false };
 }
 
 /** SANs the description needs that a certificate lacks, and SANs it has that the description does not list. */
@@ -98,7 +126,7 @@ export function certProblems(cert: CertInstance, facts: CertFacts, context: Cert
   if (!externalCa && !context.signedElsewhere) {
     const days = (facts.notAfter.getTime() - facts.notBefore.getTime()) / DAY_MS;
     if (Math.abs(days - cert.days) > 1)
-      problems.push(`valid for ${Math.round(days)} days, the description says ${cert.days} (validityDays.${cert.caName ? 'leaf' : 'ca'})`);
+      problems.push(`valid for ${Math.round(days)} days, the description says ${cert.days} (${cert.daysField})`);
   }
 
   if (!externalCa && !context.keyless) {

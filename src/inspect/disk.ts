@@ -4,13 +4,17 @@ import { join } from 'node:path';
 import type { Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { kubeconfigSource } from '../kubeconfig/source.js';
-import { certProblems } from './compare.js';
-import { certFacts, issuedBy, privateKey, samePublicKey, type CertFacts } from './x509.js';
+import { certProblems, intermediateProblems } from './compare.js';
+import { certFacts, isEncryptedKey, issuedBy, privateKey, samePublicKey, type CertFacts } from './x509.js';
 
 export interface CertState {
   keyExists: boolean;
-  /** The key file exists but is not a readable private key. */
+  /** The key file exists but is not a readable private key (an encrypted one is not unreadable). */
   keyUnreadable: boolean;
+  /** The key is encrypted (the root CA's): only its passphrase opens it. */
+  keyEncrypted?: boolean;
+  /** Under rootCA, a CA that is not the root's (self-signed, or of another root): only --replace-ca makes it one. */
+  notUnderRoot?: boolean;
   certExists: boolean;
   facts?: CertFacts;
   /** Differences from the catalog and the description; empty when the certificate is right. */
@@ -63,12 +67,14 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
   const caCerts = new Map<string, X509Certificate | null>();
   // CA certificates without their key (external CAs): their leaves come signed from elsewhere.
   const keylessCas = new Set<string>();
-  // CAs first: a leaf is judged against the CA certificate on disk.
-  const ordered = [...instances.certs].sort((a, b) => Number(!!a.caName) - Number(!!b.caName));
+  // The root, then the CAs: a CA is judged against the root on disk, a leaf against its CA.
+  const ordered = [...(instances.root ? [instances.root] : []), ...[...instances.certs].sort((a, b) => Number(!!a.caName) - Number(!!b.caName))];
+  let root: X509Certificate | null = null;
   for (const cert of ordered) {
     const [keyPem, certPem] = await Promise.all([readIfExists(join(outDir, cert.keyPath)), readIfExists(join(outDir, cert.certPath))]);
     const key = keyPem ? privateKey(keyPem) : null;
-    const s: CertState = { keyExists: !!keyPem, keyUnreadable: !!keyPem && !key, certExists: !!certPem, problems: [] };
+    const encrypted = !!keyPem && !key && isEncryptedKey(keyPem);
+    const s: CertState = { keyExists: !!keyPem, keyUnreadable: !!keyPem && !key && !encrypted, certExists: !!certPem, problems: [], ...(encrypted ? { keyEncrypted: true } : {}) };
     if (certPem) {
       try {
         s.facts = certFacts(certPem);
@@ -80,6 +86,12 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
           keyless: !cert.caName && !keyPem,
         });
         if (!cert.caName) s.problems.push(...chainProblems(cert.certPath, certPem));
+        if (cert.root) {
+          const under = intermediateProblems(s.facts, root, cert.root.certPath);
+          s.problems.push(...under.problems);
+          if (under.notUnderRoot) s.notUnderRoot = true;
+        }
+        if (cert === instances.root) root = s.facts.cert;
       } catch {
         s.problems = [`${cert.certPath} is not a readable PEM certificate`];
       }

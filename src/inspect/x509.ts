@@ -69,6 +69,12 @@ export function samePublicKey(key: KeyObject, pubPem: Buffer): boolean {
   }
 }
 
+/** An encrypted private key (PKCS#8 or legacy PEM): readable only with its passphrase. */
+export function isEncryptedKey(pem: Buffer | string): boolean {
+  const text = pem.toString();
+  return text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type: 4,ENCRYPTED/.test(text);
+}
+
 /** True if `issuer` issued `subject`: names match and the signature verifies with the issuer's key. */
 export function issuedBy(subject: X509Certificate, issuer: X509Certificate): boolean {
   return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);

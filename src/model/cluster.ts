@@ -21,6 +21,13 @@ export interface SshSettings {
   sudo?: boolean | undefined;
 }
 
+/** `rootCA:` in the description: a root CA over the cluster's CAs (README "A root CA"). */
+export interface RootCaSettings {
+  commonName: string;
+  validityDays: number;
+  encrypt: boolean;
+}
+
 export interface ClusterNode {
   name: string;
   address: string;
@@ -38,6 +45,8 @@ export interface Cluster {
   apiServer: { endpoint: string; port: number; extraSANs: string[] };
   key: KeySpec;
   validityDays: { ca: number; leaf: number };
+  /** The root CA that signs the cluster's CAs as intermediates; absent: self-signed CAs. */
+  rootCA?: RootCaSettings;
   nodes: ClusterNode[];
   ssh?: SshSettings;
   /** Where it came from, for messages: a file path or "(built-in lab default)". */

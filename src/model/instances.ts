@@ -22,11 +22,22 @@ export interface CertInstance {
   caName?: string;
   /** The signing CA's files. */
   ca?: { certPath: string; keyPath: string };
+  /** A catalog CA under `rootCA`: an intermediate the root signs (its files here), with pathlen:0. */
+  root?: RootRef;
   subject: { cn: string; o: string[] };
   sans: SanSet;
   usages: Usages;
   days: number;
+  /** The description field its validity comes from, for messages. */
+  daysField: string;
   key: KeySpec;
+}
+
+/** The root CA's files, as an intermediate refers to them. */
+export interface RootRef {
+  name: string;
+  certPath: string;
+  keyPath: string;
 }
 
 export interface KeyPairInstance {
@@ -74,6 +85,10 @@ export interface CopyInstance {
 
 export interface Instances {
   certs: CertInstance[];
+  /** The root CA (description `rootCA`): not in `certs`, which hold the catalog's own. */
+  root?: CertInstance;
+  /** rootCA.encrypt: a new root key is written encrypted. */
+  rootEncrypt?: boolean;
   keyPairs: KeyPairInstance[];
   kubeconfigs: KubeconfigInstance[];
   /** Copies of shared files into node trees; empty for the flat layout. */

@@ -4,9 +4,17 @@
  *   { in: P }   an existing file of the PKI, P relative to the output folder;
  *   { out: P }  this item's own new version of P (the executor keeps it in a private temporary
  *               folder until the `install` step renames it into place);
- *   { serial }  a fresh random serial number.
+ *   { serial }  a fresh random serial number;
+ *   { passphrase } the root CA key's passphrase as openssl reads it from a file ("file:PATH"): the
+ *               executor names the file the user gave, the script the file KUBE_PKI_CA_PASSPHRASE_FILE
+ *               names. The passphrase itself is never an argument.
  */
-export type Arg = string | { in: string } | { out: string } | { serial: true };
+export type Arg = string | { in: string } | { out: string } | { serial: true } | { passphrase: true };
+
+export const PASSPHRASE: Arg = { passphrase: true };
+
+/** Does the step need the root key's passphrase? */
+export const usesPassphrase = (step: Step): boolean => step.op === 'openssl' && step.args.some((a) => typeof a === 'object' && 'passphrase' in a);
 
 export type Step =
   | { op: 'write'; file: string; content: string }
@@ -50,5 +58,10 @@ export interface PlanItem {
 export interface Plan {
   profile: string;
   items: PlanItem[];
+  /**
+   * Under rootCA: CA certificates in the folder that are not the root's (self-signed, from before
+   * `rootCA`). Putting the root over them is a CA replacement: gen refuses without --replace-ca.
+   */
+  rootless?: string[];
 }
 

@@ -5,6 +5,7 @@ import handlebarsRuntime from 'handlebars/runtime.js';
 import { projectFile } from '../util/project-file.js';
 import type { CertInstance } from '../model/instances.js';
 import { COMPILE_OPTIONS, PRECOMPILED } from './precompiled.js';
+import { INTERMEDIATE_PATHLEN } from '../catalog/root.js';
 
 const TEMPLATE = 'templates/openssl.cnf.hbs';
 
@@ -51,6 +52,8 @@ export function renderCnf(cert: CertInstance): string {
     kind: cert.spec.kind,
     section: extensionSection(cert),
     ca: cert.usages.ca,
+    // An intermediate under the root signs leaves only (a string: Handlebars treats 0 as false).
+    pathLen: cert.root ? String(INTERMEDIATE_PATHLEN) : '',
     keyUsage: cert.usages.keyUsage,
     extendedKeyUsage: cert.usages.extendedKeyUsage,
     hasSans: dns.length + ip.length > 0,

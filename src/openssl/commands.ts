@@ -7,15 +7,19 @@ export function subjectArg(subject: { cn: string; o: string[] }): string {
   return [`/CN=${esc(subject.cn)}`, ...subject.o.map((o) => `/O=${esc(o)}`)].join('');
 }
 
-/** Step 1: the private key (genrsa as in the lab; genpkey for ECDSA). */
-export function genKeyArgs(key: KeySpec, out: Arg): Arg[] {
-  if (key.algorithm === 'rsa') return ['genrsa', '-out', out, String(key.size)];
-  return ['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${key.curve}`, '-out', out];
+/**
+ * Step 1: the private key (genrsa as in the lab; genpkey for ECDSA). With `encrypt` (the root CA's
+ * key), written encrypted with AES-256 as PKCS#8 (BEGIN ENCRYPTED PRIVATE KEY), the passphrase read
+ * by openssl from a file: it is never in plaintext on disk, nor on a command line.
+ */
+export function genKeyArgs(key: KeySpec, out: Arg, encrypt?: Arg): Arg[] {
+  if (key.algorithm === 'rsa') return ['genrsa', ...(encrypt ? ['-aes256', '-passout', encrypt] : []), '-out', out, String(key.size)];
+  return ['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${key.curve}`, ...(encrypt ? ['-aes-256-cbc', '-pass', encrypt] : []), '-out', out];
 }
 
-/** Step 2: the certificate signing request. */
-export function csrArgs(o: { key: Arg; subject: { cn: string; o: string[] }; csr: Arg; cnf: Arg }): Arg[] {
-  return ['req', '-new', '-key', o.key, '-subj', subjectArg(o.subject), '-out', o.csr, '-config', o.cnf];
+/** Step 2: the certificate signing request; `passin` opens an encrypted key. */
+export function csrArgs(o: { key: Arg; subject: { cn: string; o: string[] }; csr: Arg; cnf: Arg; passin?: Arg }): Arg[] {
+  return ['req', '-new', '-key', o.key, ...(o.passin ? ['-passin', o.passin] : []), '-subj', subjectArg(o.subject), '-out', o.csr, '-config', o.cnf];
 }
 
 /** Step 3: the certificate, signed by a CA, or by its own key for a self-signed CA. */
@@ -26,8 +30,11 @@ export function signArgs(o: {
   cnf: Arg;
   section: string;
   signer: { selfKey: Arg } | { caCrt: Arg; caKey: Arg };
+  /** Opens the signing key when it is encrypted (the root CA's). */
+  passin?: Arg;
 }): Arg[] {
   const signer = 'selfKey' in o.signer ? ['-signkey', o.signer.selfKey] : ['-CA', o.signer.caCrt, '-CAkey', o.signer.caKey];
+  if (o.passin) signer.push('-passin', o.passin);
   return [
     'x509', '-req', '-in', o.csr, ...signer, '-out', o.crt, '-days', String(o.days), '-sha256',
     // A random serial per certificate: no shared ca.srl for parallel signers to race on.

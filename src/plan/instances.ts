@@ -7,6 +7,7 @@ import { ValidationError } from '../errors.js';
 import { SHARED_DIR, type CertInstance, type CopyFile, type CopyInstance, type Instances, type KeyPairInstance, type KubeconfigInstance, type SanSet } from '../model/instances.js';
 import { MODE } from '../model/files.js';
 import { placedOn } from '../catalog/placement.js';
+import { ROOT_CA_FILE, rootCaSpec } from '../catalog/root.js';
 
 function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined) {
   if (scope === 'cluster') return [undefined];
@@ -47,21 +48,40 @@ function namingFor(catalog: Catalog): Naming {
 
 export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances {
   const naming = namingFor(catalog);
-  const certs = resolveCerts(catalog, cluster, naming);
+  const root = rootInstance(cluster);
+  const certs = resolveCerts(catalog, cluster, naming, root);
   const keyPairs = catalog.keyPairs.map((spec): KeyPairInstance => {
     const base = naming.trees ? `${SHARED_DIR}/${spec.file}` : spec.file;
     return { name: spec.id, spec, keyPath: `${base}.key`, pubPath: `${base}.pub`, key: cluster.key };
   });
   const kubeconfigs = resolveKubeconfigs(catalog, cluster, naming, certs);
   const copies = naming.trees ? sharedCopies(cluster, certs, keyPairs) : [];
-  const instances = { certs, keyPairs, kubeconfigs, copies };
+  const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}) };
   assertNoClashes(cluster, instances);
   return instances;
 }
 
-/** One certificate per catalog row, or per node of its roles; each knows its CA's files. */
-function resolveCerts(catalog: Catalog, cluster: Cluster, { instanceName, certBase }: Naming): CertInstance[] {
+/** The root CA of `rootCA`, at the top of the output folder in both layouts (never in a node's tree). */
+function rootInstance(cluster: Cluster): CertInstance | undefined {
+  if (!cluster.rootCA) return undefined;
+  return {
+    name: rootCaSpec.id,
+    spec: rootCaSpec,
+    keyPath: `${ROOT_CA_FILE}.key`,
+    certPath: `${ROOT_CA_FILE}.crt`,
+    subject: { cn: cluster.rootCA.commonName, o: [] },
+    sans: { dns: [], ip: [] },
+    usages: usagesFor('ca', cluster.key),
+    days: cluster.rootCA.validityDays,
+    daysField: 'rootCA.validityDays',
+    key: cluster.key,
+  };
+}
+
+/** One certificate per catalog row, or per node of its roles; each knows its CA's files (a CA under `root`, the root's). */
+function resolveCerts(catalog: Catalog, cluster: Cluster, { instanceName, certBase }: Naming, root: CertInstance | undefined): CertInstance[] {
   const byId = new Map(catalog.certs.map((s) => [s.id, s]));
+  const rootRef = root && { name: root.name, certPath: root.certPath, keyPath: root.keyPath };
   return catalog.certs.flatMap((spec) =>
     nodesFor(cluster, spec.scope, spec.roles).map((node): CertInstance => {
       const base = certBase(spec, node);
@@ -74,10 +94,12 @@ function resolveCerts(catalog: Catalog, cluster: Cluster, { instanceName, certBa
         keyPath: `${base}.key`,
         certPath: `${base}.crt`,
         ...(caSpec ? { caName: caSpec.id, ca: { certPath: `${certBase(caSpec)}.crt`, keyPath: `${certBase(caSpec)}.key` } } : {}),
+        ...(rootRef && !caSpec ? { root: rootRef } : {}),
         subject: { cn: spec.cn(node), o: [...(spec.o ?? [])] },
         sans: sanSet(spec.sans ? spec.sans(cluster, node) : []),
         usages: usagesFor(spec.kind, cluster.key),
         days: spec.kind === 'ca' ? cluster.validityDays.ca : cluster.validityDays.leaf,
+        daysField: spec.kind === 'ca' ? 'validityDays.ca' : 'validityDays.leaf',
         key: cluster.key,
       };
     }),
@@ -107,8 +129,9 @@ function resolveKubeconfigs(catalog: Catalog, cluster: Cluster, { trees, instanc
 }
 
 /** No two files on one path, no two items of one name: a node named like a file would overwrite it. */
-function assertNoClashes(cluster: Cluster, { certs, keyPairs, kubeconfigs, copies }: Instances): void {
+function assertNoClashes(cluster: Cluster, { certs, keyPairs, kubeconfigs, copies, root }: Instances): void {
   assertDistinctPaths(cluster, [
+    ...(root ? [{ path: root.keyPath }, { path: root.certPath }] : []),
     ...certs.flatMap((c) => [{ path: c.keyPath, node: c.node }, { path: c.certPath, node: c.node }]),
     ...keyPairs.flatMap((k) => [{ path: k.keyPath }, { path: k.pubPath }]),
     ...kubeconfigs.map((k) => ({ path: k.path, node: k.node })),
@@ -119,6 +142,7 @@ function assertNoClashes(cluster: Cluster, { certs, keyPairs, kubeconfigs, copie
   assertDistinct(
     cluster,
     [
+      ...(root ? [{ path: root.name }] : []),
       ...certs.map((c) => ({ path: c.name, node: c.node })),
       ...keyPairs.map((k) => ({ path: k.name })),
       ...kubeconfigs.map((k) => ({ path: k.name, node: k.node })),

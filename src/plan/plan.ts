@@ -2,18 +2,23 @@ import { EXIT, UserError } from '../errors.js';
 import type { CertState, CopyState, DiskState } from '../inspect/disk.js';
 import { isExternalCa } from '../inspect/compare.js';
 import { emptyDisk } from '../inspect/disk.js';
-import { csrArgs, genKeyArgs, publicKeyArgs, signArgs } from '../openssl/commands.js';
-import { extensionSection, renderCnf } from '../openssl/cnf.js';
+import { genKeyArgs, publicKeyArgs } from '../openssl/commands.js';
 import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigSource } from '../kubeconfig/source.js';
 import { MODE } from '../model/files.js';
-import type { Action, Arg, Plan, PlanItem, Step } from '../model/steps.js';
+import type { Action, Plan, PlanItem, Step } from '../model/steps.js';
+import { checkIntermediates, planRoot } from './root.js';
+import { certSteps, type RootSigning } from './cert-steps.js';
+
+export { base, requestSteps } from './cert-steps.js';
 
 export interface PlanOptions {
   /** Re-issue certificates (keeping their keys) and rewrite kubeconfigs that no longer match. */
   force?: boolean;
   /** Replace every CA with a new key and certificate; all leaves are then re-issued. */
   replaceCa?: boolean;
+  /** With replaceCa: only these CAs (instance names, `gen --ca`); their leaves are re-issued. */
+  onlyCas?: ReadonlySet<string>;
   /** Re-issue these leaf certificates (instance names) even when they are right: `renew`. */
   reissue?: ReadonlySet<string>;
   /** With `reissue`: give each of them a new key instead of keeping it. */
@@ -23,9 +28,13 @@ export interface PlanOptions {
    * leaves re-issued with kept keys, the kubeconfigs and copies that embed them rewritten).
    */
   finishCaReplacement?: ReadonlySet<string>;
+  /** The time intermediates are made at (checked against the root's end); default now. */
+  now?: Date;
 }
 
-export const base = (path: string) => path.replace(/\.(crt|key)$/, '');
+
+/** Is this CA replaced in this run (--replace-ca, narrowed by --ca)? */
+export const replacesCa = (options: PlanOptions, name: string): boolean => !!options.replaceCa && (!options.onlyCas || options.onlyCas.has(name));
 
 /**
  * The planner: catalog instances + what is on disk (read beforehand, `disk`) + options -> ordered
@@ -38,15 +47,18 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
   const cas = instances.certs.filter((c) => !c.caName);
   const leaves = instances.certs.filter((c) => c.caName);
   // A CA certificate without its key is an external CA: what it signs arrives signed (kube-pki csr).
-  const external = new Set(cas.filter((c) => keyless(disk.certs.get(c.name), options)).map((c) => c.name));
+  const external = new Set(cas.filter((c) => keyless(disk.certs.get(c.name), options, c.name)).map((c) => c.name));
   const unsigned: CertInstance[] = [];
+  const root = instances.root ? planRoot(instances.root, disk.certs.get(instances.root.name) ?? absent(), instances.rootEncrypt ?? true) : undefined;
+  if (root) items.push(root.item);
   for (const cert of [...cas, ...leaves]) {
     const state = disk.certs.get(cert.name) ?? absent();
-    const item = cert.caName && external.has(cert.caName) ? planSignedElsewhere(cert, state, options, unsigned) : planCert(cert, state, actions, options);
+    const item = cert.caName && external.has(cert.caName) ? planSignedElsewhere(cert, state, options, unsigned) : planCert(cert, state, actions, options, root?.signing);
     actions.set(cert.name, item.action);
     items.push(item);
   }
   if (unsigned.length) throw unsignedError(instances, unsigned);
+  const rootless = root ? checkIntermediates(instances, disk, items, root, options.now ?? new Date()) : [];
   for (const kp of instances.keyPairs) items.push(planKeyPair(kp, disk));
   const byName = new Map(items.map((i) => [i.name, i]));
   for (const copy of instances.copies) {
@@ -55,12 +67,12 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
     items.push(item);
   }
   for (const kc of instances.kubeconfigs) items.push(planKubeconfig(instances, kc, disk, byName, options));
-  return { profile, items };
+  return { profile, items, ...(rootless.length ? { rootless } : {}) };
 }
 
 /** A CA certificate is there but not its key, and the CA is not being replaced. */
-export const keyless = (state: CertState | undefined, options: PlanOptions = {}): boolean =>
-  !!state && state.certExists && !state.keyExists && !state.keyUnreadable && !options.replaceCa;
+export const keyless = (state: CertState | undefined, options: PlanOptions = {}, name = ''): boolean =>
+  !!state && state.certExists && !state.keyExists && !state.keyUnreadable && !replacesCa(options, name);
 
 export const idleItem = (name: string, group: PlanItem['group'], action: Action, reasons: string[]): PlanItem => ({
   name, group, action, reasons, needs: [], keySteps: [], steps: [], outputs: [],
@@ -132,25 +144,26 @@ function planCopy(copy: CopyInstance, source: PlanItem, disk: DiskState, options
 export const absent = (): CertState => ({ keyExists: false, keyUnreadable: false, certExists: false, problems: [] });
 const changes = (a: Action | undefined) => a === 'create' || a === 'reissue';
 
-function planCert(cert: CertInstance, state: CertState, actions: Map<string, Action>, options: PlanOptions): PlanItem {
+function planCert(cert: CertInstance, state: CertState, actions: Map<string, Action>, options: PlanOptions, root?: RootSigning): PlanItem {
   const isCa = !cert.caName;
   const item = (action: Action, reasons: string[], newKey = false): PlanItem =>
     action === 'keep' || action === 'stale'
       ? { name: cert.name, group: isCa ? 'ca' : 'cert', action, reasons, needs: [], keySteps: [], steps: [], outputs: [] }
-      : certSteps(cert, action, reasons, newKey, state);
+      : certSteps(cert, action, reasons, newKey, state, cert.root ? root : undefined);
 
   if (isCa) {
-    if (options.replaceCa && (state.keyExists || state.certExists)) return item('create', ['replacing the CA (--replace-ca); the old files go to the backup folder'], true);
+    if (replacesCa(options, cert.name) && (state.keyExists || state.certExists)) return item('create', ['replacing the CA (--replace-ca); the old files go to the backup folder'], true);
     if (state.keyUnreadable) throw new UserError(`${cert.keyPath} is not a readable private key; kube-pki never overwrites a CA key: move it away or restore it`, EXIT.failed);
+    if (state.notUnderRoot) return item('stale', [...state.problems, 'making it an intermediate of the root replaces the CA (--replace-ca)']);
     if (state.problems.length) return item('stale', [...state.problems, 'a CA is only replaced with --replace-ca']);
-    if (keyless(state, options)) return item('keep', [`external CA: ${cert.certPath} without its key; what it signs comes signed from elsewhere (kube-pki csr)`]);
+    if (keyless(state, options, cert.name)) return item('keep', [`external CA: ${cert.certPath} without its key; what it signs comes signed from elsewhere (kube-pki csr)`]);
     if (!state.keyExists) return item('create', ['new CA'], true);
     if (!state.certExists) return item('create', ['CA key kept; certificate made from it']);
     if (state.facts && isExternalCa(cert, state.facts)) return item('keep', [`external CA ${JSON.stringify(state.facts.cn)}, used as it is`]);
     return item('keep', ['kept']);
   }
 
-  const caChanged = changes(actions.get(cert.caName!)) && (options.replaceCa ?? false);
+  const caChanged = changes(actions.get(cert.caName!)) && replacesCa(options, cert.caName!);
   if (state.keyUnreadable) return item('stale', [`${cert.keyPath} is not a readable private key (never overwritten: move it away to get a new one)`]);
   if (!state.keyExists) return item('create', state.certExists ? ['key missing: new key and certificate'] : ['new'], true);
   if (!state.certExists) return item('create', ['key kept; certificate made from it']);
@@ -162,47 +175,6 @@ function planCert(cert: CertInstance, state: CertState, actions: Map<string, Act
   if (state.problems.length === 0) return item('keep', ['kept']);
   if (options.force) return item('reissue', [...state.problems, 're-issued (--force), key kept']);
   return item('stale', [...state.problems, 'use --force to re-issue it (the key is kept)']);
-}
-
-/** The key (new, or the one on disk) and the signing request asking for the certificate's extensions. */
-export function requestSteps(cert: CertInstance, newKey: boolean): { key: Arg; cnf: { out: string }; csr: { out: string }; keySteps: Step[]; steps: Step[] } {
-  const b = base(cert.certPath);
-  const key: Arg = newKey ? { out: cert.keyPath } : { in: cert.keyPath };
-  const cnf = { out: `${b}.cnf` };
-  const csr = { out: `${b}.csr` };
-  return {
-    key,
-    cnf,
-    csr,
-    keySteps: newKey ? [{ op: 'openssl', args: genKeyArgs(cert.key, key) }] : [],
-    steps: [
-      { op: 'write', file: cnf.out, content: renderCnf(cert) },
-      { op: 'openssl', args: csrArgs({ key, subject: cert.subject, csr, cnf }) },
-    ],
-  };
-}
-
-function certSteps(cert: CertInstance, action: Action, reasons: string[], newKey: boolean, state: CertState): PlanItem {
-  const { key, cnf, csr, keySteps, steps } = requestSteps(cert, newKey);
-  const crt = { out: cert.certPath };
-  const signer = cert.ca ? { caCrt: { in: cert.ca.certPath }, caKey: { in: cert.ca.keyPath } } : { selfKey: key };
-  steps.push({ op: 'openssl', args: signArgs({ csr, crt, days: cert.days, cnf, section: extensionSection(cert), signer }) });
-  if (newKey) {
-    if (state.keyExists) steps.push({ op: 'backup', file: cert.keyPath });
-    steps.push({ op: 'install', file: cert.keyPath, mode: MODE.secret });
-  }
-  if (state.certExists) steps.push({ op: 'backup', file: cert.certPath });
-  steps.push({ op: 'install', file: cert.certPath, mode: MODE.public });
-  return {
-    name: cert.name,
-    group: cert.caName ? 'cert' : 'ca',
-    action,
-    reasons,
-    needs: cert.caName ? [cert.caName] : [],
-    keySteps,
-    steps,
-    outputs: newKey ? [cert.keyPath, cert.certPath] : [cert.certPath],
-  };
 }
 
 function planKeyPair(kp: KeyPairInstance, disk: DiskState): PlanItem {

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { runLocked } from '../exec/run-locked.js';
+import { passphraseFile } from '../exec/passphrase.js';
 import { runContext } from '../exec/run-plan.js';
 import { inspectDisk, readIfExists, type DiskState } from '../inspect/disk.js';
 import { certFacts, privateKey } from '../inspect/x509.js';
@@ -25,6 +26,8 @@ export interface RenewOptions {
   json?: boolean;
   concurrency?: number;
   now?: Date;
+  /** Accepted and checked like gen's; renew never signs with the root CA, so never needs it. */
+  caPassphraseFile?: string;
 }
 
 interface CertDates {
@@ -247,6 +250,8 @@ function restartsAfter(cluster: Cluster, instances: Instances, targets: CertInst
  * description), backing up the old files, and re-renders the kubeconfigs that embed them.
  */
 export async function renew(cluster: Cluster, out: string, options: RenewOptions): Promise<RenewResult> {
+  // Leaves only: the root signs nothing here. A given passphrase file must still be a usable one.
+  await passphraseFile(options.caPassphraseFile);
   const outDir = await existingOutDir(out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);

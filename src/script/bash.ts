@@ -1,15 +1,20 @@
 import { dirname } from 'node:path';
 import { renderKubeconfig } from '../kubeconfig/render.js';
-import type { Arg, Plan, PlanItem, Step } from '../model/steps.js';
+import { usesPassphrase, type Arg, type Plan, type PlanItem, type Step } from '../model/steps.js';
 import { shellQuote } from '../util/shell.js';
 
 const EOF_MARK = 'KUBE_PKI_EOF';
+
+/** The variable that names the root CA key's passphrase file, in the script as for the tool. */
+export const PASSPHRASE_VAR = 'KUBE_PKI_CA_PASSPHRASE_FILE';
 
 /** One argument as a learner would type it; the serial is drawn by openssl at run time. */
 export function argText(arg: Arg): string {
   if (typeof arg === 'string') return shellQuote(arg);
   if ('in' in arg) return shellQuote(arg.in);
   if ('out' in arg) return shellQuote(arg.out);
+  // The passphrase stays in its file: openssl reads the file this variable names.
+  if ('passphrase' in arg) return `"file:$${PASSPHRASE_VAR}"`;
   return '"0x$(openssl rand -hex 16)"';
 }
 
@@ -63,7 +68,7 @@ export function itemLines(item: PlanItem, made: Set<string> = new Set()): string
 }
 
 /** The whole plan as a bash script that runs on its own in an empty folder. */
-export function planToBash(plan: Plan, header: { source: string }): string {
+export function planToBash(plan: Plan, header: { source: string; passphraseFile?: string }): string {
   const made = new Set<string>();
   const lines = [
     '#!/usr/bin/env bash',
@@ -73,6 +78,7 @@ export function planToBash(plan: Plan, header: { source: string }): string {
     'set -euo pipefail',
     'umask 077',
   ];
+  if (plan.items.some((i) => [...i.keySteps, ...i.steps].some(usesPassphrase))) lines.push(...passphraseLines(header.passphraseFile));
   for (const item of plan.items) {
     const body = itemLines(item, made);
     if (body.length === 0) continue;
@@ -80,4 +86,17 @@ export function planToBash(plan: Plan, header: { source: string }): string {
   }
   lines.push('', 'echo "PKI written to $(pwd)"', '');
   return lines.join('\n');
+}
+
+/**
+ * The root CA key is encrypted: openssl reads its passphrase from the file KUBE_PKI_CA_PASSPHRASE_FILE
+ * names (default: the file given to `kube-pki script --ca-passphrase-file`). The passphrase itself is
+ * never in the script.
+ */
+function passphraseLines(file: string | undefined): string[] {
+  return [
+    '# The root CA key is encrypted (AES-256, PKCS#8); openssl reads the passphrase from the file this variable names.',
+    file ? `: "\${${PASSPHRASE_VAR}:=${file.replace(/["\\$`]/g, '\\$&')}}"` : `: "\${${PASSPHRASE_VAR}:?name the file that holds the root CA key passphrase}"`,
+    `[ -s "$${PASSPHRASE_VAR}" ] || { echo "$${PASSPHRASE_VAR}: no such file, or empty: it must hold the root CA key passphrase" >&2; exit 2; }`,
+  ];
 }

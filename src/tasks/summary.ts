@@ -28,7 +28,7 @@ export async function summarize(
 ): Promise<ItemSummary[]> {
   return Promise.all(
     plan.items.map(async (item): Promise<ItemSummary> => {
-      const cert = instances.certs.find((c) => c.name === item.name && (item.group === 'ca' || item.group === 'cert'));
+      const cert = [...(instances.root ? [instances.root] : []), ...instances.certs].find((c) => c.name === item.name && (item.group === 'ca' || item.group === 'cert'));
       const kp = instances.keyPairs.find((k) => k.name === item.name && item.group === 'keypair');
       const kc = instances.kubeconfigs.find((k) => k.name === item.name && item.group === 'kubeconfig');
       const copy = instances.copies.find((c) => c.name === item.name);

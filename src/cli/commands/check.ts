@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { DistributeOptions } from '../../distribute/prepare.js';
+import { DEFAULT_WARN_DAYS } from '../../model/time.js';
 import { configOption, jsonOption, outOption } from '../options.js';
 import { addRemoteOptions } from './distribute.js';
 
@@ -18,7 +19,7 @@ export function register(program: Command): void {
     )
     .addOption(configOption())
     .addOption(outOption())
-    .addOption(new Option('--warn-days <n>', 'report certificates that expire within N days').default(30).argParser(days))
+    .addOption(new Option('--warn-days <n>', 'report certificates that expire within N days').default(DEFAULT_WARN_DAYS).argParser(days))
     .addOption(jsonOption())
     .option('--remote', "also compare each node's files with the local ones over SSH (hash and mode; as distribute --verify)");
   addRemoteOptions(command).action(async (opts: DistributeOptions & { config?: string; warnDays: number; remote?: boolean }) => {

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { caPassphraseOption, configOption, jsonOption, outOption, positiveInt } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -11,6 +11,7 @@ export function register(program: Command): void {
     .addOption(configOption())
     .addOption(outOption())
     .addOption(jsonOption())
+    .addOption(caPassphraseOption())
     .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt))
     .action(async (opts) => {
       const { loadClusterOption } = await import('../cluster-option.js');

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { caPassphraseOption, collect, configOption, jsonOption, outOption, positiveInt } from '../options.js';
 import { addRemoteOptions, distributeAfterGen } from './distribute.js';
 
 export function register(program: Command): void {
@@ -11,6 +11,8 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the plan (actions and openssl commands); write nothing')
     .option('--force', 're-issue certificates and kubeconfigs that no longer match the description (keys are kept)')
     .option('--replace-ca', 'replace the CA key and certificate (old ones backed up) and re-issue every certificate')
+    .addOption(new Option('--ca <name>', 'with --replace-ca: replace only this CA (repeatable: ca, etcd-ca, front-proxy-ca…) and re-issue what it signs').argParser(collect))
+    .addOption(caPassphraseOption())
     .addOption(jsonOption())
     .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt))
     .option('--distribute', 'then copy each node its files over SSH, as `kube-pki distribute` (SSH options below)');

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { caPassphraseOption, configOption, jsonOption, outOption, positiveInt } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -16,6 +16,7 @@ export function register(program: Command): void {
     .option('--new-key', 'make a new key for each instead of keeping it (the old key is backed up)')
     .option('--dry-run', 'print what would be renewed and the openssl commands; write nothing')
     .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt))
+    .addOption(caPassphraseOption())
     .addOption(jsonOption())
     .action(async (names: string[], opts) => {
       const { loadClusterOption } = await import('../cluster-option.js');

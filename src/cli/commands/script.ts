@@ -1,16 +1,21 @@
 import type { Command } from 'commander';
-import { configOption } from '../options.js';
+import { caPassphraseOption, configOption } from '../options.js';
 
 export function register(program: Command): void {
   program
     .command('script')
     .description('print the whole PKI as a bash script of plain openssl commands (run it in an empty folder)')
     .addOption(configOption())
+    .addOption(caPassphraseOption())
     .action(async (opts) => {
       const { loadClusterOption } = await import('../cluster-option.js');
       const { freshPlan } = await import('../../pki.js');
       const { planToBash } = await import('../../script/bash.js');
+      const { passphraseFile } = await import('../../exec/passphrase.js');
       const cluster = await loadClusterOption(opts.config);
-      process.stdout.write(planToBash(freshPlan(cluster), { source: cluster.source }));
+      // The script reads the passphrase from this file when it runs (KUBE_PKI_CA_PASSPHRASE_FILE
+      // overrides it then); the passphrase itself never enters the script.
+      const passphrase = await passphraseFile(opts.caPassphraseFile);
+      process.stdout.write(planToBash(freshPlan(cluster), { source: cluster.source, ...(passphrase ? { passphraseFile: passphrase.path } : {}) }));
     });
 }

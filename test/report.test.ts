@@ -1,0 +1,202 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expiresText } from '../src/util/time.js';
+import type { Cluster } from '../src/model/cluster.js';
+import { escapeHtml, html } from '../src/report/html.js';
+import { instancesFor } from '../src/pki.js';
+import { dumpDom, pageRequests, screenshot, visibleText } from './helpers/browser.js';
+import { kubePki } from './helpers/cli.js';
+import { ADDED_SAN, DELETED, DROPPED_SAN, kubeadmFixture, labFixture, notAfter } from './graph-fixtures.js';
+
+/** Anything that would make a page fetch something: none may appear in the report's markup. */
+const EXTERNAL = [/<script/i, /<link/i, /\ssrc\s*=/i, /srcset/i, /url\(/i, /@import/i, /<iframe/i, /<object/i, /<embed/i, /<img/i, /<audio/i, /<video/i, /<base/i, /http-equiv/i];
+
+/** Every http(s):// in the page is a kubeconfig's server, written as text, never inside a tag. */
+function urlsOutsideText(page: string): string[] {
+  const inTags = [...page.matchAll(/<[^>]*>/g)].map((m) => m[0]).filter((tag) => /https?:\/\//i.test(tag));
+  return inTags;
+}
+
+/** Distinct colours and the share of pixels that are not the page background. */
+function pixelVariety(png: Buffer): { colours: number; inked: number; width: number; height: number } {
+  const img = PNG.sync.read(png);
+  const counts = new Map<number, number>();
+  for (let i = 0; i < img.data.length; i += 4) {
+    const rgb = (img.data[i]! << 16) | (img.data[i + 1]! << 8) | img.data[i + 2]!;
+    counts.set(rgb, (counts.get(rgb) ?? 0) + 1);
+  }
+  const background = Math.max(...counts.values());
+  const total = img.width * img.height;
+  return { colours: counts.size, inked: (total - background) / total, width: img.width, height: img.height };
+}
+
+describe('kube-pki report --html', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let config: string;
+  let lab: Cluster;
+  let pki: string;
+  let planted: string;
+  let labHtml: string;
+  let plantedHtml: string;
+
+  beforeAll(async () => {
+    ({ dir, cleanup, config, lab, pki, planted } = await labFixture('kube-pki-report-'));
+    labHtml = join(dir, 'lab.html');
+    plantedHtml = join(dir, 'planted.html');
+  });
+  afterAll(() => cleanup());
+
+  it('the lab: exit 0; Chromium shows every CA, certificate, kubeconfig, node and expiry date (as openssl reads them)', async () => {
+    const r = await kubePki(['report', '--html', labHtml, '--config', config, '--out', pki]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('all good');
+    const { stdout: dom, requests } = await dumpDom(labHtml);
+    expect(pageRequests(requests)).toEqual([]);
+    const text = visibleText(dom);
+    expect(text).toContain('All good');
+    const inst = instancesFor(lab);
+    for (const c of inst.certs) {
+      expect(text, c.certPath).toContain(c.certPath);
+      expect(text, c.subject.cn).toContain(`CN=${c.subject.cn}`);
+      expect(text, `expiry of ${c.certPath}`).toContain(expiresText(await notAfter(join(pki, c.certPath))));
+    }
+    for (const k of inst.kubeconfigs) expect(text, k.path).toContain(k.path);
+    for (const n of lab.nodes) expect(text, n.name).toMatch(new RegExp(`${n.name} ${n.role} · ${n.address.replace(/\./g, '\\.')}`));
+    // The CA → certificate diagram is drawn: one box per certificate, one signing curve per leaf.
+    expect(dom.match(/<g class="box (ca|cert) /g)).toHaveLength(inst.certs.length);
+    expect(dom.match(/class="edge signs /g)).toHaveLength(inst.certs.filter((c) => c.caName).length);
+    // The timeline: a bar per CA and certificate, today marked.
+    expect(dom.match(/<rect class="bar r-good"/g)).toHaveLength(inst.certs.length);
+    expect(text).toContain(`today ${new Date().toISOString().slice(0, 10)}`);
+    // The matrix: a worker gets ca.crt but never ca.key; the CA key is marked on control planes.
+    const row = (path: string) => /<tr>([\s\S]*?)<\/tr>/.exec(dom.slice(dom.indexOf(`<th scope="row"><code>${path}</code>`) - 4))![1]!;
+    const cells = (path: string) => [...row(path).matchAll(/<td class="([^"]*)"/g)].map((m) => m[1]);
+    expect(lab.nodes.map((n) => n.name)).toEqual(['master-1', 'master-2', 'worker-1', 'worker-2', 'loadbalancer']);
+    expect(cells('ca.key')).toEqual(['what', 'file st-ok', 'file st-ok', 'none', 'none', 'none']);
+    expect(cells('ca.crt')).toEqual(['what', 'file st-ok', 'file st-ok', 'file st-ok', 'file st-ok', 'none']);
+    expect(row('ca.key')).toContain('<span class="mode">0600</span> <span class="tag cakey">CA key</span>');
+    expect(row('worker-1.key')).toContain('<span class="mode">0600</span> <span class="tag key">key</span>');
+    // explain, on demand, per certificate.
+    expect(dom.match(/<details>/g)).toHaveLength(inst.certs.length);
+    expect(text).toContain('no node receives it as a file; it travels inside admin.kubeconfig');
+    expect(text).toContain('WHO USES IT AND FOR WHAT');
+    expect(text).toContain('openssl x509 -req -in kube-apiserver.csr');
+  });
+
+  it('planted problems (a deleted certificate, a wrong SAN re-signed with openssl): shown where they belong; exit 1', async () => {
+    const r = await kubePki(['report', '--html', plantedHtml, '--config', config, '--out', planted]);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stdout).toContain('problems shown');
+    const { stdout: dom } = await dumpDom(plantedHtml);
+    const text = visibleText(dom);
+    expect(text).toContain('Problems found');
+    expect(text).toMatch(/What to fix \(2\)/);
+    expect(text).toContain(`${DELETED} not found (catalog entry worker-2)`);
+    expect(text).toContain(`SANs missing: ${DROPPED_SAN}`);
+    expect(text).toContain(`SANs not in the description: ${ADDED_SAN}`);
+    // On its card, in the diagram and in the matrix.
+    const card = (id: string) => dom.slice(dom.indexOf(`id="${id}"`), dom.indexOf('</article>', dom.indexOf(`id="${id}"`)));
+    expect(visibleText(card('cert-worker-2'))).toContain('MISSING');
+    expect(visibleText(card('cert-kube-apiserver'))).toContain(`stale: SANs missing: ${DROPPED_SAN}`);
+    expect(dom).toMatch(/<g class="box cert st-missing"><title>worker-2\.crt/);
+    expect(dom).toMatch(/<g class="box cert st-stale"><title>kube-apiserver\.crt/);
+    const row = /<tr><th scope="row"><code>worker-2\.crt<\/code><\/th>([\s\S]*?)<\/tr>/.exec(dom)![1]!;
+    expect([...row.matchAll(/<td class="([^"]*)"/g)].map((m) => m[1])).toEqual(['what', 'none', 'none', 'none', 'file st-missing', 'none']);
+    // The deleted certificate has no bar in the timeline, but a "missing" mark.
+    expect(dom).toMatch(/worker-2\.crt<\/text><\/a><text class="when r-missing"[^>]*>missing<\/text>/);
+  });
+
+  it('self-contained: no script, stylesheet link, image, font or URL to fetch; Chromium with the network cut sends nothing for it', async () => {
+    for (const file of [labHtml, plantedHtml]) {
+      const page = await readFile(file, 'utf8');
+      for (const pattern of EXTERNAL) expect(page, String(pattern)).not.toMatch(pattern);
+      for (const [, href] of page.matchAll(/href="([^"]*)"/g)) expect(href, 'links stay in the page').toMatch(/^#/);
+      expect(urlsOutsideText(page)).toEqual([]);
+      const urls = [...page.matchAll(/https?:\/\/[A-Za-z0-9.:[\]-]+/g)].map((m) => m[0]);
+      const servers = new Set(instancesFor(lab).kubeconfigs.map((k) => k.server));
+      for (const url of urls) expect(servers, url).toContain(url);
+    }
+    // The control: a page that does fetch is seen by the same setup.
+    const leaky = join(dir, 'leaky.html');
+    await writeFile(leaky, '<!doctype html><p>x</p><img src="http://192.0.2.1/x.png"><link rel="stylesheet" href="https://example.invalid/a.css">');
+    expect(pageRequests((await dumpDom(leaky)).requests)).toEqual(expect.arrayContaining(['GET http://192.0.2.1/x.png', 'CONNECT example.invalid:443']));
+    expect(pageRequests((await dumpDom(plantedHtml)).requests)).toEqual([]);
+  });
+
+  it('the screenshot is not blank, in the light and the dark scheme; light and dark and print styles are there', async () => {
+    const light = join(dir, 'light.png');
+    const dark = join(dir, 'dark.png');
+    await screenshot(plantedHtml, light, [1280, 1600]);
+    await screenshot(plantedHtml, dark, [1280, 1600], ['--force-dark-mode', '--blink-settings=preferredColorScheme=0']);
+    const l = pixelVariety(await readFile(light));
+    const d = pixelVariety(await readFile(dark));
+    expect([l.width, l.height]).toEqual([1280, 1600]);
+    expect(l.colours).toBeGreaterThan(200);
+    expect(l.inked).toBeGreaterThan(0.05);
+    expect(d.colours).toBeGreaterThan(200);
+    // The page's background: light in one, dark in the other.
+    const corner = (png: Buffer) => {
+      const img = PNG.sync.read(png);
+      const i = (img.width * (img.height - 5) + 5) * 4;
+      return img.data[i]! + img.data[i + 1]! + img.data[i + 2]!;
+    };
+    expect(corner(await readFile(light))).toBeGreaterThan(600);
+    expect(corner(await readFile(dark))).toBeLessThan(150);
+    const page = await readFile(plantedHtml, 'utf8');
+    expect(page).toContain('@media (prefers-color-scheme: dark)');
+    expect(page).toContain('@media print');
+  });
+
+  it('kubeadm: every CA, certificate, kubeconfig and node in the rendered page', async () => {
+    const { config: cfg, cluster, out } = await kubeadmFixture(dir);
+    const file = join(dir, 'kubeadm.html');
+    const r = await kubePki(['report', '--html', file, '--config', cfg, '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const text = visibleText((await dumpDom(file)).stdout);
+    const inst = instancesFor(cluster);
+    for (const c of inst.certs) {
+      expect(text, c.certPath).toContain(c.certPath);
+      expect(text).toContain(expiresText(await notAfter(join(out, c.certPath))));
+    }
+    for (const k of inst.kubeconfigs) expect(text, k.path).toContain(k.path);
+    for (const n of cluster.nodes) expect(text, n.name).toContain(`${n.name} ${n.role} · ${n.address}`);
+    expect(text).toContain('pki/etcd/ca.crt');
+  });
+
+  it('planned: without a PKI folder the page shows what gen will make; exit 0', async () => {
+    const file = join(dir, 'planned.html');
+    const r = await kubePki(['report', '--html', file, '--config', config, '--out', join(dir, 'none-yet')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const text = visibleText((await dumpDom(file)).stdout);
+    expect(text).toContain('Planned: nothing generated');
+    expect(text).toContain('1000 days from gen');
+  });
+
+  it('bad input: exit 2, the option and the value named, nothing written; a file that is not a report is never overwritten', async () => {
+    const missing = await kubePki(['report', '--config', config, '--out', pki]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain("required option '--html <file>' not specified");
+    const noFolder = await kubePki(['report', '--html', join(dir, 'nope', 'r.html'), '--config', config, '--out', pki]);
+    expect(noFolder.exitCode).toBe(2);
+    expect(noFolder.stderr).toContain(`--html ${JSON.stringify(join(dir, 'nope', 'r.html'))}: the folder ${join(dir, 'nope')} does not exist`);
+    const key = join(pki, 'ca.key');
+    const before = await readFile(key);
+    const refused = await kubePki(['report', '--html', key, '--config', config, '--out', pki]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('exists and is not a kube-pki report; refusing to overwrite it');
+    expect(await readFile(key)).toEqual(before);
+    // An earlier report is replaced.
+    const again = await kubePki(['report', '--html', labHtml, '--config', config, '--out', pki]);
+    expect(again.exitCode).toBe(0);
+  });
+
+  it('every value is escaped: html`` turns markup in a value into text', () => {
+    const value = '<img src=x onerror=alert(1)> & "q" \'s\'';
+    expect(html`<p title="${value}">${value}</p>`.text).toBe(`<p title="${escapeHtml(value)}">${escapeHtml(value)}</p>`);
+    expect(escapeHtml(value)).toBe('&lt;img src=x onerror=alert(1)&gt; &amp; &quot;q&quot; &#39;s&#39;');
+    expect(html`<b>${[html`<i>${'<'}</i>`, '>']}</b>`.text).toBe('<b><i>&lt;</i>&gt;</b>');
+  });
+});
