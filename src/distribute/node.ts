@@ -120,7 +120,7 @@ export async function distributeNode(target: NodeTarget, files: ManifestFile[], 
       const found: NodeInspection = await inspectNode(store, files, local);
       await store.remove(found.leftovers);
       const others = found.extra.filter((p) => !found.leftovers.includes(posix.join(store.dir, p)));
-      notes = [...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : [])];
+      notes = [...store.notes, ...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : [])];
       // On a retry, what an earlier attempt finished is already settled.
       const open = found.files.filter((s) => !outcomes.has(s.file));
       const toSend = open.filter((s) => s.status !== 'same');
