@@ -79,14 +79,16 @@ describe('known_hosts', () => {
     expect(hostMatches(hashed[0]!.patterns, '[127.0.1.12]:2222')).toBe(false);
   });
 
-  it('tells known, unknown, changed and revoked keys apart', () => {
+  it('tells known, unknown, changed, revoked and @cert-authority-only keys apart', () => {
     const kh = new KnownHosts('x', parseKnownHosts(
       [`# comment`, `a.lab ${key.pub}`, `b.lab ssh-ed25519 ${other.toString('base64')}`, `@revoked c.lab ${key.pub}`, `@cert-authority *.lab ${key.pub}`, 'garbage'].join('\n'),
     ));
     expect(kh.check('a.lab', key.blob)).toEqual({ kind: 'known' });
-    expect(kh.check('d.lab', key.blob)).toEqual({ kind: 'unknown' });
-    expect(kh.check('b.lab', key.blob)).toEqual({ kind: 'changed', known: [{ type: 'ssh-ed25519', fingerprint: fingerprint(other), line: 3 }] });
-    expect(kh.check('c.lab', key.blob)).toEqual({ kind: 'revoked', line: 4 });
+    expect(kh.check('d.other', key.blob)).toEqual({ kind: 'unknown' });
+    // Host certificates are not checked: a host only a @cert-authority line covers is said to be so.
+    expect(kh.check('d.lab', key.blob)).toEqual({ kind: 'cert-authority', place: 'known_hosts:5' });
+    expect(kh.check('b.lab', key.blob)).toEqual({ kind: 'changed', known: [{ type: 'ssh-ed25519', fingerprint: fingerprint(other), place: 'known_hosts:3' }] });
+    expect(kh.check('c.lab', key.blob)).toEqual({ kind: 'revoked', place: 'known_hosts:4' });
     expect(kh.typesFor('a.lab')).toEqual(['ssh-ed25519']);
   });
 

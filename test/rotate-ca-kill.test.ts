@@ -8,7 +8,7 @@ import { cert, issued, mismatchedPairs, pemCerts, KUBEADM_YAML } from './helpers
 
 // Each phase killed at several points (after the Nth file renamed into place or removed, so also
 // between the renames of one pair), then run again: it completes, and no key ever sits beside a
-// certificate it does not match. The hook is the executor's KUBE_PKI_TEST_KILL_AFTER_RENAMES.
+// certificate it does not match. The hook is the executor's KUBE_PKI_TEST_STOP_AFTER_RENAME.
 
 const LEAVES = ['admin', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kube-apiserver', 'apiserver-kubelet-client', 'etcd-server', 'service-account', 'worker-1', 'worker-2'];
 const KILL_POINTS = { start: [1, 2, 3, 5], reissue: [1, 2, 3, 4, 5, 6, 7, 9, 15], finish: [1, 2, 5, 8] } as const;
@@ -52,7 +52,7 @@ describe('rotate-ca killed at any moment completes when run again', () => {
     it(`${phase}: killed after rename ${KILL_POINTS[phase].join(', ')}`, async () => {
       for (const n of KILL_POINTS[phase]) {
         const pki = await copyPki(bases[phase]!, join(dir, `${phase}-${n}`));
-        const killed = await rotate(phase, pki, { KUBE_PKI_TEST_KILL_AFTER_RENAMES: String(n) });
+        const killed = await rotate(phase, pki, { KUBE_PKI_TEST_STOP_AFTER_RENAME: String(n) });
         expect(killed.signal, `${phase} kill point ${n}`).toBe('SIGKILL');
         expect(await mismatchedPairs(pki), `${phase} killed after ${n}`).toEqual([]);
         const again = await rotate(phase, pki);
@@ -88,7 +88,7 @@ describe('rotate-ca on node trees killed at any moment (the CA pair copied into 
   it('reissue killed after rename 8, 10, 12, 16, 20, 30 completes; every tree holds the new pair', async () => {
     for (const n of [8, 10, 12, 16, 20, 30]) {
       const pki = await copyPki(base, join(dir, `reissue-${n}`));
-      const killed = await rotate('reissue', pki, { KUBE_PKI_TEST_KILL_AFTER_RENAMES: String(n) });
+      const killed = await rotate('reissue', pki, { KUBE_PKI_TEST_STOP_AFTER_RENAME: String(n) });
       expect(killed.signal, `kill point ${n}`).toBe('SIGKILL');
       expect(await mismatchedPairs(pki), `killed after ${n}`).toEqual([]);
       const again = await rotate('reissue', pki);

@@ -3,6 +3,7 @@ import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { rotationRefusal, rotationsUnderWay } from '../inspect/rotation.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
+import { clearCaReplacement, recordCaReplacement, unfinishedCaReplacement } from '../exec/replacing-ca.js';
 import type { Instances } from '../model/instances.js';
 import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { checkOpenssl } from '../openssl/run.js';
@@ -55,7 +56,7 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   if (cluster.rootCA) await rootChecked((await planFor(cluster, outDir, planOptions, instances)).plan);
 
   if (options.dryRun) {
-    const { plan } = await planFor(cluster, outDir, planOptions, instances);
+    const { plan } = await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: await unfinishedCaReplacement(outDir) }, instances);
     if (cluster.rootCA) await rootChecked(plan);
     if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, items: await summarize(plan, instances, outDir, new Map(), false) });
     else process.stdout.write(planText(plan, outDir, cluster));
@@ -67,9 +68,22 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   const notes = await privateOutDir(outDir);
   let plan: Plan = { profile: cluster.profile, items: [] };
   const errors = await runLocked(
-    async () => (plan = await rootChecked((await planFor(cluster, outDir, planOptions, instances)).plan)),
+    async () => {
+      // What an interrupted --replace-ca still had to do is done now; this run's replacement is recorded first.
+      const unfinished = await unfinishedCaReplacement(outDir);
+      plan = await rootChecked((await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: unfinished }, instances)).plan);
+      await recordCaReplacement(outDir, plan, unfinished);
+      return plan;
+    },
     outDir,
-    { silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(passphrase ? { passphraseFile: passphrase.path } : {}) },
+    {
+      silent: !!options.json,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(passphrase ? { passphraseFile: passphrase.path } : {}),
+      after: async (ran, failed) => {
+        if (failed.size === 0 && !ran.items.some((i) => i.action === 'stale')) await clearCaReplacement(outDir);
+      },
+    },
   );
 
   const stale = plan.items.filter((i) => i.action === 'stale');

@@ -130,7 +130,7 @@ export async function distributeNode(
       const retired = found.extra.filter((p) => retiredFiles.includes(p));
       await store.remove([...found.leftovers, ...retired.map((p) => posix.join(store.dir, p))]);
       const others = found.extra.filter((p) => !found.leftovers.includes(posix.join(store.dir, p)) && !retired.includes(p));
-      notes = [...(retired.length ? [`removed (a finished CA rotation's trust bundle): ${retired.join(', ')}`] : []), ...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : [])];
+      notes = [...(retired.length ? [`removed (a finished CA rotation's trust bundle): ${retired.join(', ')}`] : []), ...store.notes, ...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : [])];
       // On a retry, what an earlier attempt finished is already settled.
       const open = found.files.filter((s) => !outcomes.has(s.file));
       const toSend = open.filter((s) => s.status !== 'same');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { lockOutDir } from '../exec/lock.js';
+import { recoverOutDir } from '../exec/run-locked.js';
 import { limiter } from '../util/limit.js';
 import { readLocalFiles, type LocalFile } from './compare.js';
 import type { NodeManifest } from './manifest.js';
@@ -22,11 +23,13 @@ export async function distribute(cluster: Cluster, options: DistributeOptions): 
   const prepared = await prepareDistribution(cluster, options);
   if (options.dryRun) return dryRun(cluster, prepared, options);
   const { outDir, manifests, targets } = prepared;
-  const local = await readLocalFiles(outDir, manifests);
   const session = await sessionOptions(options);
   const unlock = await lockOutDir(outDir);
   let reports: NodeReport[];
   try {
+    // Read under the lock, after an interrupted gen is completed: never a key without its certificate.
+    await recoverOutDir(outDir);
+    const local = await readLocalFiles(outDir, manifests);
     const limit = limiter(options.parallel ?? 16);
     const views: NodeView[] = [];
     const running = manifests.map((m) => {

@@ -40,6 +40,8 @@ export interface RemoteStore {
   put(path: string, data: Buffer, mode: number, sum: string): Promise<void>;
   remove(paths: string[]): Promise<void>;
   close(): Promise<void>;
+  /** What opening the store found worth telling (e.g. a leftover it could not remove). */
+  readonly notes: string[];
 }
 
 /** Temporary names kube-pki uses next to a final path; anything matching is a leftover of a cut run. */
@@ -65,6 +67,8 @@ async function absoluteDir(sftp: Sftp, remoteDir: string): Promise<string> {
 
 /** The login user owns the files: everything through SFTP, nothing run in a shell. */
 export class SftpStore implements RemoteStore {
+  readonly notes: string[] = [];
+
   private constructor(
     private readonly sftp: Sftp,
     readonly dir: string,
@@ -100,8 +104,10 @@ export class SftpStore implements RemoteStore {
   async mkdirs(folders: string[]): Promise<void> {
     for (const folder of withParents(folders)) {
       const st = await this.sftp.stat(folder);
-      if (!st) await this.sftp.mkdir(folder, MODE.dir);
-      else if (!st.isDirectory()) throw new Error(`${folder} exists on the node but is not a folder`);
+      if (st && !st.isDirectory()) throw new Error(`${folder} exists on the node but is not a folder`);
+      if (st) continue;
+      await this.sftp.mkdir(folder, MODE.dir);
+      await this.sftp.syncDir(posix.dirname(folder)); // a new folder is an entry of its parent
     }
   }
 
@@ -116,6 +122,8 @@ export class SftpStore implements RemoteStore {
       await this.sftp.unlink(tmp).catch(() => undefined);
       throw err;
     }
+    // The rename is only durable once the folder is: a crash of the node could otherwise bring the old file back.
+    await this.sftp.syncDir(posix.dirname(path));
     const st = await this.sftp.lstat(path);
     if (!st.isFile() || (st.mode & 0o7777) !== mode || st.size !== data.length)
       throw new Error(`${path}: after the rename it has mode ${(st.mode & 0o7777).toString(8)} and ${st.size} bytes, not ${mode.toString(8)} and ${data.length}`);
@@ -140,17 +148,20 @@ const LIST_SCRIPT =
   'for d do if [ -d "$d" ]; then find -H "$d" -maxdepth 1 -printf \'%d\\0%p\\0%y\\0%m\\0%s\\0%U\\0\'; ' +
   'else printf \'0\\0%s\\0-\\0\\0\\0\\0\' "$d"; fi; done';
 
-const MKDIR_SCRIPT = 'for d do [ -d "$d" ] || install -d -m 0700 -- "$d" || exit 1; done';
+/** A new folder is an entry of its parent: the parent is synced too. */
+const MKDIR_SCRIPT = 'for d do [ -d "$d" ] || { install -d -m 0700 -- "$d" && sync -- "$(dirname -- "$d")"; } || exit 1; done';
 
 /** args: staged file, temporary name next to the target, target, mode, sha256. */
 const INSTALL_SCRIPT = [
   'set -e',
   'trap \'rm -f -- "$2"\' EXIT',
   'install -T -m "$4" -- "$1" "$2"',
-  'sync -- "$2" || true',
+  'sync -- "$2"',
   'sum=$(sha256sum < "$2")',
   '[ "${sum%% *}" = "$5" ] || { echo "the installed bytes differ from the local file" >&2; exit 3; }',
   'mv -f -T -- "$2" "$3"',
+  // The rename is only durable once the folder is synced; a failure is this node's error.
+  'sync -- "$(dirname -- "$3")" || { echo "cannot sync the folder of $3 to disk" >&2; exit 4; }',
 ].join('; ');
 
 const STAGING = /^\.kube-pki-staging-[0-9a-f]{12}$/;
@@ -159,15 +170,23 @@ const STALE_STAGING_S = 3600;
 
 /**
  * A connection cut while a file was staged leaves it (possibly a private key, 0600 in a 0700 folder)
- * in the login folder: removed on the next connection, once it is clearly no other run's.
+ * in the login folder: removed on the next connection, once it is clearly no other run's. One that
+ * cannot be removed is reported, never a reason to fail: each connection stages in a folder of a new
+ * random name anyway. Returns the notes.
  */
-async function removeStaleStaging(sftp: Sftp, home: string, now = Date.now() / 1000): Promise<void> {
+async function removeStaleStaging(sftp: Sftp, home: string, now = Date.now() / 1000): Promise<string[]> {
+  const notes: string[] = [];
   for (const entry of await sftp.readdir(home)) {
     if (!STAGING.test(entry.filename) || !entry.attrs.isDirectory() || now - entry.attrs.mtime < STALE_STAGING_S) continue;
     const dir = posix.join(home, entry.filename);
-    for (const file of await sftp.readdir(dir)) await sftp.unlink(posix.join(dir, file.filename));
-    await sftp.rmdir(dir);
+    try {
+      for (const file of await sftp.readdir(dir)) await sftp.unlink(posix.join(dir, file.filename));
+      await sftp.rmdir(dir);
+    } catch (err) {
+      notes.push(`a staging folder an earlier run left, ${dir}, cannot be removed (${(err as Error).message}); it may hold a private key: remove it on the node`);
+    }
   }
+  return notes;
 }
 
 const FIND_TYPES: Record<string, EntryType> = { f: 'file', d: 'dir', l: 'link' };
@@ -186,13 +205,14 @@ export class SudoStore implements RemoteStore {
     private readonly sftp: Sftp,
     private readonly home: string,
     readonly dir: string,
+    readonly notes: string[],
   ) {}
 
   static async open(client: Client, remoteDir: string): Promise<SudoStore> {
     const sftp = await openSftp(client);
     const home = await sftp.realpath('.');
-    await removeStaleStaging(sftp, home);
-    return new SudoStore(client, sftp, home, await absoluteDir(sftp, remoteDir));
+    const notes = await removeStaleStaging(sftp, home);
+    return new SudoStore(client, sftp, home, await absoluteDir(sftp, remoteDir), notes);
   }
 
   private async sudo(argv: string[]): Promise<Buffer> {

@@ -47,7 +47,9 @@ interface Layer {
   field: (key: Key) => string;
 }
 
-const SSH_CONFIG_NAMES: Partial<Record<Key, keyof SshConfigEntry>> = { host: 'HostName', port: 'Port', user: 'User', identityFile: 'IdentityFile' };
+type TakenName = Exclude<keyof SshConfigEntry, 'unsupported'>;
+
+const SSH_CONFIG_NAMES: Partial<Record<Key, TakenName>> = { host: 'HostName', port: 'Port', user: 'User', identityFile: 'IdentityFile' };
 
 function expandHome(path: string): string {
   return path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
@@ -138,8 +140,14 @@ function settingLayers(node: ClusterNode, ctx: Resolving): Layer[] {
   const layers: Layer[] = [{ values: node.ssh ?? {}, field: (k) => `${src}: nodes[${index}].ssh.${k}` }];
   if (ctx.lookup) {
     const entry = ctx.lookup(node.name);
+    for (const [name, raw] of Object.entries(entry.unsupported ?? {}))
+      ctx.issues.add(
+        `--ssh-config ${ctx.sshConfig}: Host ${node.name}: ${name}`,
+        raw,
+        `kube-pki connects to each node directly and does not support ${name}; give the node's reachable address (ssh.host) instead, or distribute from a machine that reaches the nodes`,
+      );
     const values: Partial<Record<Key, unknown>> = {};
-    for (const [key, name] of Object.entries(SSH_CONFIG_NAMES) as [Key, keyof SshConfigEntry][]) {
+    for (const [key, name] of Object.entries(SSH_CONFIG_NAMES) as [Key, TakenName][]) {
       const raw = entry[name];
       if (raw === undefined) continue;
       const value = fromSshConfig(key, raw);

@@ -1,5 +1,7 @@
 import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
+import { lockOutDir } from '../exec/lock.js';
+import { recoverOutDir } from '../exec/run-locked.js';
 import { limiter } from '../util/limit.js';
 import { join } from 'node:path';
 import { readIfExists } from '../inspect/disk.js';
@@ -19,7 +21,23 @@ import { checkLines, nodeBase, printJson, printTable, type NodeCheck, type Verif
  */
 export async function verifyRemote(cluster: Cluster, options: RemoteOptions, onNode?: (check: NodeCheck) => void): Promise<VerifyReport> {
   const prepared = await prepareDistribution(cluster, options);
-  return verifyPrepared(cluster, prepared, await readLocalFiles(prepared.outDir, prepared.manifests), options, onNode);
+  return verifyPrepared(cluster, prepared, await readLocked(prepared), options, onNode);
+}
+
+/** The local files, read under the output folder's lock (never half of what a gen is writing); the comparison runs after. */
+async function readLocked({ outDir, manifests }: Prepared): Promise<Map<string, LocalFile>> {
+  // A folder this user cannot write (a read-only check of another user's PKI) cannot be locked, nor written by this user's gen.
+  const unlock = await lockOutDir(outDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EACCES' || err.code === 'EROFS') return null;
+    throw err;
+  });
+  if (!unlock) return readLocalFiles(outDir, manifests);
+  try {
+    await recoverOutDir(outDir);
+    return await readLocalFiles(outDir, manifests);
+  } finally {
+    await unlock();
+  }
 }
 
 async function verifyPrepared(cluster: Cluster, prepared: Prepared, local: Map<string, LocalFile>, options: RemoteOptions, onNode?: (check: NodeCheck) => void): Promise<VerifyReport> {
@@ -74,7 +92,7 @@ async function rootKeyFile(cluster: Cluster, outDir: string): Promise<ForbiddenF
 /** `kube-pki distribute --verify`: exit 0 when every node holds exactly its files, else 1. */
 export async function verifyCommand(cluster: Cluster, options: DistributeOptions): Promise<number> {
   const prepared = await prepareDistribution(cluster, options);
-  const local = await readLocalFiles(prepared.outDir, prepared.manifests);
+  const local = await readLocked(prepared);
   const waits = new Map(prepared.manifests.map((m) => [m.node.name, deferred<{ ok: boolean; summary: string }>()]));
   const views: NodeView[] = prepared.manifests.map((m) => ({ name: m.node.name, title: `${m.node.name}: comparing`, files: [], done: waits.get(m.node.name)!.promise }));
   const running = verifyPrepared(cluster, prepared, local, options, (c) =>

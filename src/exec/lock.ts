@@ -1,32 +1,150 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, UserError } from '../errors.js';
 
 const LOCK = '.kube-pki.lock';
+/** Held for a moment by the one run that removes a stale lock, so that two runs never both remove one. */
+const BREAKER = '.kube-pki.lock.break';
 
-function alive(pid: number): boolean {
+/**
+ * A lock without a readable owner (an older kube-pki's, written in two steps, or a damaged one) is
+ * respected this long: its run may still be starting. Older than this, it is taken over.
+ */
+export const OWNERLESS_LOCK_MS = 60_000;
+/** The breaker is held for milliseconds; one this old was left by a run killed right then. */
+const BREAKER_MS = 10_000;
+
+/** Who holds a lock: the process, its machine, and its start time (a PID can be reused). */
+interface Owner {
+  pid: number;
+  host: string;
+  started?: string;
+}
+
+/** Linux: the process's start time in clock ticks since boot (field 22 of /proc/PID/stat). */
+async function startTime(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+async function me(): Promise<Owner> {
+  const started = await startTime(process.pid);
+  return { pid: process.pid, host: hostname(), ...(started ? { started } : {}) };
+}
+
+function parseOwner(text: string): Owner | null {
+  // An older kube-pki wrote only its PID, on this machine.
+  if (/^\d+\n?$/.test(text)) return { pid: Number(text), host: hostname() };
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const o = JSON.parse(text) as Owner;
+    return Number.isInteger(o.pid) && o.pid > 0 && typeof o.host === 'string' ? o : null;
+  } catch {
+    return null;
   }
 }
 
-/** One kube-pki at a time per output folder; a lock left by a killed run is taken over. */
+/** Gone: not running on this machine, or its PID now belongs to another process. Another machine's owner is never judged. */
+async function ownerGone(owner: Owner): Promise<boolean> {
+  if (owner.host !== hostname()) return false;
+  if (owner.pid === process.pid) return owner.started !== (await startTime(process.pid));
+  try {
+    process.kill(owner.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return true;
+  }
+  return owner.started !== undefined && owner.started !== (await startTime(owner.pid));
+}
+
+/**
+ * Creates `path` with the owner already in it, or returns false if it exists: the content is written
+ * to a private file first and hard-linked into place, so no other run ever reads an empty lock.
+ */
+async function createOwned(path: string, owner: Owner): Promise<boolean> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(owner)}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+interface Seen {
+  text: string;
+  ino: number;
+  ageMs: number;
+}
+
+async function look(path: string): Promise<Seen | null> {
+  try {
+    const [s, text] = await Promise.all([stat(path), readFile(path, 'utf8').catch(() => '')]);
+    return { text, ino: s.ino, ageMs: Date.now() - s.mtimeMs };
+  } catch {
+    return null; // released meanwhile
+  }
+}
+
+async function busy(outDir: string, path: string, seen: Seen): Promise<UserError | null> {
+  const owner = parseOwner(seen.text);
+  if (!owner) {
+    if (seen.ageMs > OWNERLESS_LOCK_MS) return null;
+    return new UserError(
+      `${path} names no owner and is ${Math.round(seen.ageMs / 1000)} s old: another kube-pki may be starting in ${outDir}; ` +
+        `try again in a minute, or remove it if no kube-pki is running`,
+      EXIT.failed,
+    );
+  }
+  if (await ownerGone(owner)) return null;
+  const who = owner.host === hostname() ? `pid ${owner.pid}` : `pid ${owner.pid} on ${owner.host}`;
+  return new UserError(`another kube-pki (${who}) is working in ${outDir}; wait for it, or remove ${path} if it is gone`, EXIT.failed);
+}
+
+/** Removes a stale lock, unless another run replaced it meanwhile; one remover at a time. */
+async function breakStale(dir: string, path: string, seen: Seen): Promise<void> {
+  const breaker = join(dir, BREAKER);
+  if (!(await createOwned(breaker, await me()))) {
+    const b = await look(breaker);
+    if (b && b.ageMs > BREAKER_MS) await rm(breaker, { force: true });
+    else await sleep(20);
+    return;
+  }
+  try {
+    const now = await look(path);
+    if (now && now.ino === seen.ino && now.text === seen.text) await rm(path, { force: true });
+  } finally {
+    await rm(breaker, { force: true });
+  }
+}
+
+/**
+ * One kube-pki at a time per output folder. The lock names its owner from the moment it exists; it
+ * is taken over only when that owner is gone (a killed run), or, naming no owner, when it is old.
+ */
 export async function lockOutDir(outDir: string): Promise<() => Promise<void>> {
   const path = join(outDir, LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return () => rm(path, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (pid && pid !== process.pid && alive(pid))
-        throw new UserError(`another kube-pki (pid ${pid}) is working in ${outDir}; wait for it, or remove ${path} if it is gone`, EXIT.failed);
-      await rm(path, { force: true });
+  const owner = await me();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (await createOwned(path, owner)) {
+      const mine = await look(path);
+      return async () => {
+        // Only our own lock is removed, never one another run took over meanwhile.
+        const now = await look(path);
+        if (now && mine && now.ino === mine.ino) await rm(path, { force: true });
+      };
     }
+    const seen = await look(path);
+    if (!seen) continue;
+    const error = await busy(outDir, path, seen);
+    if (error) throw error;
+    await breakStale(outDir, path, seen);
   }
-  throw new UserError(`cannot lock ${outDir}`, EXIT.failed);
+  throw new UserError(`cannot lock ${outDir}: ${path} keeps coming back; is another kube-pki starting and stopping there?`, EXIT.failed);
 }

@@ -3,7 +3,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
+import { completeInterrupted } from './install-together.js';
 import { clearLeftovers, runContext, startPlan } from './run-plan.js';
+import { TMP_DIR } from '../model/files.js';
 import { ensureDir } from '../files/atomic.js';
 import { errorReason, UnusableFile } from '../files/read.js';
 import type { Plan } from '../model/steps.js';
@@ -60,22 +62,33 @@ export async function assertOutDir(outDir: string, ownPaths: readonly string[] =
   );
 }
 
+/**
+ * Under the lock, before the folder is read: what a killed run had promised to install is installed
+ * (a key and its certificate together), and what it left half-made is removed.
+ */
+export async function recoverOutDir(outDir: string): Promise<void> {
+  const completed = await completeInterrupted(outDir, join(outDir, TMP_DIR));
+  if (completed.length) process.stderr.write(`kube-pki: completed what an interrupted run had begun to install: ${completed.join(', ')}\n`);
+  await clearLeftovers(outDir);
+}
+
 /** Runs a plan in the output folder under its lock, with the progress view; returns the failed items' messages. */
 export async function runLocked(
   planned: Plan | (() => Promise<Plan>),
   outDir: string,
-  options: { concurrency?: number; silent: boolean; now?: Date; passphraseFile?: string },
+  options: { concurrency?: number; silent: boolean; now?: Date; passphraseFile?: string; after?: (plan: Plan, errors: Map<string, string>) => Promise<void> },
 ): Promise<Map<string, string>> {
   const unlock = await lockOutDir(outDir);
   const errors = new Map<string, string>();
   try {
+    await recoverOutDir(outDir);
     // Planning under the lock: what another run just wrote is seen, never overwritten by a stale plan.
     const plan = typeof planned === 'function' ? await planned() : planned;
-    await clearLeftovers(outDir);
     const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency, options.passphraseFile));
     await showProgress(plan, running, { silent: options.silent });
     for (const [name, p] of running) await p.catch((err: Error) => errors.set(name, err.message));
     await clearLeftovers(outDir);
+    await options.after?.(plan, errors);
   } finally {
     await unlock();
   }

@@ -3,9 +3,17 @@ import { chmod, copyFile, mkdir, open, rename, rm, stat, writeFile } from 'node:
 import { basename, dirname, join } from 'node:path';
 import { MODE } from '../model/files.js';
 
-/** Creates a folder and its missing parents with mode 0700 (they may hold keys). */
+/**
+ * Creates a folder and its missing parents with mode 0700 (they may hold keys). A new folder is an
+ * entry of its parent: each parent is synced too, or a crash could lose a synced file's whole folder.
+ */
 export async function ensureDir(path: string, mode: number = MODE.dir): Promise<void> {
-  await mkdir(path, { recursive: true, mode });
+  const first = await mkdir(path, { recursive: true, mode });
+  if (first === undefined) return;
+  for (let dir = path; ; dir = dirname(dir)) {
+    await syncDir(dirname(dir));
+    if (dir === first || dirname(dir) === dir) break;
+  }
 }
 
 async function fsyncPath(path: string, flags = 'r'): Promise<void> {
@@ -18,6 +26,27 @@ async function fsyncPath(path: string, flags = 'r'): Promise<void> {
 }
 
 /**
+ * Test hook: KUBE_PKI_TEST_STOP_AFTER_RENAME=N kills this process (SIGKILL: no clean-up runs) right
+ * after its Nth rename into place, so tests can stop a run at every step boundary, not at random.
+ */
+const stopAfter = Number(process.env.KUBE_PKI_TEST_STOP_AFTER_RENAME ?? 0);
+let renames = 0;
+
+async function renameInto(from: string, to: string): Promise<void> {
+  await rename(from, to);
+  if (stopAfter > 0 && ++renames === stopAfter) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Flushes a folder's entries (a rename, a new file) to disk; a file system that cannot is reported. */
+export async function syncDir(path: string): Promise<void> {
+  try {
+    await fsyncPath(path);
+  } catch (err) {
+    throw new Error(`cannot sync the folder ${path} to disk: ${(err as Error).message}`);
+  }
+}
+
+/**
  * Moves a finished file into place: mode first, data flushed, then one rename. A reader (or a run
  * killed at any moment) sees the old file or the new one, never a part of one.
  */
@@ -25,14 +54,15 @@ export async function installFile(tmpPath: string, finalPath: string, mode: numb
   await chmod(tmpPath, mode);
   await fsyncPath(tmpPath);
   await ensureDir(dirname(finalPath));
-  await rename(tmpPath, finalPath);
-  await fsyncPath(dirname(finalPath)).catch(() => undefined); // not every file system syncs folders
+  await renameInto(tmpPath, finalPath);
+  await syncDir(dirname(finalPath));
 }
 
 /** Removes a file (gone already is fine) and syncs its folder, so the removal survives a power cut. */
 export async function removeFile(path: string): Promise<void> {
   await rm(path, { force: true });
-  await fsyncPath(dirname(path)).catch(() => undefined);
+  if (stopAfter > 0 && ++renames === stopAfter) process.kill(process.pid, 'SIGKILL'); // the test hook counts removals too
+  await syncDir(dirname(path));
 }
 
 /** Writes a whole file atomically (temporary file in the same folder, then rename). */
@@ -53,6 +83,9 @@ export async function backupFile(path: string, backupPath: string): Promise<void
   await ensureDir(dirname(backupPath));
   await copyFile(path, backupPath);
   await chmod(backupPath, (await stat(path)).mode & 0o777);
+  // The backup is what is left of the old file once it is replaced: on disk before the replacement.
+  await fsyncPath(backupPath);
+  await syncDir(dirname(backupPath));
 }
 
 export async function exists(path: string): Promise<boolean> {

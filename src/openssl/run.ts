@@ -9,11 +9,15 @@ export const MIN_OPENSSL = [3, 0] as const;
  */
 const NO_TRUST_STORE = { SSL_CERT_FILE: '/dev/null' };
 
-/** Runs openssl with an argument array (never a shell string); throws with openssl's own words on failure. */
-export async function runOpenssl(args: string[], cwd: string): Promise<void> {
+/**
+ * Runs openssl with an argument array (never a shell string); throws with openssl's own words on failure.
+ * `retries`: how many times a failed run is tried again before it is reported.
+ */
+export async function runOpenssl(args: string[], cwd: string, { retries = 0 } = {}): Promise<void> {
   // Every output goes to a file (-out): stdout is not even read, which makes each spawn cheaper.
   const result = await execa('openssl', args, { cwd, env: NO_TRUST_STORE, reject: false, stdin: 'ignore', stdout: 'ignore' });
   if (result.failed) {
+    if ((result as { code?: string }).code !== 'ENOENT' && retries > 0) return runOpenssl(args, cwd, { retries: retries - 1 });
     if ((result as { code?: string }).code === 'ENOENT') throw opensslMissing();
     // openssl's stderr names files and reasons, never key material.
     const detail = String(result.stderr || result.message || '').split('\n').slice(0, 4).join(' | ');

@@ -23,6 +23,11 @@ export interface PlanOptions {
   reissue?: ReadonlySet<string>;
   /** With `reissue`: give each of them a new key instead of keeping it. */
   newKey?: boolean;
+  /**
+   * CAs an interrupted `--replace-ca` was replacing: what it had still to do is done now (their
+   * leaves re-issued with kept keys, the kubeconfigs and copies that embed them rewritten).
+   */
+  finishCaReplacement?: ReadonlySet<string>;
   /** The time intermediates are made at (checked against the root's end); default now. */
   now?: Date;
 }
@@ -116,7 +121,7 @@ function planCopy(copy: CopyInstance, source: PlanItem, disk: DiskState, options
     const remade = source.outputs.includes(f.from);
     if (!remade && !s.sourceExists) {
       if (s.targetExists) stale.push(`${f.to} has no source: ${f.from} is missing`);
-    } else if (!s.targetExists || (s.same && remade) || (!s.same && options.force)) copied.push(f);
+    } else if (!s.targetExists || (s.same && remade) || (!s.same && (options.force || options.finishCaReplacement?.has(copy.source)))) copied.push(f);
     else if (!s.same) stale.push(`${f.to} differs from ${f.from}; kept as it is (--force replaces it with ${f.from})`);
   }
   if (stale.length) return idleItem(copy.name, copy.group, 'stale', stale);
@@ -187,6 +192,8 @@ function planCert(cert: CertInstance, state: CertState, actions: Map<string, Act
   if (options.reissue?.has(cert.name))
     return options.newKey ? item('create', ['renewed with a new key'], true) : item('reissue', ['renewed, key kept']);
   if (caChanged) return item('reissue', ['the CA was replaced; key kept']);
+  if (state.problems.length && options.finishCaReplacement?.has(cert.caName!))
+    return item('reissue', [...state.problems, 're-issued, key kept: completing the --replace-ca an interrupted run began']);
   if (state.problems.length === 0) return item('keep', ['kept']);
   if (options.force) return item('reissue', [...state.problems, 're-issued (--force), key kept']);
   return item('stale', [...state.problems, 'use --force to re-issue it (the key is kept)']);
@@ -270,5 +277,6 @@ function planKubeconfig(instances: Instances, kc: KubeconfigInstance, disk: Disk
   if (s.current === null) return idle('stale', ['its certificate or key is missing']);
   const how = s.differences ?? [];
   if (options.force) return write('reissue', [...how, 'differs from its certificates: rewritten (--force)']);
+  if (options.finishCaReplacement?.has(kc.caName)) return write('reissue', [...how, 'differs from its certificates: rewritten, completing the --replace-ca an interrupted run began']);
   return idle('stale', [...how, 'differs from what its CA, certificate and key give; use --force to rewrite it']);
 }

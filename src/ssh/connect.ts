@@ -1,6 +1,6 @@
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client, ClientChannel, ParsedKey, SFTPWrapper } from 'ssh2';
-import { fingerprint, keyTypeOf, knownHostsName, type KnownHosts } from './known-hosts.js';
+import { fingerprint, keyTypeOf, knownHostsName, SYSTEM_KNOWN_HOSTS, type KnownHosts } from './known-hosts.js';
 import { Sftp } from './sftp.js';
 
 const { Client: SshClient } = ssh2;
@@ -84,28 +84,26 @@ function describeError(endpoint: Endpoint, err: Error & { code?: string; level?:
  */
 export async function judgeHostKey(endpoint: Endpoint, keyBlob: Buffer): Promise<string | null> {
   const got = fingerprint(keyBlob);
-  const type = keyTypeOf(keyBlob).replace(/^ssh-/, '').toUpperCase();
+  const type = typeName(keyBlob);
   const name = knownHostsName(endpoint.host, endpoint.port);
   const head = `${endpoint.label}: host key verification failed for ${name}`;
-  if (endpoint.hostKey) {
-    if (endpoint.hostKey.fingerprint === got) return null;
-    return (
-      `${head}: REMOTE HOST IDENTIFICATION HAS CHANGED (or ${endpoint.hostKey.field} is wrong): ` +
-      `the ${type} key it sent has fingerprint ${got}, but ${endpoint.hostKey.field} expects ${endpoint.hostKey.fingerprint}. ` +
-      'Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host key was just changed. Nothing was sent to this node.'
-    );
-  }
+  if (endpoint.hostKey) return endpoint.hostKey.fingerprint === got ? null : pinMismatch(endpoint, [`${type} key ${got}`]);
   const verdict = endpoint.knownHosts.check(name, keyBlob);
   const file = endpoint.knownHosts.path;
   switch (verdict.kind) {
     case 'known':
       return null;
     case 'revoked':
-      return `${head}: its ${type} key ${got} is marked @revoked in ${file}:${verdict.line}`;
+      return `${head}: its ${type} key ${got} is marked @revoked in ${verdict.place}`;
+    case 'cert-authority':
+      return (
+        `${head}: only a @cert-authority line (${verdict.place}) covers it, and kube-pki does not check SSH host certificates. ` +
+        `Its ${type} key fingerprint is ${got}: check it on the node, then set ssh.hostKey to it or add the host's own key to ${file}.`
+      );
     case 'changed':
       return (
         `${head}: REMOTE HOST IDENTIFICATION HAS CHANGED: the ${type} key it sent has fingerprint ${got}, but ` +
-        verdict.known.map((k) => `${file}:${k.line} has ${k.type} ${k.fingerprint}`).join(', ') +
+        verdict.known.map((k) => `${k.place} has ${k.type} ${k.fingerprint}`).join(', ') +
         '. Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host key was just changed. ' +
         `If the change is expected, remove the old key (ssh-keygen -f ${file} -R '${name}') and run again with --accept-new.`
       );
@@ -115,19 +113,63 @@ export async function judgeHostKey(endpoint: Endpoint, keyBlob: Buffer): Promise
         return null;
       }
       return (
-        `${head}: the authenticity of the host can't be established: it is not in ${file} and the description pins no ssh.hostKey. ` +
+        `${head}: the authenticity of the host can't be established: it is not in ${file} nor ${SYSTEM_KNOWN_HOSTS} and the description pins no ssh.hostKey. ` +
         `Its ${type} key fingerprint is ${got}. Check it on the node (ssh-keygen -lf /etc/ssh/ssh_host_${type.toLowerCase().replace(/-.*/, '')}_key.pub), ` +
         'then set ssh.hostKey or run again with --accept-new.'
       );
   }
 }
 
+const typeName = (keyBlob: Buffer) => keyTypeOf(keyBlob).replace(/^ssh-/, '').replace(/-sha2-nistp\d+$/, '').toUpperCase();
+
+function pinMismatch(endpoint: Endpoint, seen: string[]): string {
+  const pin = endpoint.hostKey!;
+  return (
+    `${endpoint.label}: host key verification failed for ${knownHostsName(endpoint.host, endpoint.port)}: REMOTE HOST IDENTIFICATION HAS CHANGED ` +
+    `(or ${pin.field} is wrong): it sent ${seen.join(', ')}, but ${pin.field} expects ${pin.fingerprint}. ` +
+    'Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host key was just changed. Nothing was sent to this node.'
+  );
+}
+
+/**
+ * A fingerprint does not say its key's type, and a server shows one host key per connection (the
+ * first type the client offers that it has): a pin is tried against each type in turn, the type
+ * that matched first next time. Only a key with the pinned fingerprint is ever accepted.
+ */
+const PIN_ORDER = [['ssh-ed25519'], ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'], ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']];
+const pinnedType = new Map<string, number>();
+
+/** The pinned key is not among the keys this connection could show. */
+class PinMissed extends SshError {
+  constructor(readonly seen: string | null) {
+    super('pinned host key not shown', false);
+  }
+}
+
 /** Opens an authenticated SSH connection; the host key is checked before any authentication. */
-export function connect(endpoint: Endpoint): Promise<Client> {
+export async function connect(endpoint: Endpoint): Promise<Client> {
+  if (!endpoint.hostKey) return connectOffering(endpoint, hostKeyAlgorithms(endpoint.knownHosts.typesFor(knownHostsName(endpoint.host, endpoint.port))));
+  const at = where(endpoint);
+  const first = pinnedType.get(at) ?? 0;
+  const seen: string[] = [];
+  for (const i of [first, ...PIN_ORDER.keys()].filter((v, n, all) => all.indexOf(v) === n)) {
+    try {
+      const client = await connectOffering(endpoint, PIN_ORDER[i]!);
+      pinnedType.set(at, i);
+      return client;
+    } catch (err) {
+      if (!(err instanceof PinMissed)) throw err;
+      if (err.seen) seen.push(err.seen);
+    }
+  }
+  throw new SshError(pinMismatch(endpoint, seen.length ? seen : ['no host key of a type kube-pki knows']), false);
+}
+
+function connectOffering(endpoint: Endpoint, serverHostKey: string[]): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new SshClient();
     client.setMaxListeners(50); // a 'close' listener per SFTP session and per running command
-    let refused: string | null = null;
+    let refused: SshError | null = null;
     let settled = false;
     const fail = (err: SshError) => {
       if (settled) return;
@@ -139,13 +181,18 @@ export function connect(endpoint: Endpoint): Promise<Client> {
       ...endpoint.identities.map((i): AnyAuthMethod => ({ type: 'publickey', username: endpoint.user, key: i.key })),
       ...(endpoint.agent ? [{ type: 'agent', username: endpoint.user, agent: endpoint.agent } as AnyAuthMethod] : []),
     ];
+    const pinned = !!endpoint.hostKey;
     client
       .on('ready', () => {
         settled = true;
         resolve(client);
       })
-      .on('error', (err: Error & { code?: string; level?: string }) => fail(refused ? new SshError(refused, false) : describeError(endpoint, err)))
-      .on('close', () => fail(new SshError(refused ?? `${endpoint.host}:${endpoint.port}: connection closed during the handshake`, !refused)));
+      .on('error', (err: Error & { code?: string; level?: string }) => {
+        // A server without a host key of the offered type: for a pin, the next type is tried.
+        if (pinned && !refused && /no matching host ?key/i.test(err.message)) return fail(new PinMissed(null));
+        fail(refused ?? describeError(endpoint, err));
+      })
+      .on('close', () => fail(refused ?? new SshError(`${endpoint.host}:${endpoint.port}: connection closed during the handshake`, true)));
     client.connect({
       host: endpoint.host,
       port: endpoint.port,
@@ -154,15 +201,20 @@ export function connect(endpoint: Endpoint): Promise<Client> {
       readyTimeout: endpoint.timeoutMs,
       keepaliveInterval: 5000,
       keepaliveCountMax: 3,
-      algorithms: { serverHostKey: hostKeyAlgorithms(endpoint.hostKey ? [] : endpoint.knownHosts.typesFor(knownHostsName(endpoint.host, endpoint.port))) as never },
+      algorithms: { serverHostKey: serverHostKey as never },
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+        if (pinned) {
+          const ok = fingerprint(key) === endpoint.hostKey!.fingerprint;
+          if (!ok) refused = new PinMissed(`${typeName(key)} key ${fingerprint(key)}`);
+          return verify(ok);
+        }
         judgeHostKey(endpoint, key).then(
           (reason) => {
-            refused = reason;
+            if (reason) refused = new SshError(reason, false);
             verify(reason === null);
           },
           (err: Error) => {
-            refused = `${endpoint.label}: cannot record the host key in ${endpoint.knownHosts.path}: ${err.message}`;
+            refused = new SshError(`${endpoint.label}: cannot record the host key in ${endpoint.knownHosts.path}: ${err.message}`, false);
             verify(false);
           },
         );

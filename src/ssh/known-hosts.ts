@@ -25,9 +25,14 @@ export interface KnownHostEntry {
   type: string;
   key: Buffer;
   line: number;
+  /** The file it is in, for messages. */
+  file?: string;
 }
 
-export function parseKnownHosts(text: string): KnownHostEntry[] {
+/** OpenSSH's GlobalKnownHostsFile: read as well as the user's file, never written. */
+export const SYSTEM_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
+export function parseKnownHosts(text: string, file?: string): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
   text.split('\n').forEach((raw, i) => {
     const fields = raw.trim().split(/\s+/);
@@ -35,7 +40,7 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     const marker = fields[0].startsWith('@') ? fields.shift() : undefined;
     const [patterns, type, key] = fields;
     if (!patterns || !type || !key || (marker && marker !== '@revoked' && marker !== '@cert-authority')) return;
-    entries.push({ ...(marker ? { marker: marker as KnownHostEntry['marker'] } : {}), patterns, type, key: Buffer.from(key, 'base64'), line: i + 1 });
+    entries.push({ ...(marker ? { marker: marker as KnownHostEntry['marker'] } : {}), patterns, type, key: Buffer.from(key, 'base64'), line: i + 1, ...(file ? { file } : {}) });
   });
   return entries;
 }
@@ -67,13 +72,30 @@ export function hostMatches(patterns: string, host: string): boolean {
   return matched;
 }
 
+/** Where an entry is: "FILE:LINE". */
+export const entryPlace = (e: Pick<KnownHostEntry, 'file' | 'line'>) => `${e.file ?? 'known_hosts'}:${e.line}`;
+
 export type HostKeyVerdict =
   | { kind: 'known' }
   | { kind: 'unknown' }
-  | { kind: 'changed'; known: { type: string; fingerprint: string; line: number }[] }
-  | { kind: 'revoked'; line: number };
+  | { kind: 'changed'; known: { type: string; fingerprint: string; place: string }[] }
+  | { kind: 'revoked'; place: string }
+  /** Only a @cert-authority line covers the host: host certificates are not checked by kube-pki. */
+  | { kind: 'cert-authority'; place: string };
 
-/** A known_hosts file: looked up like OpenSSH; new keys appended (one writer at a time). */
+async function readKnownHosts(path: string): Promise<KnownHostEntry[]> {
+  try {
+    return parseKnownHosts(await readFile(path, 'utf8'), path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return [];
+  }
+}
+
+/**
+ * The user's known_hosts file and the system's (like OpenSSH's UserKnownHostsFile and
+ * GlobalKnownHostsFile): looked up together; new keys appended to the user's (one writer at a time).
+ */
 export class KnownHosts {
   private writing: Promise<void> = Promise.resolve();
 
@@ -82,14 +104,9 @@ export class KnownHosts {
     private readonly entries: KnownHostEntry[],
   ) {}
 
-  static async load(path: string): Promise<KnownHosts> {
-    let text = '';
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    return new KnownHosts(path, parseKnownHosts(text));
+  static async load(path: string, systemPath: string = SYSTEM_KNOWN_HOSTS): Promise<KnownHosts> {
+    const [user, system] = await Promise.all([readKnownHosts(path), readKnownHosts(systemPath)]);
+    return new KnownHosts(path, [...user, ...system]);
   }
 
   private plainFor(name: string): KnownHostEntry[] {
@@ -105,17 +122,20 @@ export class KnownHosts {
     const entries = this.plainFor(name);
     const same = entries.filter((e) => e.key.equals(keyBlob));
     const revoked = same.find((e) => e.marker === '@revoked');
-    if (revoked) return { kind: 'revoked', line: revoked.line };
+    if (revoked) return { kind: 'revoked', place: entryPlace(revoked) };
     if (same.length > 0) return { kind: 'known' };
     const others = entries.filter((e) => !e.marker);
-    if (others.length === 0) return { kind: 'unknown' };
+    if (others.length === 0) {
+      const ca = this.entries.find((e) => e.marker === '@cert-authority' && hostMatches(e.patterns, name));
+      return ca ? { kind: 'cert-authority', place: entryPlace(ca) } : { kind: 'unknown' };
+    }
     // Known under another key (of this type or another): OpenSSH's "IDENTIFICATION HAS CHANGED".
-    return { kind: 'changed', known: others.map((e) => ({ type: e.type, fingerprint: fingerprint(e.key), line: e.line })) };
+    return { kind: 'changed', known: others.map((e) => ({ type: e.type, fingerprint: fingerprint(e.key), place: entryPlace(e) })) };
   }
 
   /** Records a host key (--accept-new), creating the file 0600 in a 0700 folder if needed. */
   add(name: string, keyBlob: Buffer): Promise<void> {
-    const entry: KnownHostEntry = { patterns: name, type: keyTypeOf(keyBlob), key: keyBlob, line: 0 };
+    const entry: KnownHostEntry = { patterns: name, type: keyTypeOf(keyBlob), key: keyBlob, line: 0, file: this.path };
     const write = async () => {
       await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
       const current = await readFile(this.path, 'utf8').catch(() => '');

@@ -92,6 +92,22 @@ export class Sftp {
     }
   }
 
+  /**
+   * Flushes a folder's entries (a rename, a new file) to disk: the folder opened for reading and
+   * fsync@openssh.com on that handle (OpenSSH's sftp-server syncs any handle it opened, folders too).
+   * A server without the extension cannot be asked (as for files); a failed sync is an error.
+   */
+  async syncDir(path: string): Promise<void> {
+    const handle = await this.call<Buffer>(`open ${path}`, (cb) => this.raw.open(path, 'r', cb));
+    try {
+      await this.call(`fsync ${path}`, (cb) => this.raw.ext_openssh_fsync(handle, (err) => cb(err, undefined))).catch((err: Error) => {
+        if (!/does not support/.test(err.message)) throw new Error(`cannot sync the folder to disk: ${err.message}`);
+      });
+    } finally {
+      await this.call(`close ${path}`, (cb) => this.raw.close(handle, (err) => cb(err, undefined))).catch(() => undefined);
+    }
+  }
+
   /** posix-rename@openssh.com: replaces the target in one step (plain SFTP rename refuses to). */
   rename(from: string, to: string): Promise<void> {
     return this.call(`rename ${from} to ${to} (posix-rename@openssh.com)`, (cb) => this.raw.ext_openssh_rename(from, to, (err) => cb(err, undefined)));

@@ -22,6 +22,10 @@ export interface SimNode {
   fingerprint: string;
   /** "ssh-ed25519 AAAA..." */
   hostKey: string;
+  /** Every host key sshd has, by type (ed25519 always; rsa and ecdsa with LabOptions.hostKeyTypes). */
+  hostKeys: Map<HostKeyType, { fingerprint: string; hostKey: string }>;
+  /** With LabOptions.sftpLog: the file sftp-server logs each request to. */
+  sftpLog?: string;
   /** sshd's log (-e), for counting connections. */
   log: string;
   process?: ChildProcess;
@@ -40,8 +44,14 @@ export interface SshLab {
   cleanup(): Promise<void>;
 }
 
+export type HostKeyType = 'ed25519' | 'ecdsa' | 'rsa';
+
 export interface LabOptions {
   port?: number;
+  /** Host keys besides ed25519 (sshd shows the first of the client's preferred types it has). */
+  hostKeyTypes?: HostKeyType[];
+  /** sftp-server logs each request (VERBOSE: open, rename, fsync …) to the node's log. */
+  sftpLog?: boolean;
   /** Nodes whose user may run any command as root with sudo, without a password. */
   sudo?: string[];
 }
@@ -140,16 +150,25 @@ export async function startLab(specs: { name: string; address: string }[], optio
         await writeFile(file, `${user} ALL=(root) NOPASSWD: ALL\n`, { mode: 0o440 });
         sudoers.push(file);
       }
-      const hostKeyFile = join(nodeDir, 'ssh_host_ed25519_key');
-      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', spec.name, '-f', hostKeyFile]);
-      await chmod(hostKeyFile, 0o600);
-      const hostKey = (await readFile(`${hostKeyFile}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
-      const fingerprint = (await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKeyFile}.pub`])).split(' ')[1]!;
+      const hostKeys = new Map<HostKeyType, { fingerprint: string; hostKey: string }>();
+      for (const type of [...new Set<HostKeyType>(['ed25519', ...(options.hostKeyTypes ?? [])])]) {
+        const file = join(nodeDir, `ssh_host_${type}_key`);
+        await run('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', spec.name, '-f', file]);
+        await chmod(file, 0o600);
+        const hostKey = (await readFile(`${file}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
+        hostKeys.set(type, { hostKey, fingerprint: (await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`])).split(' ')[1]! });
+      }
+      const { hostKey, fingerprint } = hostKeys.get('ed25519')!;
+      const sftpLog = join(nodeDir, 'sftp.log');
+      if (options.sftpLog) {
+        await writeFile(sftpLog, '');
+        await chown(sftpLog, uid, gid);
+      }
       await writeFile(
         join(nodeDir, 'sshd_config'),
         [
           `ListenAddress ${spec.address}:${port}`,
-          `HostKey ${hostKeyFile}`,
+          ...[...hostKeys.keys()].map((type) => `HostKey ${join(nodeDir, `ssh_host_${type}_key`)}`),
           'PidFile none',
           'UsePAM no',
           `AllowUsers ${user}`,
@@ -160,7 +179,8 @@ export async function startLab(specs: { name: string; address: string }[], optio
           'PermitRootLogin no',
           'StrictModes yes',
           'AuthorizedKeysFile .ssh/authorized_keys',
-          'Subsystem sftp internal-sftp',
+          // The login shell runs a subsystem's command line: sftp-server's log (-e: stderr) goes to a file.
+          options.sftpLog ? `Subsystem sftp /usr/lib/openssh/sftp-server -e -l VERBOSE 2>>${sftpLog}` : 'Subsystem sftp internal-sftp',
           'UseDNS no',
           'MaxStartups 100:30:200',
           'LogLevel INFO',
@@ -168,7 +188,7 @@ export async function startLab(specs: { name: string; address: string }[], optio
         ].join('\n'),
         { mode: 0o600 },
       );
-      nodes.set(spec.name, { name: spec.name, address: spec.address, port, user, uid, home, fingerprint, hostKey, log: '' });
+      nodes.set(spec.name, { name: spec.name, address: spec.address, port, user, uid, home, fingerprint, hostKey, hostKeys, log: '', ...(options.sftpLog ? { sftpLog } : {}) });
     }
     for (const name of nodes.keys()) await lab.start(name);
   } catch (err) {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian or Ubuntu machine, by itself: installs the system programs the
+# tests use for real (as root, or through sudo), the npm packages if missing, then runs `npm test`.
+# On a machine that has them all already, nothing is installed (no apt-get at all).
+# scripts/test.sh --setup-only: install, do not run the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# openssl: the engine; openssh-*: distribution tests (a real sshd on loopback); sudo: distribution to
+# root-owned folders; etcd-*: real consumers of the certificates; ruby, vagrant, shellcheck, dash: the
+# Vagrant lab and script checks; graphviz, chromium (python3: a pseudo-terminal): the graph and report
+# tests; strace: the fsync checks.
+packages=(openssl openssh-server openssh-client sudo etcd-server etcd-client ruby vagrant shellcheck dash graphviz chromium python3 strace)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else echo "scripts/test.sh: run it as root or install sudo: it installs ${packages[*]}" >&2; exit 1
+  fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ] || ! command -v kubectl >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  [ "${#missing[@]}" -eq 0 ] || as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # kubectl: the machine image may ship one; Debian's kubernetes-client is the fallback.
+  command -v kubectl >/dev/null || as_root apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null ||
+    echo "warning: no kubectl and no kubernetes-client package here: the kubectl tests will fail" >&2
+fi
+
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+  echo "scripts/test.sh: Node.js 20 or newer is needed (https://nodejs.org)" >&2
+  exit 1
+fi
+
+[ -d node_modules ] || npm ci --no-audit --no-fund
+[ "${1:-}" = --setup-only ] && { echo "scripts/test.sh: everything the tests use is installed"; exit 0; }
+npm test

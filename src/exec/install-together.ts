@@ -1,0 +1,64 @@
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exists, installFile, writeFileAtomic } from '../files/atomic.js';
+import { MODE } from '../model/files.js';
+
+/** One finished file of an item, waiting in the item's temporary folder to be renamed into place. */
+export interface Staged {
+  /** Its name inside the temporary folder. */
+  tmp: string;
+  /** Its path relative to the output folder. */
+  final: string;
+  mode: number;
+}
+
+/**
+ * The item's promise, written in its temporary folder before the first of several renames: "these
+ * staged files replace these files". Once it is on disk, the files are as good as installed: a run
+ * killed between the renames is rolled forward by the next run (completeInterrupted), so a key never
+ * stays beside a certificate it does not match (kubeadm and etcd recover the same way on start).
+ */
+const INTENT = 'install-intent.json';
+
+/**
+ * Installs an item's files as one: a single file is one rename; several files (a key and its
+ * certificate, a public key, a tree's copies) are first promised in the intent file, then renamed.
+ */
+export async function installTogether(outDir: string, tmpDir: string, files: Staged[]): Promise<void> {
+  if (files.length > 1) await writeFileAtomic(join(tmpDir, INTENT), `${JSON.stringify(files)}\n`, MODE.secret);
+  for (const f of files) await installFile(join(tmpDir, f.tmp), join(outDir, f.final), f.mode);
+}
+
+function readIntent(text: string): Staged[] | null {
+  try {
+    const files = JSON.parse(text) as Staged[];
+    const relative = (p: unknown) => typeof p === 'string' && p !== '' && !p.startsWith('/') && !p.split('/').includes('..');
+    return Array.isArray(files) && files.every((f) => relative(f.tmp) && relative(f.final) && typeof f.mode === 'number') ? files : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Run first under the lock, before anything is planned: completes every install a killed run had
+ * promised (the files it had not yet renamed are renamed now). A temporary folder without a promise
+ * holds nothing that was meant to be in place yet: the caller removes it. Returns the files installed.
+ */
+export async function completeInterrupted(outDir: string, tmpRoot: string): Promise<string[]> {
+  const done: string[] = [];
+  const entries = await readdir(tmpRoot, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries.filter((e) => e.isDirectory())) {
+    const dir = join(tmpRoot, entry.name);
+    const text = await readFile(join(dir, INTENT), 'utf8').catch(() => null);
+    const files = text === null ? null : readIntent(text);
+    if (!files) continue;
+    for (const f of files) {
+      // Renamed already when the staged copy is gone.
+      if (!(await exists(join(dir, f.tmp)))) continue;
+      await installFile(join(dir, f.tmp), join(outDir, f.final), f.mode);
+      done.push(f.final);
+    }
+    await rm(join(dir, INTENT), { force: true });
+  }
+  return done;
+}
