@@ -105,7 +105,7 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
 /** CAs whose rotation is between start and finish: a bundle in a trust location is right then. */
 async function rotationOverlap(instances: Instances, outDir: string): Promise<Context['overlap']> {
   const caNames = instances.certs.filter((c) => !c.caName).map((c) => c.name);
-  const snap = await readSnapshot(outDir, rotationPaths(instances, caNames));
+  const snap = await readSnapshot(outDir, rotationPaths(instances, caNames), { unusableAsAbsent: true });
   const overlap: Context['overlap'] = new Map();
   for (const ca of instances.certs.filter((c) => !c.caName)) {
     const r = caRotation(ca, snap);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
 import { bundleOf, rotationFiles, type RotationFiles, type RotationState } from '../model/rotation.js';
+import { UnusableFile } from '../files/read.js';
 import { readIfExists } from './disk.js';
 import { issuedBy, privateKey } from './x509.js';
 
@@ -49,8 +50,20 @@ export function rotationPaths(instances: Instances, caNames: readonly string[]):
   return [...paths];
 }
 
-export async function readSnapshot(outDir: string, paths: readonly string[]): Promise<Snapshot> {
-  const entries = await Promise.all(paths.map(async (p) => [p, await readIfExists(join(outDir, p))] as const));
+/**
+ * With unusableAsAbsent, a file that cannot be read (a folder, a link loop…) counts as absent: check
+ * reports such a file itself and must not stop at the rotation's look at it.
+ */
+export async function readSnapshot(outDir: string, paths: readonly string[], { unusableAsAbsent = false } = {}): Promise<Snapshot> {
+  const read = async (p: string) => {
+    try {
+      return await readIfExists(join(outDir, p));
+    } catch (err) {
+      if (unusableAsAbsent && err instanceof UnusableFile) return null;
+      throw err;
+    }
+  };
+  const entries = await Promise.all(paths.map(async (p) => [p, await read(p)] as const));
   return new Map(entries);
 }
 
