@@ -4,21 +4,13 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubePki, tempDir, type KubePkiResult } from './helpers/cli.js';
 import { listFiles, opensslFacts } from './helpers/kubeadm.js';
-import { cert, changedFiles, hashes, issued } from './helpers/rotation.js';
+import { cert, changedFiles, hashes, issued, ROOT_HARDWAY_YAML as HARDWAY } from './helpers/rotation.js';
 
 // rotate-ca under rootCA (issue 15): the new intermediate is signed by the root, which needs the
 // root key's passphrase file exactly as gen does; reissue and finish never need it. Real openssl
 // verifies the chains; the passphrase must show up nowhere but in its own file.
 
 const PASSPHRASE = 'rotate under the root 15 staple';
-
-const HARDWAY = `profile: hardway
-rootCA: { commonName: Lab Root CA, validityDays: 2000 }
-apiServer: { endpoint: 192.168.15.30 }
-nodes:
-  - { name: master-1, address: 192.168.15.11, role: controlplane }
-  - { name: worker-1, address: 192.168.15.21, role: worker }
-`;
 
 describe('rotate-ca with a root CA (hardway)', () => {
   let dir: string;
