@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckReport } from '../src/check/report.js';
 import { kubePki, tempDir } from './helpers/cli.js';
 import { listFiles, opensslFacts } from './helpers/kubeadm.js';
+import { ROOT_HARDWAY_YAML as HARDWAY } from './helpers/rotation.js';
 
 // rootCA: one root CA over the cluster's CAs, its key encrypted at rest and kept out of every node's
 // tree (README "A root CA"). Real openssl is the oracle for chains and for the encrypted key.
@@ -19,14 +20,6 @@ apiServer: { endpoint: 192.168.15.30 }
 nodes:
   - { name: cp-1, address: 192.168.15.11, role: controlplane }
   - { name: cp-2, address: 192.168.15.12, role: controlplane }
-  - { name: worker-1, address: 192.168.15.21, role: worker }
-`;
-
-const HARDWAY = `profile: hardway
-rootCA: { commonName: Lab Root CA, validityDays: 2000 }
-apiServer: { endpoint: 192.168.15.30 }
-nodes:
-  - { name: master-1, address: 192.168.15.11, role: controlplane }
   - { name: worker-1, address: 192.168.15.21, role: worker }
 `;
 

@@ -1,13 +1,15 @@
 import { EXIT, UserError } from '../errors.js';
+import { isEncryptedKey } from '../inspect/x509.js';
+import { DAY_MS } from '../model/time.js';
 import { bundleCopies, cert, embedded, kubeconfigsOf, pairMatches, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
 import { kubeconfigSource } from '../kubeconfig/source.js';
 import { MODE } from '../model/files.js';
 import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
 import type { RotationPhase } from '../model/rotation.js';
-import type { Action, Plan, PlanItem, Step } from '../model/steps.js';
+import { PASSPHRASE, type Action, type Plan, type PlanItem, type Step } from '../model/steps.js';
 import { extensionSection } from '../openssl/cnf.js';
 import { signArgs } from '../openssl/commands.js';
-import { certSteps, requestSteps } from '../plan/cert-steps.js';
+import { certSteps, requestSteps, type RootSigning } from '../plan/cert-steps.js';
 import { absent, idleItem } from '../plan/plan.js';
 
 // The three phases of a CA rotation as plans for the ordinary executor (steps, temp folder, atomic
@@ -19,6 +21,8 @@ import { absent, idleItem } from '../plan/plan.js';
 export interface RotateOptions {
   /** reissue: new keys for the leaves instead of keeping them. */
   newKeys?: boolean;
+  /** start under a root CA: when the new intermediate is signed. */
+  now?: Date;
 }
 
 /** The files of the PKI folder a list of steps changes (written or removed). */
@@ -50,8 +54,29 @@ const concatBundle = (snap: Snapshot, from: [string, string]): Buffer | null => 
   return a && b ? Buffer.concat([a, b]) : null;
 };
 
+/**
+ * start under rootCA: the new intermediate is signed by the root, as gen --replace-ca signs one:
+ * its key here (encrypted: the passphrase file opens it), the new CA within the root's validity.
+ */
+function rootSigning(r: CaRotation, snap: Snapshot, now: Date): RootSigning | undefined {
+  const root = r.ca.root;
+  if (!root) return undefined;
+  const key = snap.get(root.keyPath);
+  if (!key)
+    throw new UserError(`rotate-ca start: ${r.files.newCrt} must be signed by the root CA, but ${root.keyPath} is not in the output folder: put it back (it is needed only for this)`, EXIT.badInput);
+  const rootCrt = cert(snap.get(root.certPath));
+  const end = rootCrt ? new Date(rootCrt.validTo) : null;
+  if (!end) throw new UserError(`rotate-ca start: ${root.certPath} is missing or not a readable certificate: the root CA signs the new ${r.ca.name}`, EXIT.badInput);
+  if (now.getTime() + r.ca.days * DAY_MS > end.getTime())
+    throw new UserError(
+      `${root.certPath}: the root CA ends on ${end.toISOString()}; ${r.files.newCrt} made now for ${r.ca.daysField} ${r.ca.days} days would outlive it: lower ${r.ca.daysField}, or give the cluster a new root first`,
+      EXIT.badInput,
+    );
+  return { name: root.name, certPath: root.certPath, keyPath: root.keyPath, ...(isEncryptedKey(key) ? { passphrase: PASSPHRASE } : {}) };
+}
+
 /** start: the new CA (ca-new.*), the bundle old + new, its copies in node trees, kubeconfigs embedding it. */
-function planStart(instances: Instances, r: CaRotation, snap: Snapshot): PlanItem[] {
+function planStart(instances: Instances, r: CaRotation, snap: Snapshot, now: Date): PlanItem[] {
   const f = r.files;
   const c = r.ca.name;
   if (!snap.get(f.crt)) throw new UserError(`rotate-ca start: ${f.crt} is missing: there is no CA ${c} to rotate`, EXIT.badInput);
@@ -63,7 +88,11 @@ function planStart(instances: Instances, r: CaRotation, snap: Snapshot): PlanIte
     throw new UserError(`rotate-ca start: ${f.newKey} is not the key of ${f.newCrt}; move both away and run start again`, EXIT.failed);
   if (hasCrt) made = idleItem(newCa.name, 'ca', 'keep', ['new CA made']);
   // Key first, then certificate: a run killed between them leaves the key alone, and the next run certifies it.
-  else made = certSteps(newCa, 'create', [hasKey ? 'new CA key kept; certificate made from it' : 'new CA'], !hasKey, absent());
+  else {
+    const root = rootSigning(r, snap, now);
+    const reason = hasKey ? 'new CA key kept; certificate made from it' : 'new CA';
+    made = certSteps(newCa, 'create', [root ? `${reason}, signed by the root CA` : reason], !hasKey, absent(), root);
+  }
   const want = concatBundle(snap, [f.crt, f.newCrt]);
   const bundleRemade = !want || !same(snap.get(f.bundle), want);
   const bundle = bundleRemade
@@ -188,7 +217,7 @@ function planFinish(instances: Instances, r: CaRotation, snap: Snapshot): PlanIt
 
 export function planPhase(phase: RotationPhase, instances: Instances, rotations: CaRotation[], snap: Snapshot, options: RotateOptions = {}): Plan {
   const items = rotations.flatMap((r) =>
-    phase === 'start' ? planStart(instances, r, snap) : phase === 'reissue' ? planReissue(instances, r, snap, options) : planFinish(instances, r, snap),
+    phase === 'start' ? planStart(instances, r, snap, options.now ?? new Date()) : phase === 'reissue' ? planReissue(instances, r, snap, options) : planFinish(instances, r, snap),
   );
   return { profile: 'rotate-ca', items };
 }

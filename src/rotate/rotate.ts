@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
+import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
 import { isExternalCa } from '../inspect/compare.js';
@@ -24,6 +25,8 @@ export interface RotateCaOptions {
   newKeys?: boolean;
   concurrency?: number;
   now?: Date;
+  /** --ca-passphrase-file: start under rootCA signs the new intermediate with the (encrypted) root key. */
+  caPassphraseFile?: string;
 }
 
 export interface CaStatus {
@@ -67,8 +70,6 @@ function nextText(r: CaRotation, complete: boolean): string {
 
 /** The CAs of the catalog that kube-pki can rotate (made by kube-pki, key present), and why not the others. */
 function rotatable(snap: Snapshot, ca: CertInstance): string | null {
-  // Not yet: the new CA would have to be signed by the root (and its passphrase asked for).
-  if (ca.root) return `${ca.name} is an intermediate under the root CA (rootCA); rotate-ca does not rotate intermediates yet`;
   const crt = snap.get(ca.certPath);
   if (crt && !snap.get(ca.keyPath)) return `${ca.name} is an external CA: ${ca.certPath} is here without its key, so kube-pki cannot sign with it or replace its leaves; rotate it where its key is`;
   if (crt) {
@@ -117,7 +118,9 @@ function assertOrder(command: RotationPhase, r: CaRotation, complete: boolean): 
 }
 
 async function snapshotOf(outDir: string, instances: Instances): Promise<Snapshot> {
-  return readSnapshot(outDir, rotationPaths(instances, instances.certs.filter((c) => !c.caName).map((c) => c.name)));
+  // The root's files too: start under rootCA signs the new intermediate with them.
+  const root = instances.root ? [instances.root.certPath, instances.root.keyPath] : [];
+  return readSnapshot(outDir, [...rotationPaths(instances, instances.certs.filter((c) => !c.caName).map((c) => c.name)), ...root]);
 }
 
 function statusOf(instances: Instances, snap: Snapshot, ca: CertInstance): CaStatus {
@@ -140,6 +143,8 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   if (!(await stat(outDir).catch(() => null))?.isDirectory()) throw new UserError(`--out ${JSON.stringify(options.out)}: no such folder (${outDir}); kube-pki gen makes the PKI first`, EXIT.badInput);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
+  // Checked by every phase (a bad file is bad input anywhere); only start under a root uses it.
+  const passphrase = await passphraseFile(options.caPassphraseFile);
   let snap = await snapshotOf(outDir, instances);
   const cas = selectCas(instances, snap, command, options.ca);
   const report: RotateReport = { outDir, profile: cluster.profile, source: cluster.source, command, result: 'ok', cas: [], changed: [], backupDir: null, restart: [], errors: [] };
@@ -154,7 +159,12 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
     const rotations = cas.map((c) => caRotation(c, s));
     for (const r of rotations) assertOrder(command, r, r.state === 'none' || phaseComplete(r.state, instances, r, s));
     // finish on a CA without a rotation: nothing to do (running finish twice changes nothing).
-    return planPhase(command, instances, rotations.filter((r) => command !== 'finish' || r.state !== 'none'), s, { newKeys: !!options.newKeys });
+    return planPhase(command, instances, rotations.filter((r) => command !== 'finish' || r.state !== 'none'), s, { newKeys: !!options.newKeys, now });
+  };
+  // Like gen: what the root must sign is checked (passphrase given and right) before anything is written.
+  const rootChecked = async (p: Plan): Promise<Plan> => {
+    await assertPassphrase(p, instances, outDir, passphrase);
+    return p;
   };
   let planned = plan(snap);
   const rotating = cas.filter((c) => command !== 'finish' || caRotation(c, snap).state !== 'none').map((c) => c.name);
@@ -162,11 +172,12 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   if (!rotating.length) return { exitCode: EXIT.ok, report: { ...report, result: 'nothing', cas: statuses(), restart: [] }, plan: planned };
   if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run', cas: statuses() }, plan: planned };
 
+  await rootChecked(planned);
   await checkOpenssl();
   const errors = await runLocked(
-    async () => (planned = plan(await snapshotOf(outDir, instances))),
+    async () => (planned = await rootChecked(plan(await snapshotOf(outDir, instances)))),
     outDir,
-    { now, silent: true, ...(options.concurrency ? { concurrency: options.concurrency } : {}) },
+    { now, silent: true, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(passphrase ? { passphraseFile: passphrase.path } : {}) },
   );
   snap = await snapshotOf(outDir, instances);
   report.errors = [...errors].map(([name, message]) => ({ name, message }));

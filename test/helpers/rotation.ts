@@ -64,3 +64,12 @@ nodes:
   - { name: cp-2, address: 192.168.5.12, role: controlplane }
   - { name: worker-1, address: 192.168.5.21, role: worker }
 `;
+
+/** A small hard-way cluster under a root CA (rootCA, its key encrypted): root-ca and rotate-ca-root tests. */
+export const ROOT_HARDWAY_YAML = `profile: hardway
+rootCA: { commonName: Lab Root CA, validityDays: 2000 }
+apiServer: { endpoint: 192.168.15.30 }
+nodes:
+  - { name: master-1, address: 192.168.15.11, role: controlplane }
+  - { name: worker-1, address: 192.168.15.21, role: worker }
+`;

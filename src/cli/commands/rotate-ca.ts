@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { caPassphraseOption, configOption, jsonOption, outOption, positiveInt } from '../options.js';
 import { addRemoteOptions, distributeAfterGen } from './distribute.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -24,6 +24,8 @@ export function register(program: Command): void {
       .addOption(new Option('--ca <name>', 'only this CA (repeatable): ca (hardway); ca, etcd-ca, front-proxy-ca (kubeadm); default: every CA kube-pki made').argParser(collect))
       .option('--dry-run', 'print the plan (files, openssl commands) and the restarts; write nothing')
       .addOption(jsonOption())
+      // Accepted by every phase (one command line for all); only start under rootCA needs it.
+      .addOption(caPassphraseOption())
       .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt));
     if (phase === 'reissue') command.option('--new-keys', 'give every re-issued certificate a new key (the old keys are backed up)');
     if (phase !== 'status') {
