@@ -1,6 +1,6 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { exists, installFile, writeFileAtomic } from '../files/atomic.js';
+import { dirname, join } from 'node:path';
+import { exists, installFile, moveIntoPlace, readyFile, syncDir, writeFileDurably } from '../files/atomic.js';
 import { MODE } from '../model/files.js';
 
 /** One finished file of an item, waiting in the item's temporary folder to be renamed into place. */
@@ -25,8 +25,18 @@ const INTENT = 'install-intent.json';
  * certificate, a public key, a tree's copies) are first promised in the intent file, then renamed.
  */
 export async function installTogether(outDir: string, tmpDir: string, files: Staged[]): Promise<void> {
-  if (files.length > 1) await writeFileAtomic(join(tmpDir, INTENT), `${JSON.stringify(files)}\n`, MODE.secret);
-  for (const f of files) await installFile(join(tmpDir, f.tmp), join(outDir, f.final), f.mode);
+  await Promise.all(files.map((f) => readyFile(join(tmpDir, f.tmp), f.mode)));
+  // Written straight, not renamed into place: it is on disk before the first rename, and a promise cut
+  // short by a kill is not JSON (readIntent), which is right, as nothing was renamed yet.
+  if (files.length > 1) await writeFileDurably(join(tmpDir, INTENT), `${JSON.stringify(files)}\n`, MODE.secret);
+  const folders = new Set<string>();
+  for (const f of files) {
+    const final = join(outDir, f.final);
+    await moveIntoPlace(join(tmpDir, f.tmp), final);
+    folders.add(dirname(final));
+  }
+  // Once per folder after all the renames: a crash before it is rolled forward from the promise.
+  await Promise.all([...folders].map(syncDir));
 }
 
 function readIntent(text: string): Staged[] | null {

@@ -1,7 +1,6 @@
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { EXIT, UserError } from '../errors.js';
 import { readIfExists } from '../inspect/disk.js';
 import { isEncryptedKey } from '../inspect/x509.js';
@@ -68,6 +67,8 @@ export async function assertPassphrase(plan: Plan, instances: Instances, outDir:
   if (!root || !file) return;
   const keyPem = await readIfExists(join(outDir, root.keyPath));
   if (!keyPem || !isEncryptedKey(keyPem)) return;
+  // Loaded here, not at start: only a run under an encrypted root gets this far (execa costs ~55 ms to load).
+  const { execa } = await import('execa');
   const r = await execa('openssl', ['pkey', '-in', join(outDir, root.keyPath), '-passin', `file:${file.path}`, '-pubout'], { reject: false, stdin: 'ignore', env: { SSL_CERT_FILE: '/dev/null' } });
   const cannot = `cannot decrypt ${root.keyPath} with the passphrase in ${file.named}; nothing was written`;
   if (r.exitCode !== 0) throw new UserError(cannot, EXIT.badInput);

@@ -27,14 +27,18 @@ async function fsyncPath(path: string, flags = 'r'): Promise<void> {
 
 /**
  * Test hook: KUBE_PKI_TEST_STOP_AFTER_RENAME=N kills this process (SIGKILL: no clean-up runs) right
- * after its Nth rename into place, so tests can stop a run at every step boundary, not at random.
+ * after its Nth step boundary (a rename into place, a removal, a durable new file such as an install
+ * promise), so tests can stop a run at every one of them, not at random.
  */
 const stopAfter = Number(process.env.KUBE_PKI_TEST_STOP_AFTER_RENAME ?? 0);
-let renames = 0;
+let boundaries = 0;
+const boundary = () => {
+  if (stopAfter > 0 && ++boundaries === stopAfter) process.kill(process.pid, 'SIGKILL');
+};
 
 async function renameInto(from: string, to: string): Promise<void> {
   await rename(from, to);
-  if (stopAfter > 0 && ++renames === stopAfter) process.kill(process.pid, 'SIGKILL');
+  boundary();
 }
 
 /** Flushes a folder's entries (a rename, a new file) to disk; a file system that cannot is reported. */
@@ -51,17 +55,38 @@ export async function syncDir(path: string): Promise<void> {
  * killed at any moment) sees the old file or the new one, never a part of one.
  */
 export async function installFile(tmpPath: string, finalPath: string, mode: number): Promise<void> {
+  await readyFile(tmpPath, mode);
+  await moveIntoPlace(tmpPath, finalPath);
+  await syncDir(dirname(finalPath));
+}
+
+/** A finished file's mode and data on disk: only then may a rename show it. */
+export async function readyFile(tmpPath: string, mode: number): Promise<void> {
   await chmod(tmpPath, mode);
   await fsyncPath(tmpPath);
+}
+
+/** The rename of a ready file into place (its folder made if missing); the caller syncs the folder. */
+export async function moveIntoPlace(tmpPath: string, finalPath: string): Promise<void> {
   await ensureDir(dirname(finalPath));
   await renameInto(tmpPath, finalPath);
-  await syncDir(dirname(finalPath));
+}
+
+/**
+ * Writes a file in place, no temporary file, and flushes it and its folder to disk: only for files
+ * whose reader rejects a partial one (an install promise that is not whole JSON promises nothing).
+ */
+export async function writeFileDurably(path: string, content: string, mode: number): Promise<void> {
+  await writeFile(path, content, { mode });
+  await fsyncPath(path);
+  await syncDir(dirname(path));
+  boundary();
 }
 
 /** Removes a file (gone already is fine) and syncs its folder, so the removal survives a power cut. */
 export async function removeFile(path: string): Promise<void> {
   await rm(path, { force: true });
-  if (stopAfter > 0 && ++renames === stopAfter) process.kill(process.pid, 'SIGKILL'); // the test hook counts removals too
+  boundary();
   await syncDir(dirname(path));
 }
 
