@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 # openssl: the engine; openssh-*: distribution tests (a real sshd on loopback); sudo: distribution to
 # root-owned folders; etcd-*: real consumers of the certificates; ruby, vagrant, shellcheck, dash: the
 # Vagrant lab and script checks; graphviz, chromium (python3: a pseudo-terminal): the graph and report
-# tests; strace: the fsync checks.
-packages=(openssl openssh-server openssh-client sudo etcd-server etcd-client ruby vagrant shellcheck dash graphviz chromium python3 strace)
+# tests; strace: the fsync checks; golang-cfssl: the benchmark's cfssl side, checked to make the same certificates.
+packages=(openssl openssh-server openssh-client sudo etcd-server etcd-client ruby vagrant shellcheck dash graphviz chromium python3 strace golang-cfssl)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"
