@@ -1,9 +1,10 @@
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkOpenssl, runOpenssl } from '../src/openssl/run.js';
 import { opensslBinary, spawnOpenssl } from '../src/openssl/spawn.js';
-import { tempDir } from './helpers/cli.js';
+import { CLI, tempDir } from './helpers/cli.js';
 
 // The openssl processes of a run start through node:child_process (src/openssl/spawn.ts): what
 // openssl says on failure must still reach the user, whichever way it failed.
@@ -71,4 +72,18 @@ describe('running openssl', () => {
     expect(opensslBinary()).toMatch(/\/openssl$/);
     expect(await checkOpenssl()).toMatch(/^OpenSSL 3\./);
   });
+
+  it('kube-pki stopped by SIGTERM takes its openssl processes with it', async () => {
+    const out = join(dir, 'stopped');
+    const config = join(dir, 'twenty.yaml');
+    const workers = Array.from({ length: 20 }, (_, i) => `  - { name: worker-${i + 1}, address: 10.1.0.${i + 1}, role: worker }`);
+    await writeFile(config, ['apiServer: { endpoint: 10.0.0.11 }', 'nodes:', '  - { name: master-1, address: 10.0.0.11, role: controlplane }', ...workers, ''].join('\n'));
+    const run = execa(process.execPath, [CLI, 'gen', '--config', config, '--out', out], { reject: false, env: { CI: '1' } });
+    const running = () => execa('pgrep', ['-f', `genrsa -out ${out}/`], { reject: false });
+    for (let i = 0; i < 200 && (await running()).exitCode !== 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await running()).exitCode, 'an openssl genrsa of the run').toBe(0);
+    run.kill('SIGTERM');
+    expect((await run).signal).toBe('SIGTERM');
+    expect((await running()).stdout, 'openssl processes left behind').toBe('');
+  }, 60_000);
 });

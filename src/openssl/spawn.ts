@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { onExit } from 'signal-exit';
 
 /**
  * The openssl processes of a run, started with node:child_process rather than execa: a gen starts
@@ -63,17 +64,40 @@ export interface SpawnOptions {
   stderrFile?: string;
 }
 
+/** openssl processes under way: killed if kube-pki exits or is killed first (as execa's `cleanup` did). */
+const live = new Set<ChildProcess>();
+let cleanupRegistered = false;
+
+function track(child: ChildProcess): void {
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    onExit(() => {
+      for (const c of live) c.kill('SIGKILL');
+    });
+  }
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.once('error', () => live.delete(child));
+}
+
 /** Runs openssl once; never throws for a failure of openssl itself (the caller words it). */
 export function spawnOpenssl(args: string[], cwd: string, { captureStdout = false, stderrFile }: SpawnOptions = {}): Promise<OpensslResult> {
   const binary = opensslBinary();
   if (!binary) return Promise.resolve({ missing: true, exitCode: null, signal: null, stdout: '', stderr: '' });
   const stderrFd = stderrFile === undefined ? undefined : openSync(stderrFile, 'w', 0o600);
-  return new Promise((resolve) => {
-    const child = spawn(binary, args, {
+  let child: ChildProcess;
+  try {
+    child = spawn(binary, args, {
       cwd,
       env: { ...process.env, ...NO_TRUST_STORE },
       stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', stderrFd ?? 'pipe'],
     });
+  } catch (err) {
+    if (stderrFd !== undefined) closeSync(stderrFd);
+    return Promise.reject(err);
+  }
+  track(child);
+  return new Promise((resolve) => {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let stderrBytes = 0;
