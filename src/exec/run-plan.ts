@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { backupFile, ensureDir, removeFile } from '../files/atomic.js';
@@ -14,8 +15,11 @@ export interface RunContext {
   outDir: string;
   /** Where replaced files are copied first; made when the first backup happens. */
   backupDir: string;
-  /** Bounds the openssl processes running at once (key generation is CPU bound). */
-  cpu: <T>(task: () => Promise<T>) => Promise<T>;
+  /**
+   * Bounds the openssl processes running at once (key generation is CPU bound); an urgent step (a
+   * CA's) goes ahead of the others waiting.
+   */
+  cpu: <T>(task: () => Promise<T>, urgent?: boolean) => Promise<T>;
   /** How many items may be under way at once. */
   window: number;
   /** Absolute path of the root CA key's passphrase file: openssl reads it (-passin/-passout file:). */
@@ -52,15 +56,22 @@ function resolveArg(arg: Arg, ctx: RunContext, tmp: string): string {
 /** Key generation: openssl 3.0.2–3.1.7 fails it now and then (openssl#18321), so a failure is tried once more. */
 const KEY_GENERATION = new Set(['genrsa', 'genpkey']);
 
+/**
+ * How an item's openssl steps get a core: `normal` ones wait their turn; `urgent` ones (a CA's, which
+ * every signature waits for) wait ahead of them; `held`: the item already holds a core for all its steps.
+ */
+type Core = 'normal' | 'urgent' | 'held';
+
 /** Runs one step; files to install are only staged: the item installs them together at its end. */
-async function runStep(step: Step, ctx: RunContext, tmp: string, staged: Staged[]): Promise<void> {
+async function runStep(step: Step, ctx: RunContext, tmp: string, staged: Staged[], core: Core): Promise<void> {
   switch (step.op) {
     case 'write':
       await writeFile(join(tmp, tmpName(step.file)), step.content, { mode: MODE.secret });
       return;
     case 'openssl': {
       const args = step.args.map((a) => resolveArg(a, ctx, tmp));
-      await ctx.cpu(() => runOpenssl(args, tmp, { retries: KEY_GENERATION.has(args[0]!) ? 1 : 0 }));
+      const run = () => runOpenssl(args, tmp, { retries: KEY_GENERATION.has(args[0]!) ? 1 : 0 });
+      await (core === 'held' ? run() : ctx.cpu(run, core === 'urgent'));
       return;
     }
     case 'install':
@@ -95,8 +106,8 @@ async function runStep(step: Step, ctx: RunContext, tmp: string, staged: Staged[
   }
 }
 
-async function runSteps(steps: Step[], ctx: RunContext, tmp: string, staged: Staged[] = []): Promise<void> {
-  for (const step of steps) await runStep(step, ctx, tmp, staged);
+async function runSteps(steps: Step[], ctx: RunContext, tmp: string, core: Core, staged: Staged[] = []): Promise<void> {
+  for (const step of steps) await runStep(step, ctx, tmp, staged, core);
 }
 
 /**
@@ -116,19 +127,26 @@ export function startPlan(plan: Plan, ctx: RunContext): Map<string, Promise<void
     if (names.has(item.name)) throw new Error(`plan: two items are named ${JSON.stringify(item.name)}`);
     names.add(item.name);
   }
-  for (const item of plan.items) running.set(item.name, window(() => runItem(item, ctx, running)));
+  // The temporary folder is made once, by whichever item needs it first, and every item waits for that
+  // one promise: were the first item to make it (and sync its parent) while the others found it there,
+  // the CA's key would queue behind every other key.
+  let tmpRoot: Promise<void> | undefined;
+  const tmpRootReady = () => (tmpRoot ??= ensureDir(join(ctx.outDir, TMP_DIR)));
+  for (const item of plan.items) running.set(item.name, window(() => runItem(item, ctx, running, tmpRootReady)));
   // Failures are reported through each item's promise; avoid unhandled-rejection noise here.
   for (const p of running.values()) p.catch(() => undefined);
   return running;
 }
 
-async function runItem(item: PlanItem, ctx: RunContext, running: Map<string, Promise<void>>): Promise<void> {
+async function runItem(item: PlanItem, ctx: RunContext, running: Map<string, Promise<void>>, tmpRootReady: () => Promise<void>): Promise<void> {
   if (item.keySteps.length + item.steps.length === 0) return;
-  const root = join(ctx.outDir, TMP_DIR);
-  await ensureDir(root);
-  const tmp = await mkdtemp(join(root, `${tmpName(item.name)}-`));
-  try {
-    await runSteps(item.keySteps, ctx, tmp);
+  await tmpRootReady();
+  // Synchronously, so that items ask for a core in plan order (the CA's key first).
+  const tmp = mkdtempSync(join(ctx.outDir, TMP_DIR, `${tmpName(item.name)}-`));
+  // Installed together at the end (backups are made before): a key and its certificate, never one alone.
+  const staged: Staged[] = [];
+  const steps = async (core: Core) => {
+    await runSteps(item.keySteps, ctx, tmp, core);
     for (const need of item.needs) {
       try {
         await running.get(need);
@@ -136,9 +154,13 @@ async function runItem(item: PlanItem, ctx: RunContext, running: Map<string, Pro
         throw new Error(`not made: ${need} failed`);
       }
     }
-    // Installed together at the end (backups are made before): a key and its certificate, never one alone.
-    const staged: Staged[] = [];
-    await runSteps(item.steps, ctx, tmp, staged);
+    await runSteps(item.steps, ctx, tmp, core, staged);
+  };
+  try {
+    // A CA that waits for nothing runs its steps back to back on one core: were it to give the core back
+    // after its key, a leaf's key would take it, and every signature would wait for that key too.
+    if (item.group === 'ca' && item.needs.length === 0) await ctx.cpu(() => steps('held'), true);
+    else await steps(item.group === 'ca' ? 'urgent' : 'normal');
     await installTogether(ctx.outDir, tmp, staged);
   } finally {
     await rm(tmp, { recursive: true, force: true });
