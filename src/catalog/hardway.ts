@@ -19,6 +19,8 @@ const certs: CertSpec[] = [
     uses: [
       { component: 'kube-apiserver', flag: '--client-ca-file', part: 'crt' },
       { component: 'kube-apiserver', flag: '--etcd-cafile', part: 'crt' },
+      // The hard way's kubelets serve certificates this CA signed: the apiserver verifies them.
+      { component: 'kube-apiserver', flag: '--kubelet-certificate-authority', part: 'crt' },
       { component: 'kube-controller-manager', flag: '--cluster-signing-cert-file', part: 'crt' },
       { component: 'kube-controller-manager', flag: '--cluster-signing-key-file', part: 'key' },
       { component: 'kube-controller-manager', flag: '--root-ca-file', part: 'crt' },
