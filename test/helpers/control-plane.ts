@@ -257,14 +257,22 @@ export class ControlPlane {
     for (const n of this.o.nodes) for (const c of ['kube-controller-manager', 'kube-scheduler'] as const) await this.waitHealthy(c, n);
   }
 
-  /** Stops and starts the given components of one node in order, each healthy before the next. */
+  /**
+   * Stops and starts the given components of one node in order, each healthy before the next. An
+   * apiserver is drained from haproxy first (as an operator would before maintenance): its /readyz fails
+   * from the moment it is told to stop, and a request haproxy sends it in that instant would see that.
+   */
   async restart(node: CpNode, components: readonly string[]): Promise<void> {
     for (const c of components) {
       if (!(COMPONENTS as readonly string[]).includes(c)) continue;
+      if (c === 'kube-apiserver') await this.lbCommand(`set server control-plane/${node.name} state drain`);
       await this.stop(c as Component, node);
       await this.start(c as Component, node);
       await this.waitHealthy(c as Component, node);
-      if (c === 'kube-apiserver') await this.waitLbUp(node);
+      if (c === 'kube-apiserver') {
+        await this.lbCommand(`set server control-plane/${node.name} state ready`);
+        await this.waitLbUp(node);
+      }
     }
   }
 
@@ -296,20 +304,24 @@ export class ControlPlane {
     for (const n of this.o.nodes) await this.waitLbUp(n);
   }
 
-  /** haproxy's view of each server (`show servers state`): name → UP or DOWN. */
-  async lbState(): Promise<Map<string, 'UP' | 'DOWN'>> {
-    const text = await new Promise<string>((resolve, reject) => {
+  /** One command on haproxy's stats socket; its answer. */
+  private lbCommand(command: string): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
       const s = connect(this.haproxySock);
       let out = '';
-      s.on('connect', () => s.end('show stat\n'));
+      s.on('connect', () => s.end(`${command}\n`));
       s.on('data', (d) => (out += d));
       s.on('end', () => resolve(out));
       s.on('error', reject);
     });
+  }
+
+  /** haproxy's view of each server (`show stat`): name → UP, or DOWN for anything else (down, draining, checking). */
+  async lbState(): Promise<Map<string, 'UP' | 'DOWN'>> {
     const state = new Map<string, 'UP' | 'DOWN'>();
-    for (const line of text.split('\n')) {
+    for (const line of (await this.lbCommand('show stat')).split('\n')) {
       const f = line.split(',');
-      if (f[0] === 'control-plane' && f[1] && f[1] !== 'BACKEND') state.set(f[1], f[17]?.startsWith('UP') ? 'UP' : 'DOWN');
+      if (f[0] === 'control-plane' && f[1] && f[1] !== 'BACKEND') state.set(f[1], f[17] === 'UP' ? 'UP' : 'DOWN');
     }
     return state;
   }

@@ -23,7 +23,7 @@ export class ReadyzProbe {
       while (this.running) {
         const r = await execa('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz', '--request-timeout=5s'], { reject: false, stdin: 'ignore', all: true });
         const up = [...(await cp.lbState().catch(() => new Map<string, string>())).values()].filter((s) => s === 'UP').length;
-        this.samples.push({ at: Date.now(), ok: r.exitCode === 0 && r.stdout.trim() === 'ok', detail: (r.all ?? '').slice(0, 300), upServers: up });
+        this.samples.push({ at: Date.now(), ok: r.exitCode === 0 && r.stdout.trim() === 'ok', detail: failedChecks(r.all ?? ''), upServers: up });
         await new Promise((res) => setTimeout(res, intervalMs));
       }
     })();
@@ -39,4 +39,10 @@ export class ReadyzProbe {
   failuresWithServers(): ProbeSample[] {
     return this.samples.filter((s) => !s.ok && s.upServers > 0);
   }
+}
+
+/** The failing checks of a /readyz answer ("[-]shutdown failed: …"), or the first line of any other error. */
+function failedChecks(output: string): string {
+  const failed = output.split(/\\n|\n/).filter((l) => l.startsWith('[-]'));
+  return failed.length ? failed.join('; ') : output.split('\n')[0]!.slice(0, 200);
 }
