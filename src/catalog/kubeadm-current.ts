@@ -25,6 +25,10 @@ import {
 /** constants.ClusterAdminsGroupAndClusterRoleBinding: admin.conf's group and the binding's name. */
 export const CLUSTER_ADMINS = 'kubeadm:cluster-admins';
 const MANIFESTS = '`kube-pki manifests`';
+const ADMIN_CAUTION = `admin.conf is cluster-admin only once the ClusterRoleBinding ${CLUSTER_ADMINS} exists: apply ${MANIFESTS} once, with super-admin.conf (kubeadm init does the same).`;
+const SUPER_ADMIN_CAUTION =
+  'super-admin.conf bypasses RBAC and cannot be revoked: once the bindings are applied, move it off the node and lock it away ' +
+  '(kubeadm init leaves it on the first control plane only; kubeadm join makes none).';
 
 export const currentCerts: CertSpec[] = [
   ...caRows(),
@@ -44,16 +48,14 @@ export const currentCerts: CertSpec[] = [
     subject:
       `O=${CLUSTER_ADMINS} is an ordinary group that the ClusterRoleBinding ${CLUSTER_ADMINS} binds to cluster-admin: unlike system:masters, ` +
       'RBAC can take it away (delete the binding), so a leaked admin.conf can be cut off. CN=kubernetes-admin is the user name.',
-    caution: `admin.conf is cluster-admin only once the ClusterRoleBinding ${CLUSTER_ADMINS} exists: apply ${MANIFESTS} once, with super-admin.conf (kubeadm init does the same).`,
+    caution: ADMIN_CAUTION,
   }),
   kubeconfigClient('super-admin', 'kubernetes-super-admin', ['system:masters'], {
     purpose:
       'The break-glass administrator of kubeadm init, embedded in super-admin.conf on the first control plane only: it applies the ' +
       `binding admin.conf needs (${MANIFESTS}) and gets in when RBAC itself is broken.`,
     subject: 'O=system:masters bypasses RBAC and every authorizer: no binding grants it and none can take it away; only its expiry ends it.',
-    caution:
-      'super-admin.conf bypasses RBAC and cannot be revoked: once the bindings are applied, move it off the node and lock it away ' +
-      '(kubeadm init leaves it on the first control plane only; kubeadm join makes none).',
+    caution: SUPER_ADMIN_CAUTION,
   }),
   perNodeKubeconfigClient('controller-manager', 'system:kube-controller-manager', [], {
     purpose: 'This control plane\'s controller manager identity towards its own apiserver, embedded in its controller-manager.conf.',
@@ -67,8 +69,9 @@ export const currentCerts: CertSpec[] = [
 ];
 
 /** A kubeconfig of each control plane's own, with its own client certificate (kubeadm join makes them so). */
-const perControlPlane = (spec: KubeconfigSpec, server?: KubeconfigSpec['server']): KubeconfigSpec => ({
+const perControlPlane = (spec: KubeconfigSpec, server?: KubeconfigSpec['server'], caution?: string): KubeconfigSpec => ({
   ...spec,
+  ...(caution ? { explain: { ...spec.explain, caution } } : {}),
   scope: 'node',
   roles: CONTROL,
   to: 'self',
@@ -76,9 +79,9 @@ const perControlPlane = (spec: KubeconfigSpec, server?: KubeconfigSpec['server']
 });
 
 export const currentKubeconfigs: KubeconfigSpec[] = [
-  perControlPlane(kubeconfig('admin', 'admin', 'default-admin', [{ component: 'kubectl', flag: '--kubeconfig' }], 'kubectl as cluster administrator, through the cluster-admins binding.')),
+  perControlPlane(kubeconfig('admin', 'admin', 'default-admin', [{ component: 'kubectl', flag: '--kubeconfig' }], 'kubectl as cluster administrator, through the cluster-admins binding.'), undefined, ADMIN_CAUTION),
   {
-    ...perControlPlane(kubeconfig('super-admin', 'super-admin', 'default-super-admin', [], 'The break-glass administrator (system:masters), on the first control plane only.')),
+    ...perControlPlane(kubeconfig('super-admin', 'super-admin', 'default-super-admin', [], 'The break-glass administrator (system:masters), on the first control plane only.'), undefined, SUPER_ADMIN_CAUTION),
     firstOnly: true,
   },
   // kubeadm's LocalAPIEndpoint: each node's components talk to their own apiserver, not the load balancer.
