@@ -154,6 +154,24 @@ describe('kubeadm: check, renew and explain see the copies in the node trees', (
     expect((await explainJson('master-1/super-admin.conf')).name).toBe('super-admin');
   });
 
+  it('graph and report show super-admin.conf on the first control plane only and each admin.conf under its own certificate', async () => {
+    const tree = await run(['graph', '--out', out]);
+    const lines = tree.split('\n');
+    const child = (parent: string) => lines[lines.findIndex((l) => l.includes(parent)) + 1] ?? '';
+    expect(child('_cluster/kubeconfig/super-admin.crt ')).toMatch(/└── master-1\/super-admin\.conf +server https:\/\/192\.168\.5\.30:6443/);
+    for (const m of MASTERS) {
+      expect(child(`_cluster/kubeconfig/admin-${m}.crt `), m).toMatch(new RegExp(`└── ${m}/admin\\.conf +server https://192\\.168\\.5\\.30:6443`));
+      expect(child(`_cluster/kubeconfig/scheduler-${m}.crt `), m).toMatch(new RegExp(`└── ${m}/scheduler\\.conf +server https://192\\.168\\.5\\.1${m.slice(-1)}:6443`));
+    }
+    expect(lines.filter((l) => l.includes('super-admin.conf')).length).toBe(2);
+    const html = join(dir, 'report.html');
+    await run(['report', '--html', html, '--out', out]);
+    const page = await readFile(html, 'utf8');
+    expect(page).toContain('master-1/super-admin.conf');
+    expect(page).not.toContain('master-2/super-admin.conf');
+    expect(page).toMatch(/TAKE CARE\n  super-admin\.conf bypasses RBAC/);
+  });
+
   it('explain lists where each file of a shared certificate lands on each node, and the copies the components read', async () => {
     const r = await explainJson('apiserver-kubelet-client');
     const lands = (ext: string) => MASTERS.map((node) => ({ node, file: inTree(node, ext), remotePath: `/etc/kubernetes/pki/apiserver-kubelet-client.${ext}` }));
