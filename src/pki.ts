@@ -8,7 +8,7 @@ import type { Plan } from './model/steps.js';
 
 /** The instances of a cluster's catalog: every certificate, key pair and kubeconfig it needs. */
 export function instancesFor(cluster: Cluster): Instances {
-  return resolveInstances(catalogFor(cluster.profile), cluster);
+  return resolveInstances(catalogFor(cluster), cluster);
 }
 
 /** The plan for an output folder as it is now (reads the folder, writes nothing). */

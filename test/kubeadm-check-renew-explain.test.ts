@@ -56,7 +56,14 @@ describe('kubeadm: check, renew and explain see the copies in the node trees', (
   it('check passes a fresh PKI of 3 control planes and 2 workers', async () => {
     const { exitCode, report } = await checkJson(config, out);
     expect(exitCode).toBe(0);
-    expect(report.summary).toEqual({ certificates: 21, cas: 3, kubeconfigs: 14, errors: 0, warnings: 0, notes: 0 });
+    // Per control plane: admin, controller-manager and scheduler client certificates; super-admin once.
+    expect(report.summary).toEqual({ certificates: 28, cas: 3, kubeconfigs: 15, errors: 0, warnings: 0, notes: 4 });
+    // The notes: admin.conf needs the binding of `kube-pki manifests`; super-admin.conf is to be locked away.
+    const notes = report.kubeconfigs.flatMap((k) => k.problems.map((p) => [k.file, p.severity, p.code, p.message]));
+    expect(notes).toEqual([
+      ...MASTERS.map((m) => [`${m}/admin.conf`, 'note', 'caution', expect.stringMatching(/ClusterRoleBinding kubeadm:cluster-admins exists: apply `kube-pki manifests`/)]),
+      ['master-1/super-admin.conf', 'note', 'caution', expect.stringMatching(/bypasses RBAC and cannot be revoked: .*lock it away/)],
+    ]);
     expect(report.catalog.missing).toEqual([]);
     expect(report.catalog.unknown).toEqual([]);
     expect(report.copies.every((c) => c.status === 'ok')).toBe(true);
@@ -126,9 +133,43 @@ describe('kubeadm: check, renew and explain see the copies in the node trees', (
 
   it('a kubeconfig in a node tree is read on that node only', async () => {
     for (const kc of instancesFor(cluster).kubeconfigs) for (const use of kubeconfigUses(cluster, kc)) expect(use.nodes, kc.name).toEqual([kc.node!.name]);
-    const r = await explainJson('admin');
-    expect(r.usedBy).toEqual(MASTERS.map((node) => ({ component: 'kubectl', flag: '--kubeconfig', file: `${node}/admin.conf`, nodes: [node] })));
-    expect(r.files.filter((f) => f.path.endsWith('.conf')).map((f) => [f.path, f.nodes])).toEqual(MASTERS.map((node) => [`${node}/admin.conf`, [node]]));
+    // Each control plane's admin.conf embeds a certificate of its own (kubeadm join makes one per node).
+    for (const node of MASTERS) {
+      const r = await explainJson(`${node}/admin`);
+      expect(r.usedBy).toEqual([{ component: 'kubectl', flag: '--kubeconfig', file: `${node}/admin.conf`, nodes: [node] }]);
+      expect(r.files.filter((f) => f.path.endsWith('.conf')).map((f) => [f.path, f.nodes])).toEqual([[`${node}/admin.conf`, [node]]]);
+      expect(r.siblings).toEqual(MASTERS.filter((m) => m !== node).map((m) => `${m}/admin`));
+      expect(r.subject.values).toContainEqual({ field: 'O', value: 'kubeadm:cluster-admins', meaning: expect.stringMatching(/ClusterRoleBinding kubeadm:cluster-admins \(kube-pki manifests/) });
+    }
+  });
+
+  it('explain super-admin: on the first control plane only, system:masters, and why to lock it away', async () => {
+    const r = await explainJson('super-admin');
+    expect(r.subject).toMatchObject({ cn: 'kubernetes-super-admin', o: ['system:masters'] });
+    expect(r.files.filter((f) => f.path.endsWith('.conf')).map((f) => [f.path, f.nodes])).toEqual([['master-1/super-admin.conf', ['master-1']]]);
+    expect(r.caution).toMatch(/bypasses RBAC and cannot be revoked/);
+    const text = await run(['explain', 'super-admin', '--out', out]);
+    expect(text).toMatch(/\nTAKE CARE\n  super-admin\.conf bypasses RBAC/);
+    // The same certificate by its kubeconfig's path.
+    expect((await explainJson('master-1/super-admin.conf')).name).toBe('super-admin');
+  });
+
+  it('graph and report show super-admin.conf on the first control plane only and each admin.conf under its own certificate', async () => {
+    const tree = await run(['graph', '--out', out]);
+    const lines = tree.split('\n');
+    const child = (parent: string) => lines[lines.findIndex((l) => l.includes(parent)) + 1] ?? '';
+    expect(child('_cluster/kubeconfig/super-admin.crt ')).toMatch(/└── master-1\/super-admin\.conf +server https:\/\/192\.168\.5\.30:6443/);
+    for (const m of MASTERS) {
+      expect(child(`_cluster/kubeconfig/admin-${m}.crt `), m).toMatch(new RegExp(`└── ${m}/admin\\.conf +server https://192\\.168\\.5\\.30:6443`));
+      expect(child(`_cluster/kubeconfig/scheduler-${m}.crt `), m).toMatch(new RegExp(`└── ${m}/scheduler\\.conf +server https://192\\.168\\.5\\.1${m.slice(-1)}:6443`));
+    }
+    expect(lines.filter((l) => l.includes('super-admin.conf')).length).toBe(2);
+    const html = join(dir, 'report.html');
+    await run(['report', '--html', html, '--out', out]);
+    const page = await readFile(html, 'utf8');
+    expect(page).toContain('master-1/super-admin.conf');
+    expect(page).not.toContain('master-2/super-admin.conf');
+    expect(page).toMatch(/TAKE CARE\n  super-admin\.conf bypasses RBAC/);
   });
 
   it('explain lists where each file of a shared certificate lands on each node, and the copies the components read', async () => {

@@ -10,6 +10,8 @@ import {
   MATRIX_KUBECONFIGS,
   PER_NODE,
   WORKER_FILES,
+  cnOn,
+  controlPlaneFiles,
   dn,
   expectedUsages,
   generated,
@@ -61,7 +63,9 @@ describe('kubeadm layout: every file of the matrix', () => {
 
   it('writes exactly the matrix files in each node tree, and nothing for the load balancer', async () => {
     expect((await readdir(out)).filter((f) => !f.startsWith('.')).sort()).toEqual(['_cluster', 'cp-1', 'cp-2', 'cp-3', 'worker-1', 'worker-2']);
-    for (const cp of CONTROL_PLANES) expect(await listFiles(join(out, cp.name))).toEqual(CONTROL_PLANE_FILES);
+    // super-admin.conf only on the first control plane, as kubeadm init makes it (join does not).
+    for (const [i, cp] of CONTROL_PLANES.entries()) expect(await listFiles(join(out, cp.name)), cp.name).toEqual(controlPlaneFiles(i === 0));
+    expect(controlPlaneFiles(true)).toEqual([...CONTROL_PLANE_FILES, 'super-admin.conf'].sort());
     for (const w of WORKERS) expect(await listFiles(join(out, w))).toEqual(WORKER_FILES);
   });
 
@@ -71,7 +75,7 @@ describe('kubeadm layout: every file of the matrix', () => {
       for (const spec of MATRIX_CERTS) {
         const what = `${cp.name}/${spec.path}`;
         const { cert, keyMatches } = await loadPair(tree, spec.path);
-        expect(dn(cert.subject), what).toEqual({ cn: spec.cn, o: spec.o });
+        expect(dn(cert.subject), what).toEqual({ cn: cnOn(spec, cp), o: spec.o });
         expect(keyMatches, what).toBe(true);
         const issuer = spec.ca ? new X509Certificate(await readFile(join(tree, `${spec.ca}.crt`))) : cert;
         expect(cert.issuer, what).toBe(issuer.subject);
@@ -129,14 +133,20 @@ describe('kubeadm layout: every file of the matrix', () => {
     expect(der(await readFile(join(sa, 'sa.pub')), true).equals(der(await readFile(join(sa, 'sa.key')), false))).toBe(true);
   });
 
-  it('writes kubeconfigs that the real kubectl reads with the documented names, the CA and the right client certificate', async () => {
-    const nodes = [...CONTROL_PLANES.map((cp) => ({ name: cp.name, files: MATRIX_KUBECONFIGS })), ...WORKERS.map((w) => ({ name: w, files: MATRIX_KUBECONFIGS.filter((k) => k.file === 'kubelet.conf') }))];
+  it('writes kubeconfigs that the real kubectl reads with the documented names, the CA, the right server and client certificate', async () => {
+    const nodes = [
+      ...CONTROL_PLANES.map((cp, i) => ({ ...cp, files: MATRIX_KUBECONFIGS.filter((k) => i === 0 || !k.firstOnly) })),
+      ...WORKERS.map((w) => ({ name: w, address: '', files: MATRIX_KUBECONFIGS.filter((k) => k.file === 'kubelet.conf') })),
+    ];
+    const serials = new Map<string, Set<string>>();
     for (const node of nodes) {
       const ca = await readFile(join(out, node.name, 'pki/ca.crt'));
       for (const kc of node.files) {
         const what = `${node.name}/${kc.file}`;
         const view = await kubectlView(join(out, node.name, kc.file));
-        expect(view.clusters.map((c) => [c.name, c.cluster.server]), what).toEqual([['default-cluster', 'https://k8s-api.corp.example:6443']]);
+        // kubeadm: admin, super-admin and kubelet to the ControlPlaneEndpoint; controller manager and scheduler to the node's own apiserver.
+        const own = node.address.includes(':') ? `https://[${node.address}]:6443` : `https://${node.address}:6443`;
+        expect(view.clusters.map((c) => [c.name, c.cluster.server]), what).toEqual([['default-cluster', kc.server === 'own' ? own : 'https://k8s-api.corp.example:6443']]);
         expect(view.contexts, what).toEqual([{ name: 'default-system', context: { cluster: 'default-cluster', user: kc.user } }]);
         expect(view['current-context'], what).toBe('default-system');
         expect(view.users.map((u) => u.name), what).toEqual([kc.user]);
@@ -145,22 +155,28 @@ describe('kubeadm layout: every file of the matrix', () => {
         expect(dn(client.subject), what).toEqual({ cn: kc.cn(node.name), o: kc.o });
         expect(client.verify(new X509Certificate(ca).publicKey), what).toBe(true);
         expect(client.checkPrivateKey(createPrivateKey(Buffer.from(view.users[0]!.user['client-key-data'], 'base64'))), what).toBe(true);
-        const facts = await opensslFacts(join(out, '_cluster', 'kubeconfig', `${kc.file === 'kubelet.conf' ? `kubelet-${node.name}` : kc.file.replace('.conf', '')}.crt`));
+        const source = join(out, '_cluster', 'kubeconfig', `${kc.certFile(node.name)}.crt`);
+        expect(client.raw.equals(new X509Certificate(await readFile(source)).raw), what).toBe(true);
+        const facts = await opensslFacts(source);
         expect(facts.extendedKeyUsage, what).toEqual(['TLS Web Client Authentication']);
+        serials.set(kc.file, (serials.get(kc.file) ?? new Set()).add(client.serialNumber));
       }
     }
+    // Each control plane has client certificates of its own, as kubeadm join makes them.
+    for (const file of ['admin.conf', 'controller-manager.conf', 'scheduler.conf']) expect(serials.get(file)?.size, file).toBe(3);
+    expect(serials.get('super-admin.conf')?.size).toBe(1);
   });
 
   it('prints kubectl config commands that make the same kubeconfigs with the real kubectl', async () => {
     const copy = join(dir, 'by-kubectl');
     await execa('cp', ['-a', out, copy], { stdin: 'ignore' });
     const confs = (await listFiles(copy)).filter((f) => f.endsWith('.conf'));
-    expect(confs).toHaveLength(14);
+    expect(confs).toHaveLength(15);
     for (const f of confs) await rm(join(copy, f));
     const printed = await kubePki(['kubectl-commands', '--config', config, '--out', copy]);
     expect(printed.exitCode, String(printed.stderr)).toBe(0);
     expect(String(printed.stdout)).toContain(
-      'KUBECONFIG=cp-1/admin.conf kubectl config set-credentials default-admin --client-certificate=_cluster/kubeconfig/admin.crt --client-key=_cluster/kubeconfig/admin.key --embed-certs=true',
+      'KUBECONFIG=cp-1/admin.conf kubectl config set-credentials default-admin --client-certificate=_cluster/kubeconfig/admin-cp-1.crt --client-key=_cluster/kubeconfig/admin-cp-1.key --embed-certs=true',
     );
     await writeFile(join(dir, 'kubeconfigs.sh'), String(printed.stdout));
     const run = await execa('bash', [join(dir, 'kubeconfigs.sh')], { reject: false, stdin: 'ignore', timeout: 120_000 });

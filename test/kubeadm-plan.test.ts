@@ -10,7 +10,7 @@ import { planCsrs } from '../src/plan/csr.js';
 import { SHARED_DIR, type Instances } from '../src/model/instances.js';
 import { planPki } from '../src/plan/plan.js';
 import type { PlanItem, Step } from '../src/model/steps.js';
-import { CONTROL_PLANE_FILES, WORKER_FILES } from './helpers/kubeadm.js';
+import { WORKER_FILES, controlPlaneFiles } from './helpers/kubeadm.js';
 
 // The kubeadm catalog and the pure planner, without openssl: paths, copies, re-run decisions,
 // the external-CA rules and the CSR plan.
@@ -81,7 +81,7 @@ describe('kubeadm catalog: per-node trees', () => {
   const trees = byTree(i);
 
   it('gives each control plane exactly the matrix files, each worker ca.crt and kubelet.conf, the load balancer nothing', () => {
-    for (const cp of ['cp-1', 'cp-2', 'cp-3']) expect(trees.get(cp)).toEqual(CONTROL_PLANE_FILES);
+    for (const cp of ['cp-1', 'cp-2', 'cp-3']) expect(trees.get(cp), cp).toEqual(controlPlaneFiles(cp === 'cp-1'));
     for (const w of ['worker-1', 'worker-2']) expect(trees.get(w)).toEqual(WORKER_FILES);
     expect(trees.has('lb')).toBe(false);
     expect([...trees.keys()].sort()).toEqual([SHARED_DIR, 'cp-1', 'cp-2', 'cp-3', 'worker-1', 'worker-2']);
@@ -100,24 +100,32 @@ describe('kubeadm catalog: per-node trees', () => {
     expect(workerCopies).toEqual(['worker-1/ca', 'worker-2/ca']);
   });
 
-  it('names kubeconfigs as the documentation does, with the load balancer endpoint as server', () => {
+  it('names kubeconfigs as the documentation does; the load balancer as server, the own apiserver for the controller manager and scheduler', () => {
     const users = new Map(i.kubeconfigs.map((k) => [k.path, k.userName]));
     expect(users.get('cp-2/admin.conf')).toBe('default-admin');
+    expect(users.get('cp-1/super-admin.conf')).toBe('default-super-admin');
+    expect(users.has('cp-2/super-admin.conf')).toBe(false);
     expect(users.get('cp-2/controller-manager.conf')).toBe('default-controller-manager');
     expect(users.get('cp-2/scheduler.conf')).toBe('default-scheduler');
     expect(users.get('worker-2/kubelet.conf')).toBe('default-auth');
     for (const k of i.kubeconfigs) {
       expect(k.clusterName).toBe('default-cluster');
       expect(k.contextName).toBe('default-system');
-      expect(k.server).toBe('https://127.0.3.230:6443');
+      // kubeadm's LocalAPIEndpoint for the node's own components, its ControlPlaneEndpoint for the rest.
+      const own = /\/(controller-manager|scheduler)\.conf$/.test(k.path);
+      expect(k.server, k.path).toBe(own ? `https://${k.node!.address}:6443` : 'https://127.0.3.230:6443');
     }
+    expect(i.kubeconfigs.find((k) => k.path === 'cp-2/scheduler.conf')!.server).toBe('https://127.0.3.212:6443');
     const kubelet = i.certs.find((x) => x.name === 'worker-2/kubelet')!;
     expect(kubelet.subject).toEqual({ cn: 'system:node:worker-2', o: ['system:nodes'] });
   });
 
   it('puts an IPv6 endpoint in brackets in every kubeconfig and in the apiserver SANs as an address', () => {
     const v6 = instancesFor(cluster('', 'FD00:0:0::30'));
-    for (const k of v6.kubeconfigs) expect(k.server).toBe('https://[fd00::30]:6443');
+    for (const k of v6.kubeconfigs.filter((x) => !/(controller-manager|scheduler)\.conf$/.test(x.path))) expect(k.server).toBe('https://[fd00::30]:6443');
+    // The controller manager and scheduler of an IPv6 control plane: its own address in brackets.
+    const v6Node = instancesFor(parseCluster(yaml('', '127.0.3.230').replace('address: 127.0.3.212', 'address: "FD00::212"'), 'test.yaml'));
+    expect(v6Node.kubeconfigs.find((k) => k.path === 'cp-2/controller-manager.conf')!.server).toBe('https://[fd00::212]:6443');
     expect(v6.certs.find((x) => x.name === 'cp-1/apiserver')!.sans.ip).toContain('fd00::30');
   });
 
@@ -212,12 +220,12 @@ describe('external CA in the planner', () => {
   it('fails (exit 1), naming each unsigned certificate and pointing at kube-pki csr', () => {
     const disk = keyless(completeDisk(i));
     disk.certs.set('cp-2/apiserver', cert({ certExists: false }));
-    disk.certs.set('admin', cert({ keyExists: false, certExists: false }));
+    disk.certs.set('cp-3/admin', cert({ keyExists: false, certExists: false }));
     const error = thrown(() => planPki('kubeadm', i, disk));
     expect(error.exitCode).toBe(EXIT.failed);
     expect(error.message).toMatch(/_cluster\/pki\/ca\.crt has no _cluster\/pki\/ca\.key/);
     expect(error.message).toMatch(/cp-2\/apiserver: cp-2\/pki\/apiserver\.crt/);
-    expect(error.message).toMatch(/admin: _cluster\/kubeconfig\/admin\.crt/);
+    expect(error.message).toMatch(/cp-3\/admin: _cluster\/kubeconfig\/admin-cp-3\.crt/);
     expect(error.message).toMatch(/kube-pki csr/);
     expect(error.message).not.toMatch(/cp-1\/apiserver/);
   });
@@ -233,12 +241,19 @@ describe('external CA in the planner', () => {
   it('plans keys and requests for the leaves of the key-less CA only, keeping existing keys', () => {
     const disk = keyless(emptyDisk());
     disk.certs.set('cp-1/apiserver', cert({ certExists: false }));
-    disk.certs.set('admin', cert());
+    disk.certs.set('cp-2/admin', cert());
     const { plan, requests } = planCsrs('kubeadm', i, disk);
+    const perControlPlane = ['admin', 'apiserver', 'controller-manager', 'kubelet', 'scheduler'];
     expect(requests.map((r) => r.name).sort()).toEqual(
-      ['apiserver-kubelet-client', 'controller-manager', 'cp-1/kubelet', 'cp-2/apiserver', 'cp-2/kubelet', 'cp-3/apiserver', 'cp-3/kubelet', 'cp-1/apiserver', 'scheduler', 'worker-1/kubelet', 'worker-2/kubelet'].sort(),
+      [
+        'apiserver-kubelet-client',
+        'super-admin',
+        ...['cp-1', 'cp-2', 'cp-3'].flatMap((cp) => perControlPlane.map((id) => `${cp}/${id}`)).filter((n) => n !== 'cp-2/admin'),
+        'worker-1/kubelet',
+        'worker-2/kubelet',
+      ].sort(),
     );
-    expect(item(plan.items, 'admin').action).toBe('keep');
+    expect(item(plan.items, 'cp-2/admin').action).toBe('keep');
     const kept = item(plan.items, 'cp-1/apiserver');
     expect(kept.keySteps).toEqual([]);
     expect(kept.outputs).toEqual(['cp-1/pki/apiserver.csr']);

@@ -30,6 +30,8 @@ const CASES: [string, (d: Doc) => void, string, string][] = [
   ['empty node list', (d) => (d.nodes = []), 'nodes', 'at least one node'],
   ['no control plane', (d) => (d.nodes = d.nodes.filter((n: Doc) => n.role !== 'controlplane')), 'nodes', 'controlplane'],
   ['unknown profile', (d) => (d.profile = 'k3s'), 'profile', '"k3s"'],
+  ['unknown kubeadm layout', (d) => Object.assign(d, { profile: 'kubeadm', kubeadmLayout: 'v1.29' }), 'kubeadmLayout', '"v1.29": must be one of current, v1.27'],
+  ['a kubeadm layout with profile hardway', (d) => (d.kubeadmLayout = 'v1.27'), 'kubeadmLayout', '"v1.27": is for profile kubeadm only'],
   ['bad endpoint', (d) => (d.apiServer.endpoint = 'lb;rm -rf /'), 'apiServer.endpoint', '"lb;rm -rf /"'],
   ['port out of range', (d) => (d.apiServer.port = 70000), 'apiServer.port', '70000'],
   ['extra SAN that would add a line', (d) => (d.apiServer.extraSANs = ['ok.example', 'evil\nDNS.9 = x']), 'apiServer.extraSANs[1]', '"evil\\nDNS.9 = x"'],

@@ -389,6 +389,8 @@ async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<Kubeconf
   if (!m.file) return missingRow<KubeconfigRow>(inst!.path, inst!.name, rest, ctx.unusable);
   const kc = m.file;
   const problems: Problem[] = matchNotes(m, inst?.path, ctx);
+  // What the catalog says to take care of (super-admin.conf locked away, admin.conf's binding applied).
+  if (inst?.spec.explain.caution) problems.push(problem('note', 'caution', inst.spec.explain.caution));
   if (kc.key.embedded) problems.push(...secretModeRules(kc.file, kc.mode, 'kubeconfig-mode', 'a kubeconfig that embeds a private key'));
   if (inst && kc.server !== inst.server) problems.push(problem('error', 'kubeconfig-server', `server is ${kc.server ?? 'missing'}, expected ${inst.server}`));
   // The names gen compares (current context, cluster, user): gen leaves a kubeconfig that differs stale.

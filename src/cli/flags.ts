@@ -33,7 +33,7 @@ function inOverlap(cluster: Cluster, options: FlagsOptions, dir: string): (spec:
 /** Trust flags of CAs in the overlap name the bundle. */
 function withRotation(cluster: Cluster, all: Map<string, ComponentFlag[]>, options: FlagsOptions, dir: string): void {
   const overlap = inOverlap(cluster, options, dir);
-  for (const spec of catalogFor(cluster.profile).certs.filter((c) => c.kind === 'ca' && overlap(c))) {
+  for (const spec of catalogFor(cluster).certs.filter((c) => c.kind === 'ca' && overlap(c))) {
     const crt = posix.join(dir, `${spec.file(undefined)}.crt`);
     for (const use of (spec.uses ?? []).filter((u) => u.part === 'crt' && !isSigningFlag(u.flag)))
       for (const f of all.get(use.component) ?? []) if (f.flag === use.flag && f.path === crt) f.path = posix.join(dir, bundleOf(`${spec.file(undefined)}.crt`));
@@ -44,7 +44,7 @@ function withRotation(cluster: Cluster, all: Map<string, ComponentFlag[]>, optio
 export function flags(cluster: Cluster, component: string | undefined, options: FlagsOptions): string {
   const dir = options.dir ?? nodeFolder(cluster);
   if (!isAbsolute(dir)) throw new UserError(`--dir: ${JSON.stringify(dir)}: must be an absolute path (components read their files from it)`, EXIT.badInput);
-  const all = componentFlags(catalogFor(cluster.profile), cluster, dir);
+  const all = componentFlags(catalogFor(cluster), cluster, dir);
   withRotation(cluster, all, options, dir);
   if (component !== undefined && !all.has(component))
     throw new UserError(`component ${JSON.stringify(component)} reads no file of the ${cluster.profile} PKI; one of: ${[...all.keys()].join(', ')}`, EXIT.badInput);

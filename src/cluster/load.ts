@@ -75,6 +75,7 @@ function resolve(c: ClusterParsed, source: string): Cluster {
     ]);
   return {
     profile: c.profile,
+    ...(c.profile === 'kubeadm' ? { kubeadmLayout: c.kubeadmLayout ?? 'current' } : {}),
     clusterDomain: c.clusterDomain,
     serviceCIDR: c.serviceCIDR,
     serviceIP: firstAddress(parseCidr(c.serviceCIDR) as Cidr),

@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { hostProblem, isDnsName, isNodeName, isPlainPath, isUserName } from './names.js';
 import { canonicalIp, parseCidr } from '../util/ip.js';
-import { CURVES, PROFILES, ROLES, RSA_SIZES, type KeySpec, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
+import { CURVES, KUBEADM_LAYOUTS, PROFILES, ROLES, RSA_SIZES, type KeySpec, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
 
 z.config(en());
 
@@ -80,6 +80,7 @@ const keySchema = z.discriminatedUnion(
 export const clusterSchema = z
   .strictObject({
     profile: z._default(z.enum(PROFILES, { error: `must be one of ${PROFILES.join(', ')}` }), 'hardway'),
+    kubeadmLayout: z.optional(z.enum(KUBEADM_LAYOUTS, { error: `must be one of ${KUBEADM_LAYOUTS.join(', ')}` })),
     clusterDomain: z._default(checked((v) => isDnsName(v), 'is not a DNS domain like cluster.local'), 'cluster.local'),
     serviceCIDR: z._default(
       z.string().check(
@@ -117,6 +118,8 @@ export const clusterSchema = z
           ctx.addIssue({ code: 'custom', path: ['nodes', i, 'address'], input: n.address, message: `repeats the address of nodes[${addressAt}]` });
         else seenAddresses.set(address, i);
       });
+      if (c.kubeadmLayout !== undefined && c.profile !== 'kubeadm')
+        ctx.addIssue({ code: 'custom', path: ['kubeadmLayout'], input: c.kubeadmLayout, message: `is for profile kubeadm only (profile is ${c.profile}): remove it` });
       if (!c.nodes.some((n) => n.role === 'controlplane'))
         ctx.addIssue({ code: 'custom', path: ['nodes'], input: c.nodes.map((n) => n.name), message: 'needs at least one node with role controlplane' });
     }),

@@ -32,6 +32,8 @@ export interface ExplainReport {
   signedBy: string | null;
   validityDays: number;
   purpose: string;
+  /** What to take care of with it (catalog `explain.caution`): who may hold it, what must exist first. */
+  caution: string | null;
   /** Every component flag that reads one of its files, directly or through a kubeconfig. */
   usedBy: ComponentUse[];
   subject: { cn: string; o: string[]; why: string; values: ({ field: 'CN' | 'O' } & Meaning)[] };
@@ -94,6 +96,7 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
     signedBy: cert.caName ?? cert.root?.name ?? null,
     validityDays: cert.days,
     purpose: spec.explain.purpose,
+    caution: spec.explain.caution ?? null,
     usedBy: [...certUses(cluster, instances, cert), ...embedding.flatMap((k) => kubeconfigUses(cluster, k))],
     subject: {
       cn: cert.subject.cn,

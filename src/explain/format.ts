@@ -14,6 +14,7 @@ export function explainText(r: ExplainReport): string {
   out.push(`${r.name}: ${KIND_TEXT[r.kind]}, ${signer}, valid ${r.validityDays} days (catalog entry ${r.catalogId}, profile ${r.profile})`);
   if (r.siblings.length) out.push(`One per node: also ${r.siblings.join(', ')}.`);
   out.push('', 'WHO USES IT AND FOR WHAT', `  ${r.purpose}`);
+  if (r.caution) out.push('', 'TAKE CARE', `  ${r.caution}`);
   if (r.topology) out.push('', 'THE ROOT CA AND ITS INTERMEDIATES', ...r.topology.map((l) => `  ${l}`));
   out.push(...rows(r.usedBy.map((u) => [u.component, `${u.flag} ${u.file}${u.nodes.length ? `  (on ${u.nodes.join(', ')})` : ''}`])));
 

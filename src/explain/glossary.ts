@@ -8,6 +8,8 @@ import { kubernetesServiceNames } from '../catalog/sans.js';
 export function subjectMeaning(field: 'CN' | 'O', value: string): string | null {
   if (field === 'O' && value === 'system:masters')
     return 'group bound to the cluster-admin ClusterRole by the built-in binding "cluster-admin": every request is allowed, and RBAC cannot take it away';
+  if (field === 'O' && value === 'kubeadm:cluster-admins')
+    return 'group bound to the cluster-admin ClusterRole by the ClusterRoleBinding kubeadm:cluster-admins (kube-pki manifests prints it): deleting that binding takes the rights away';
   if (field === 'O' && value === 'system:nodes') return 'the group of kubelets: the Node authorizer only handles requests from this group';
   if (field === 'CN' && value.startsWith('system:node:'))
     return `the Node authorizer and NodeRestriction admission recognise node "${value.slice('system:node:'.length)}": it may only read and change its own node, pods and what they mount`;

@@ -20,6 +20,8 @@ export interface Explanation {
   subject: string;
   /** What the SANs are for, when it has any. */
   sans?: string;
+  /** What to take care of with it (who may hold it, what it needs first): check shows it as a note. */
+  caution?: string;
 }
 
 /**
@@ -66,10 +68,13 @@ export interface KubeconfigSpec {
   id: string;
   scope: 'cluster' | 'node';
   roles?: readonly Role[];
+  /** Only on the first node of `roles` in the description (kubeadm init's super-admin.conf; join makes none). */
+  firstOnly?: boolean;
   file: (node: ClusterNode | undefined) => string;
   /** Catalog id of the client certificate it embeds (per-node certs: the same node's). */
   cert: string;
-  server: (cluster: Cluster) => string;
+  /** The apiserver it talks to; `node`: the tree it lands in (kubeadm's LocalAPIEndpoint is that node's own). */
+  server: (cluster: Cluster, node: ClusterNode | undefined) => string;
   clusterName: string;
   userName: (node: ClusterNode | undefined) => string;
   contextName: string;
@@ -88,11 +93,24 @@ export interface KubeconfigSpec {
  */
 export type Layout = 'flat' | 'node-trees';
 
+/** A ClusterRoleBinding the catalog's subjects rely on, applied once per cluster (`kube-pki manifests`). */
+export interface BindingSpec {
+  name: string;
+  clusterRole: string;
+  subject: { kind: 'Group' | 'User'; name: string };
+  /** Why the cluster needs it, as a YAML comment. */
+  why: string;
+}
+
 export interface Catalog {
   profile: Cluster['profile'];
+  /** Profile kubeadm: which kubeadm's layout the tables follow. */
+  kubeadmLayout?: Cluster['kubeadmLayout'];
   /** Default 'flat'. */
   layout?: Layout;
   certs: readonly CertSpec[];
   keyPairs: readonly KeyPairSpec[];
   kubeconfigs: readonly KubeconfigSpec[];
+  /** RBAC the certificates need beyond the built-in bindings; none: nothing to apply. */
+  bindings?: readonly BindingSpec[];
 }

@@ -5,9 +5,12 @@ export const ROLES = ['controlplane', 'worker', 'loadbalancer'] as const;
 export const PROFILES = ['hardway', 'kubeadm'] as const;
 export const RSA_SIZES = [2048, 3072, 4096] as const;
 export const CURVES = ['P-256', 'P-384'] as const;
+/** Profile kubeadm: what kubeadm makes today (v1.29 and later), or the v1.27 layout of clusters made with it. */
+export const KUBEADM_LAYOUTS = ['current', 'v1.27'] as const;
 
 export type Role = (typeof ROLES)[number];
 export type Profile = (typeof PROFILES)[number];
+export type KubeadmLayout = (typeof KUBEADM_LAYOUTS)[number];
 export type KeySpec = { algorithm: 'rsa'; size: (typeof RSA_SIZES)[number] } | { algorithm: 'ecdsa'; curve: (typeof CURVES)[number] };
 
 /** How a node is reached over SSH (distribution); every field optional, defaults at the top level. */
@@ -38,6 +41,8 @@ export interface ClusterNode {
 /** A validated cluster description with every default filled in. */
 export interface Cluster {
   profile: Profile;
+  /** Profile kubeadm only (default 'current'); absent for hardway. */
+  kubeadmLayout?: KubeadmLayout;
   clusterDomain: string;
   serviceCIDR: string;
   /** First address of serviceCIDR: the in-cluster address of the apiserver. */

@@ -9,9 +9,10 @@ import { MODE } from '../model/files.js';
 import { placedOn } from '../catalog/placement.js';
 import { ROOT_CA_FILE, rootCaSpec } from '../catalog/root.js';
 
-function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined) {
+function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined, firstOnly = false) {
   if (scope === 'cluster') return [undefined];
-  return cluster.nodes.filter((n) => !roles || roles.includes(n.role));
+  const nodes = cluster.nodes.filter((n) => !roles || roles.includes(n.role));
+  return firstOnly ? nodes.slice(0, 1) : nodes;
 }
 
 /**
@@ -122,7 +123,7 @@ function resolveKubeconfigs(catalog: Catalog, cluster: Cluster, { trees, instanc
         path: trees ? `${node!.name}/${spec.file(node)}` : spec.file(node),
         certName: cert.name,
         caName: cert.caName,
-        server: spec.server(cluster),
+        server: spec.server(cluster, node),
         clusterName: spec.clusterName,
         userName: spec.userName(node),
         contextName: spec.contextName,
@@ -158,7 +159,7 @@ function assertNoClashes(cluster: Cluster, { certs, keyPairs, kubeconfigs, copie
 
 /** Flat: one kubeconfig per cluster entry. Trees: a cluster entry goes into every tree its `to` names. */
 function kubeconfigNodes(cluster: Cluster, spec: KubeconfigSpec, trees: boolean): (ClusterNode | undefined)[] {
-  if (!trees || spec.scope === 'node') return nodesFor(cluster, spec.scope, spec.roles);
+  if (!trees || spec.scope === 'node') return nodesFor(cluster, spec.scope, spec.roles, spec.firstOnly);
   return cluster.nodes.filter((n) => placedOn(spec.to, n));
 }
 

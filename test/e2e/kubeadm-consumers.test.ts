@@ -88,7 +88,10 @@ ${cps.map((c) => `  - { name: ${c.name}, address: ${c.ip}, role: controlplane }`
       const admin = await kubectl(at('cp-1/admin.conf'), ['get', '--raw', '/version']);
       expect(admin.exitCode, String(admin.stderr)).toBe(0);
       expect(JSON.parse(admin.stdout).gitVersion).toBe('v1.30.0');
-      expect(api.clients.at(-1)).toBe('CN=kubernetes-admin\nO=system:masters');
+      expect(api.clients.at(-1)).toBe('CN=kubernetes-admin\nO=kubeadm:cluster-admins');
+      const superAdmin = await kubectl(at('cp-1/super-admin.conf'), ['get', '--raw', '/version']);
+      expect(superAdmin.exitCode, String(superAdmin.stderr)).toBe(0);
+      expect(api.clients.at(-1)).toBe('CN=kubernetes-super-admin\nO=system:masters');
       const kubelet = await kubectl(at('worker-1/kubelet.conf'), ['get', '--raw', '/version']);
       expect(kubelet.exitCode, String(kubelet.stderr)).toBe(0);
       expect(api.clients.at(-1)).toBe('CN=system:node:worker-1\nO=system:nodes');

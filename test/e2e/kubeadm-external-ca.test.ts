@@ -90,7 +90,7 @@ describe('external intermediate CA with its key', () => {
     const apiserver = new X509Certificate(await readFile(join(out, 'cp-1/pki/apiserver.crt')));
     expect(dn(apiserver.issuer)).toEqual({ cn: 'Corp Kubernetes Intermediate', o: ['Corp'] });
     // The whole chain verifies against ca.crt, with OpenSSL too (it needs the root in the file).
-    for (const leaf of ['cp-1/pki/apiserver.crt', 'cp-2/pki/apiserver-kubelet-client.crt', '_cluster/kubeconfig/admin.crt']) {
+    for (const leaf of ['cp-1/pki/apiserver.crt', 'cp-2/pki/apiserver-kubelet-client.crt', '_cluster/kubeconfig/admin-cp-1.crt', '_cluster/kubeconfig/super-admin.crt']) {
       const v = await verify(join(out, 'cp-1/pki/ca.crt'), join(out, leaf));
       expect(v.exitCode, `${leaf}: ${v.stderr}`).toBe(0);
     }
@@ -106,7 +106,7 @@ describe('external intermediate CA with its key', () => {
     await withFakeApiserver(tls, '127.0.3.90', 16445, async (api) => {
       const r = await kubectl(join(out, 'cp-2/admin.conf'), ['get', '--raw', '/version']);
       expect(r.exitCode, String(r.stderr)).toBe(0);
-      expect(api.clients.at(-1)).toBe('CN=kubernetes-admin\nO=system:masters');
+      expect(api.clients.at(-1)).toBe('CN=kubernetes-admin\nO=kubeadm:cluster-admins');
     });
   });
 
@@ -125,7 +125,9 @@ describe('external intermediate CA with its key', () => {
     const ca = r.report.cas.find((c) => c.file === '_cluster/pki/ca.crt')!;
     expect(ca.problems.map((p) => [p.severity, p.code])).toEqual([['note', 'external-ca']]);
     expect(ca.problems[0]!.message).toBe('external CA CN=Corp Kubernetes Intermediate (issued by CN=Corp Root CA, O=Corp): used as it is, as gen does');
-    expect(r.report.summary).toMatchObject({ errors: 0, warnings: 0, notes: 1 });
+    // The other notes: two admin.conf (the binding) and super-admin.conf (lock it away).
+    expect(r.report.summary).toMatchObject({ errors: 0, warnings: 0, notes: 4 });
+    expect(r.report.kubeconfigs.flatMap((k) => k.problems.map((p) => [k.file, p.code]))).toEqual([['cp-1/admin.conf', 'caution'], ['cp-2/admin.conf', 'caution'], ['cp-1/super-admin.conf', 'caution']]);
     // Its validity still counts: within 30 days of its end it is a warning.
     const soon = await checkJson(config, out);
     expect(soon.exitCode).toBe(1);
@@ -189,12 +191,9 @@ describe('external CA without its key: kube-pki csr, signed elsewhere, picked up
     const csrs = (await listFiles(out)).filter((f) => f.endsWith('.csr'));
     expect(csrs).toEqual(
       [
-        '_cluster/kubeconfig/admin.csr',
-        '_cluster/kubeconfig/controller-manager.csr',
-        '_cluster/kubeconfig/kubelet-cp-1.csr',
-        '_cluster/kubeconfig/kubelet-cp-2.csr',
+        ...['admin', 'controller-manager', 'scheduler', 'kubelet'].flatMap((id) => ['cp-1', 'cp-2'].map((cp) => `_cluster/kubeconfig/${id}-${cp}.csr`)),
         '_cluster/kubeconfig/kubelet-worker-1.csr',
-        '_cluster/kubeconfig/scheduler.csr',
+        '_cluster/kubeconfig/super-admin.csr',
         '_cluster/pki/apiserver-kubelet-client.csr',
         'cp-1/pki/apiserver.csr',
         'cp-2/pki/apiserver.csr',
@@ -206,8 +205,10 @@ describe('external CA without its key: kube-pki csr, signed elsewhere, picked up
     expect(text).toMatch(/Subject: CN = kube-apiserver/);
     expect(text).toMatch(/Requested Extensions:[\s\S]*TLS Web Server Authentication/);
     expect(text).toMatch(/DNS:cp-2, DNS:localhost, .*IP Address:127\.0\.3\.72/);
-    const admin = await openssl(['req', '-in', join(out, '_cluster/kubeconfig/admin.csr'), '-noout', '-subject'], out);
-    expect(admin).toMatch(/CN = kubernetes-admin, O = system:masters/);
+    const admin = await openssl(['req', '-in', join(out, '_cluster/kubeconfig/admin-cp-2.csr'), '-noout', '-subject'], out);
+    expect(admin).toMatch(/CN = kubernetes-admin, O = kubeadm:cluster-admins/);
+    const superAdmin = await openssl(['req', '-in', join(out, '_cluster/kubeconfig/super-admin.csr'), '-noout', '-subject'], out);
+    expect(superAdmin).toMatch(/CN = kubernetes-super-admin, O = system:masters/);
     // Nothing of etcd-ca or front-proxy-ca: kube-pki holds those keys and signs them itself.
     expect(csrs.some((f) => f.includes('etcd') || f.includes('front-proxy'))).toBe(false);
   });
@@ -238,13 +239,13 @@ describe('external CA without its key: kube-pki csr, signed elsewhere, picked up
     await withFakeApiserver(tls, '127.0.3.91', 16446, async (api) => {
       const k = await kubectl(join(out, 'cp-1/admin.conf'), ['get', '--raw', '/version']);
       expect(k.exitCode, String(k.stderr)).toBe(0);
-      expect(api.clients.at(-1)).toBe('CN=kubernetes-admin\nO=system:masters');
+      expect(api.clients.at(-1)).toBe('CN=kubernetes-admin\nO=kubeadm:cluster-admins');
     });
     const again = await gen();
     expect(again.exitCode, String(again.stderr)).toBe(0);
     expect(String(again.stdout)).toMatch(/0 created, 0 re-issued, \d+ kept, 0 stale/);
     const csrAgain = await kubePki(['csr', '--config', config, '--out', out]);
-    expect(String(csrAgain.stdout)).toMatch(/0 written, 9 already signed/);
+    expect(String(csrAgain.stdout)).toMatch(/0 written, 13 already signed/);
   });
 
   it('check accepts the CA without its key as gen does: notes, no missing key or key copies', async () => {

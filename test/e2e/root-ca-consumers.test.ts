@@ -126,7 +126,15 @@ ${cps.map((c) => `  - { name: ${c.name}, address: ${c.ip}, role: controlplane }`
     const endpoint = new Processes();
     try {
       await startGoEndpoint(f, ENDPOINT, PORT, at('cp-1/admin.conf'), endpoint);
-      for (const kubeconfig of ['cp-1/admin.conf', 'cp-2/controller-manager.conf', 'worker-1/kubelet.conf']) {
+      for (const kubeconfig of ['cp-1/admin.conf', 'cp-1/super-admin.conf', 'worker-1/kubelet.conf']) {
+        const r = await version(at(kubeconfig));
+        expect(r.exitCode, `${kubeconfig}: ${r.stderr}`).toBe(0);
+        expect(r.server).toMatch(/^3\./);
+      }
+      // The controller manager and scheduler talk to their own node's apiserver (kubeadm's LocalAPIEndpoint):
+      // the same files served on cp-1's address.
+      await startGoEndpoint(f, cps[0]!.ip, PORT, at('cp-1/controller-manager.conf'), endpoint);
+      for (const kubeconfig of ['cp-1/controller-manager.conf', 'cp-1/scheduler.conf']) {
         const r = await version(at(kubeconfig));
         expect(r.exitCode, `${kubeconfig}: ${r.stderr}`).toBe(0);
         expect(r.server).toMatch(/^3\./);

@@ -26,7 +26,8 @@ export interface MatrixCluster {
 export interface MatrixCert {
   /** Path inside a control plane's /etc/kubernetes, without .crt/.key. */
   path: string;
-  cn: string;
+  /** The CN, or on a given control plane (kubeadm puts the node name in etcd's). */
+  cn: string | ((node: MatrixNode) => string);
   o: string[];
   /** The issuing CA's path, or null for a CA. */
   ca: string | null;
@@ -35,14 +36,20 @@ export interface MatrixCert {
   sans?: (node: MatrixNode, cluster: MatrixCluster) => string[];
 }
 
-const hostSans = (n: MatrixNode) => [n.name, n.address, 'localhost', '127.0.0.1'];
+/** The CN a matrix row has on a control plane. */
+export const cnOn = (spec: MatrixCert, node: MatrixNode): string => (typeof spec.cn === 'string' ? spec.cn : spec.cn(node));
 
+const hostSans = (n: MatrixNode) => [n.name, n.address, 'localhost', '127.0.0.1'];
+/** kubeadm's etcd SANs (pkiutil getAltNames): ::1 too, in both layouts. */
+const etcdSans = (n: MatrixNode) => [...hostSans(n), '::1'];
+
+/** `kubeadmLayout: current`, read from kubeadm v1.37's certlist.go and kubeconfig.go. */
 export const MATRIX_CERTS: MatrixCert[] = [
   { path: 'pki/ca', cn: 'kubernetes-ca', o: [], ca: null, kind: 'ca' },
   { path: 'pki/etcd/ca', cn: 'etcd-ca', o: [], ca: null, kind: 'ca' },
   { path: 'pki/front-proxy-ca', cn: 'kubernetes-front-proxy-ca', o: [], ca: null, kind: 'ca' },
-  { path: 'pki/etcd/server', cn: 'kube-etcd', o: [], ca: 'pki/etcd/ca', kind: 'server-client', sans: hostSans },
-  { path: 'pki/etcd/peer', cn: 'kube-etcd-peer', o: [], ca: 'pki/etcd/ca', kind: 'server-client', sans: hostSans },
+  { path: 'pki/etcd/server', cn: (n) => n.name, o: [], ca: 'pki/etcd/ca', kind: 'server-client', sans: etcdSans },
+  { path: 'pki/etcd/peer', cn: (n) => n.name, o: [], ca: 'pki/etcd/ca', kind: 'server-client', sans: etcdSans },
   { path: 'pki/etcd/healthcheck-client', cn: 'kube-etcd-healthcheck-client', o: [], ca: 'pki/etcd/ca', kind: 'client' },
   { path: 'pki/apiserver-etcd-client', cn: 'kube-apiserver-etcd-client', o: ['system:masters'], ca: 'pki/etcd/ca', kind: 'client' },
   {
@@ -66,27 +73,63 @@ export const MATRIX_CERTS: MatrixCert[] = [
       ];
     },
   },
-  { path: 'pki/apiserver-kubelet-client', cn: 'kube-apiserver-kubelet-client', o: ['system:masters'], ca: 'pki/ca', kind: 'client' },
+  { path: 'pki/apiserver-kubelet-client', cn: 'kube-apiserver-kubelet-client', o: [], ca: 'pki/ca', kind: 'client' },
   { path: 'pki/front-proxy-client', cn: 'front-proxy-client', o: [], ca: 'pki/front-proxy-ca', kind: 'client' },
 ];
+
+/** `kubeadmLayout: v1.27`: the documentation page's subjects (etcd's SANs gained ::1). */
+export const MATRIX_CERTS_V127: MatrixCert[] = MATRIX_CERTS.map((c) => {
+  if (c.path === 'pki/etcd/server') return { ...c, cn: 'kube-etcd' };
+  if (c.path === 'pki/etcd/peer') return { ...c, cn: 'kube-etcd-peer' };
+  if (c.path === 'pki/apiserver-kubelet-client') return { ...c, o: ['system:masters'] };
+  return c;
+});
 
 /** Per-node leaves: every other file of a control plane is the same on all of them. */
 export const PER_NODE = ['pki/apiserver', 'pki/etcd/server', 'pki/etcd/peer'];
 
-export const MATRIX_KUBECONFIGS = [
-  { file: 'admin.conf', user: 'default-admin', cn: () => 'kubernetes-admin', o: ['system:masters'] },
-  { file: 'kubelet.conf', user: 'default-auth', cn: (node: string) => `system:node:${node}`, o: ['system:nodes'] },
-  { file: 'controller-manager.conf', user: 'default-controller-manager', cn: () => 'system:kube-controller-manager', o: [] },
-  { file: 'scheduler.conf', user: 'default-scheduler', cn: () => 'system:kube-scheduler', o: [] },
+export interface MatrixKubeconfig {
+  file: string;
+  user: string;
+  cn: (node: string) => string;
+  o: string[];
+  /** The apiserver it names: the load balancer (apiServer.endpoint) or the node's own. */
+  server: 'endpoint' | 'own';
+  /** Only on the first control plane of the description (super-admin.conf). */
+  firstOnly?: boolean;
+  /** Its client certificate in _cluster/kubeconfig/, without .crt (per node: on that node). */
+  certFile: (node: string) => string;
+}
+
+/** `kubeadmLayout: current`: one client certificate per control plane, components to their own apiserver. */
+export const MATRIX_KUBECONFIGS: MatrixKubeconfig[] = [
+  { file: 'admin.conf', user: 'default-admin', cn: () => 'kubernetes-admin', o: ['kubeadm:cluster-admins'], server: 'endpoint', certFile: (n) => `admin-${n}` },
+  { file: 'super-admin.conf', user: 'default-super-admin', cn: () => 'kubernetes-super-admin', o: ['system:masters'], server: 'endpoint', firstOnly: true, certFile: () => 'super-admin' },
+  { file: 'kubelet.conf', user: 'default-auth', cn: (node: string) => `system:node:${node}`, o: ['system:nodes'], server: 'endpoint', certFile: (n) => `kubelet-${n}` },
+  { file: 'controller-manager.conf', user: 'default-controller-manager', cn: () => 'system:kube-controller-manager', o: [], server: 'own', certFile: (n) => `controller-manager-${n}` },
+  { file: 'scheduler.conf', user: 'default-scheduler', cn: () => 'system:kube-scheduler', o: [], server: 'own', certFile: (n) => `scheduler-${n}` },
 ];
 
-/** Every file of a control plane's tree, relative to it. */
-export const CONTROL_PLANE_FILES = [
-  ...MATRIX_CERTS.flatMap((c) => [`${c.path}.crt`, `${c.path}.key`]),
-  'pki/sa.key',
-  'pki/sa.pub',
-  ...MATRIX_KUBECONFIGS.map((k) => k.file),
-].sort();
+/** `kubeadmLayout: v1.27`: shared client certificates, every kubeconfig to the load balancer. */
+export const MATRIX_KUBECONFIGS_V127: MatrixKubeconfig[] = [
+  { file: 'admin.conf', user: 'default-admin', cn: () => 'kubernetes-admin', o: ['system:masters'], server: 'endpoint', certFile: () => 'admin' },
+  { file: 'kubelet.conf', user: 'default-auth', cn: (node: string) => `system:node:${node}`, o: ['system:nodes'], server: 'endpoint', certFile: (n) => `kubelet-${n}` },
+  { file: 'controller-manager.conf', user: 'default-controller-manager', cn: () => 'system:kube-controller-manager', o: [], server: 'endpoint', certFile: () => 'controller-manager' },
+  { file: 'scheduler.conf', user: 'default-scheduler', cn: () => 'system:kube-scheduler', o: [], server: 'endpoint', certFile: () => 'scheduler' },
+];
+
+/** Every file of a control plane's tree, relative to it (`first`: the description's first control plane). */
+export function controlPlaneFiles(first: boolean, certs = MATRIX_CERTS, kubeconfigs = MATRIX_KUBECONFIGS): string[] {
+  return [
+    ...certs.flatMap((c) => [`${c.path}.crt`, `${c.path}.key`]),
+    'pki/sa.key',
+    'pki/sa.pub',
+    ...kubeconfigs.filter((k) => first || !k.firstOnly).map((k) => k.file),
+  ].sort();
+}
+
+/** The tree of every control plane but the first (which also holds super-admin.conf). */
+export const CONTROL_PLANE_FILES = controlPlaneFiles(false);
 
 export const WORKER_FILES = ['kubelet.conf', 'pki/ca.crt'];
 
