@@ -144,9 +144,11 @@ describe('kubeadm layout: every file of the matrix', () => {
       for (const kc of node.files) {
         const what = `${node.name}/${kc.file}`;
         const view = await kubectlView(join(out, node.name, kc.file));
-        // kubeadm: admin, super-admin and kubelet to the ControlPlaneEndpoint; controller manager and scheduler to the node's own apiserver.
+        // kubeadm: admin and super-admin to the ControlPlaneEndpoint; controller manager, scheduler and a control
+        // plane's kubelet to the node's own apiserver; a worker's kubelet to the ControlPlaneEndpoint.
         const own = node.address.includes(':') ? `https://[${node.address}]:6443` : `https://${node.address}:6443`;
-        expect(view.clusters.map((c) => [c.name, c.cluster.server]), what).toEqual([['default-cluster', kc.server === 'own' ? own : 'https://k8s-api.corp.example:6443']]);
+        const toOwn = kc.server === 'own' || (kc.server === 'own-on-control-plane' && node.address !== '');
+        expect(view.clusters.map((c) => [c.name, c.cluster.server]), what).toEqual([['default-cluster', toOwn ? own : 'https://k8s-api.corp.example:6443']]);
         expect(view.contexts, what).toEqual([{ name: 'default-system', context: { cluster: 'default-cluster', user: kc.user } }]);
         expect(view['current-context'], what).toBe('default-system');
         expect(view.users.map((u) => u.name), what).toEqual([kc.user]);

@@ -111,8 +111,8 @@ describe('kubeadm catalog: per-node trees', () => {
     for (const k of i.kubeconfigs) {
       expect(k.clusterName).toBe('default-cluster');
       expect(k.contextName).toBe('default-system');
-      // kubeadm's LocalAPIEndpoint for the node's own components, its ControlPlaneEndpoint for the rest.
-      const own = /\/(controller-manager|scheduler)\.conf$/.test(k.path);
+      // kubeadm's LocalAPIEndpoint for the node's own components (a control plane's kubelet too), its ControlPlaneEndpoint for the rest.
+      const own = /\/(controller-manager|scheduler)\.conf$/.test(k.path) || (k.path.endsWith('/kubelet.conf') && k.node!.role === 'controlplane');
       expect(k.server, k.path).toBe(own ? `https://${k.node!.address}:6443` : 'https://127.0.3.230:6443');
     }
     expect(i.kubeconfigs.find((k) => k.path === 'cp-2/scheduler.conf')!.server).toBe('https://127.0.3.212:6443');
@@ -122,7 +122,7 @@ describe('kubeadm catalog: per-node trees', () => {
 
   it('puts an IPv6 endpoint in brackets in every kubeconfig and in the apiserver SANs as an address', () => {
     const v6 = instancesFor(cluster('', 'FD00:0:0::30'));
-    for (const k of v6.kubeconfigs.filter((x) => !/(controller-manager|scheduler)\.conf$/.test(x.path))) expect(k.server).toBe('https://[fd00::30]:6443');
+    for (const k of v6.kubeconfigs.filter((x) => /(admin|super-admin)\.conf$/.test(x.path) || x.node?.role === 'worker')) expect(k.server).toBe('https://[fd00::30]:6443');
     // The controller manager and scheduler of an IPv6 control plane: its own address in brackets.
     const v6Node = instancesFor(parseCluster(yaml('', '127.0.3.230').replace('address: 127.0.3.212', 'address: "FD00::212"'), 'test.yaml'));
     expect(v6Node.kubeconfigs.find((k) => k.path === 'cp-2/controller-manager.conf')!.server).toBe('https://[fd00::212]:6443');

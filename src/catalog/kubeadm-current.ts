@@ -90,7 +90,9 @@ export const currentKubeconfigs: KubeconfigSpec[] = [
     viaOwnApiserver,
   ),
   perControlPlane(kubeconfig('scheduler', 'scheduler', 'default-scheduler', kubeconfigFlags('kube-scheduler'), 'The scheduler\'s connection to its own node\'s apiserver.'), viaOwnApiserver),
-  kubeletKubeconfig,
+  // kubeadm init and join point a control plane's kubelet at its own apiserver (cmd/phases/init/kubeconfig.go
+  // unsets the ControlPlaneEndpoint for kubelet.conf); a worker's goes through the load balancer.
+  { ...kubeletKubeconfig, server: (c, n) => (node(n).role === 'controlplane' ? viaOwnApiserver(c, n) : kubeletKubeconfig.server(c, n)) },
 ];
 
 /** What kubeadm init creates in the cluster for these certificates (kubeconfig.go, bootstraptoken/node/tlsbootstrap.go). */

@@ -265,7 +265,7 @@ export class ControlPlane {
   async restart(node: CpNode, components: readonly string[]): Promise<void> {
     for (const c of components) {
       if (!(COMPONENTS as readonly string[]).includes(c)) continue;
-      if (c === 'kube-apiserver') await this.lbCommand(`set server control-plane/${node.name} state drain`);
+      if (c === 'kube-apiserver') await this.drain(node);
       await this.stop(c as Component, node);
       await this.start(c as Component, node);
       await this.waitHealthy(c as Component, node);
@@ -314,6 +314,20 @@ export class ControlPlane {
       s.on('end', () => resolve(out));
       s.on('error', reject);
     });
+  }
+
+  /** No new connection goes to the node's apiserver, and none is open any more. */
+  private async drain(node: CpNode): Promise<void> {
+    await this.lbCommand(`set server control-plane/${node.name} state drain`);
+    const sessions = async () => {
+      for (const line of (await this.lbCommand('show stat')).split('\n')) {
+        const f = line.split(',');
+        if (f[0] === 'control-plane' && f[1] === node.name) return Number(f[4]);
+      }
+      return 0;
+    };
+    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(async () => (await sessions()) === 0, `haproxy to drain ${node.name}`, 30_000);
   }
 
   /** haproxy's view of each server (`show stat`): name → UP, or DOWN for anything else (down, draining, checking). */

@@ -93,8 +93,8 @@ export interface MatrixKubeconfig {
   user: string;
   cn: (node: string) => string;
   o: string[];
-  /** The apiserver it names: the load balancer (apiServer.endpoint) or the node's own. */
-  server: 'endpoint' | 'own';
+  /** The apiserver it names: the load balancer (apiServer.endpoint), the node's own, or the node's own on a control plane only. */
+  server: 'endpoint' | 'own' | 'own-on-control-plane';
   /** Only on the first control plane of the description (super-admin.conf). */
   firstOnly?: boolean;
   /** Its client certificate in _cluster/kubeconfig/, without .crt (per node: on that node). */
@@ -105,7 +105,7 @@ export interface MatrixKubeconfig {
 export const MATRIX_KUBECONFIGS: MatrixKubeconfig[] = [
   { file: 'admin.conf', user: 'default-admin', cn: () => 'kubernetes-admin', o: ['kubeadm:cluster-admins'], server: 'endpoint', certFile: (n) => `admin-${n}` },
   { file: 'super-admin.conf', user: 'default-super-admin', cn: () => 'kubernetes-super-admin', o: ['system:masters'], server: 'endpoint', firstOnly: true, certFile: () => 'super-admin' },
-  { file: 'kubelet.conf', user: 'default-auth', cn: (node: string) => `system:node:${node}`, o: ['system:nodes'], server: 'endpoint', certFile: (n) => `kubelet-${n}` },
+  { file: 'kubelet.conf', user: 'default-auth', cn: (node: string) => `system:node:${node}`, o: ['system:nodes'], server: 'own-on-control-plane', certFile: (n) => `kubelet-${n}` },
   { file: 'controller-manager.conf', user: 'default-controller-manager', cn: () => 'system:kube-controller-manager', o: [], server: 'own', certFile: (n) => `controller-manager-${n}` },
   { file: 'scheduler.conf', user: 'default-scheduler', cn: () => 'system:kube-scheduler', o: [], server: 'own', certFile: (n) => `scheduler-${n}` },
 ];
