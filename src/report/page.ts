@@ -1,7 +1,7 @@
 import { shortDuration } from '../util/time.js';
 import type { Problem } from '../model/problem.js';
 import { KIND_TEXT, STATE_TEXT, expiryLong, folderText, problemText, reasonLines, shownProblems, subjectText } from '../graph/describe.js';
-import { embedding, hasProblems, signedBy, type CertView, type KeyPairView, type KubeconfigView, type PkiView, type State } from '../graph/model.js';
+import { embedding, hasProblems, signedBy, subCas, type CertView, type KeyPairView, type KubeconfigView, type PkiView, type State } from '../graph/model.js';
 import { summaryLine } from '../graph/tree.js';
 import { diagramSvg } from './diagram.js';
 import { anchor, html, type Markup } from './html.js';
@@ -56,13 +56,14 @@ function certCard(c: CertView, input: PageInput): Markup {
   const now = new Date(view.now);
   const signer = c.ca ? view.cas.find((ca) => ca.name === c.ca) : undefined;
   const explain = input.explain.get(c.name);
-  return html`<article class="card st-${c.state}${c.ca ? '' : ' is-ca'}" id="${anchor('cert', c.name)}">
-<h3><code>${c.certPath}</code> ${badge(c.state)} <span class="kind">${c.ca ? KIND_TEXT[c.kind] : 'certificate authority'}</span></h3>
+  const isCa = c.kind === 'ca';
+  return html`<article class="card st-${c.state}${isCa ? ' is-ca' : ''}" id="${anchor('cert', c.name)}">
+<h3><code>${c.certPath}</code> ${badge(c.state)} <span class="kind">${isCa ? (signer ? 'intermediate certificate authority' : 'certificate authority') : KIND_TEXT[c.kind]}</span></h3>
 <dl><dt>Subject</dt><dd>${subjectText(c)}</dd>
 <dt>Signed by</dt><dd>${signer ? html`<a href="#${anchor('cert', signer.name)}">${signer.certPath}</a> (CN=${signer.cn})` : 'itself (a root CA)'}</dd>
 ${sans(c)}<dt>Valid</dt>${validity(c, now)}
 <dt>Goes to</dt>${placement(view, c.name)}
-${c.ca ? '' : html`<dt>Signs</dt><dd>${signedBy(view, c.name).map((l, i) => html`${i ? ', ' : ''}<a href="#${anchor('cert', l.name)}">${l.certPath}</a>`)}</dd>`}</dl>
+${!isCa ? '' : html`<dt>Signs</dt><dd>${[...subCas(view, c.name), ...signedBy(view, c.name)].map((l, i) => html`${i ? ', ' : ''}<a href="#${anchor('cert', l.name)}">${l.certPath}</a>`)}</dd>`}</dl>
 ${problemList(c)}
 ${embedding(view, c.name).map((k) => kubeconfigBlock(k, view, now))}
 ${explain ? html`<details><summary>Explain ${c.name}: who uses it, why these names, how it is made</summary><pre>${explain}</pre></details>` : ''}
