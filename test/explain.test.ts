@@ -97,6 +97,16 @@ describe('kube-pki explain', () => {
     expect(crtFile.nodes.sort()).toEqual(cluster.nodes.filter((n) => n.role !== 'loadbalancer').map((n) => n.name).sort());
   });
 
+  it('the CA: the control plane\'s components are said to read ca.crt on the control planes only, though workers hold it too', async () => {
+    const masters = cluster.nodes.filter((n) => n.role === 'controlplane').map((n) => n.name);
+    const holders = cluster.nodes.filter((n) => n.role !== 'loadbalancer').map((n) => n.name);
+    const r = await explainJson('ca');
+    const on = (component: string) => [...new Set(r.usedBy.filter((u) => u.component === component).map((u) => u.nodes.join(',')))];
+    for (const component of ['kube-apiserver', 'kube-controller-manager', 'etcd', 'etcdctl']) expect(on(component), component).toEqual([masters.join(',')]);
+    expect(on('kubelet')).toEqual([holders.join(',')]);
+    expect(await explain('ca')).toContain(`kube-apiserver           --client-ca-file ca.crt  (on ${masters.join(', ')})\n`);
+  });
+
   it('an unknown name is bad input (exit 2) and lists the names it knows', async () => {
     const r = await kubePki(['explain', 'nothing-like-this', '--config', config]);
     expect(r.exitCode).toBe(2);

@@ -2,6 +2,12 @@ import type { Cluster } from '../model/cluster.js';
 import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigNodes, landings, placementNodes } from './placement.js';
 
+/**
+ * Components that run on control planes only (etcdctl with them: its client pair is there): a file
+ * they read that also lands on a worker (ca.crt) is read there by the others, never by them.
+ */
+export const CONTROL_PLANE_COMPONENTS: ReadonlySet<string> = new Set(['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+
 /** Command-line clients read their files on every run: nothing to restart for them. */
 export const CLIENT_TOOLS: ReadonlySet<string> = new Set(['kubectl', 'etcdctl']);
 
@@ -10,7 +16,7 @@ export interface ComponentUse {
   flag: string;
   /** The file it reads, relative to the PKI folder. */
   file: string;
-  /** Nodes that hold the file (empty: the catalog does not place it). */
+  /** Nodes where the component reads the file: that hold it and run it (empty: the catalog does not place it). */
   nodes: string[];
 }
 
@@ -28,8 +34,10 @@ export interface Restart {
 export function certUses(cluster: Cluster, instances: Instances, cert: CertInstance): ComponentUse[] {
   return (cert.spec.uses ?? []).flatMap(({ component, flag, part }) => {
     const [file, placement] = part === 'key' ? [cert.keyPath, cert.spec.keyTo] : [cert.certPath, cert.spec.crtTo];
-    const sent = landings(instances, file, placementNodes(cluster, placement, cert.node));
-    if (!sent.length) return [{ component, flag, file, nodes: [] }];
+    const landed = landings(instances, file, placementNodes(cluster, placement, cert.node));
+    if (!landed.length) return [{ component, flag, file, nodes: [] }];
+    const controlPlane = new Set(cluster.nodes.filter((n) => n.role === 'controlplane').map((n) => n.name));
+    const sent = CONTROL_PLANE_COMPONENTS.has(component) ? landed.filter((l) => controlPlane.has(l.node)) : landed;
     return [...new Set(sent.map((l) => l.file))].map((f) => ({ component, flag, file: f, nodes: sent.filter((l) => l.file === f).map((l) => l.node) }));
   });
 }
