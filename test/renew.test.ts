@@ -141,7 +141,7 @@ describe('kube-pki renew', () => {
     expect((await checkJson(config, pk)).exitCode).toBe(1);
     const r = await kubePki(['renew', '--config', config, '--out', pk, '--expiring-within', '30']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^Renewed 1 of 1 certificates in .* with the existing CA \(keys kept; SANs from .*cluster\.yaml\):$/m);
+    expect(r.stdout).toMatch(/^Renewed 1 of 1 certificate in .* with the existing CA \(keys kept; SANs from .*cluster\.yaml\):$/m);
     expect(r.stdout).toContain(`Changed files (kube-pki distribute sends only these): ${etcd.certPath}\n`);
     const masters = cluster.nodes.filter((x) => x.role === 'controlplane').map((x) => x.name).join(', ');
     expect(r.stdout).toContain(`  kube-apiserver on ${masters} (${etcd.certPath})\n`);
@@ -197,7 +197,7 @@ describe('kube-pki renew', () => {
     const before = await snapshot(pk);
     const r = await kubePki(['renew', '--config', config, '--out', pk, '--dry-run', 'worker-1']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Would renew 1 certificates');
+    expect(r.stdout).toContain('Would renew 1 certificate in');
     expect(r.stdout).toContain('Kubeconfigs to re-render: worker-1.kubeconfig');
     expect(r.stdout).toMatch(/openssl x509 -req -in worker-1\.csr -CA ca\.crt -CAkey ca\.key -out worker-1\.crt/);
     expect(r.stdout).not.toMatch(/genrsa/);
