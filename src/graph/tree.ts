@@ -1,4 +1,5 @@
 import { table } from '../check/format.js';
+import { plural } from '../util/words.js';
 import { KIND_TEXT, STATE_TEXT, expiryText, fileWhat, folderText, problemText, reasonLines, shownProblems, subjectText } from './describe.js';
 import { embedding, hasProblems, signedBy, subCas, topCas, type CertView, type PkiView, type State } from './model.js';
 
@@ -131,11 +132,11 @@ export function treeText(view: PkiView, o: TreeOptions): string {
   return `${out.join('\n')}\n`;
 }
 
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-
 export function summaryLine(view: PkiView): string {
   const files = view.nodes.reduce((n, node) => n + node.files.length, 0);
-  const counts = `${plural(view.cas.length, 'CA')}, ${plural(view.certs.length, 'certificate')}, ${plural(view.kubeconfigs.length, 'kubeconfig')}, ${plural(view.keyPairs.length, 'key pair')}; ${plural(files, 'file')} on ${plural(view.nodes.length, 'node')}`;
+  // Bare key pairs (kubeadm's sa.key) only when there are some: "0 key pairs" read as "the keys are missing".
+  const bare = view.keyPairs.length ? `, ${plural(view.keyPairs.length, 'key pair')} without certificate` : '';
+  const counts = `${plural(view.cas.length, 'CA')}, ${plural(view.certs.length, 'certificate')}, ${plural(view.kubeconfigs.length, 'kubeconfig')}${bare}; ${plural(files, 'file')} on ${plural(view.nodes.length, 'node')}`;
   if (view.folder !== 'present') return `Planned: ${counts}.`;
   if (!hasProblems(view)) return `All good: ${counts}.`;
   const all = [...view.cas, ...view.certs, ...view.kubeconfigs, ...view.keyPairs];
