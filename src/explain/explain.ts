@@ -57,7 +57,7 @@ export interface ExplainedFile {
 
 /** One file of the certificate with its placement on the nodes, in the folder the flags name (kube-pki flags). */
 function explainedFile(cluster: Cluster, instances: Instances, path: string, mode: number, what: string, nodes: string[]): ExplainedFile {
-  const dir = nodeFolder(cluster);
+  const { dir } = nodeFolder(cluster);
   const onNodes = landings(instances, path, nodes).map((l) => ({ node: l.node, file: l.file, remotePath: posix.join(dir, l.remote) }));
   return { path, mode: octal(mode), what, nodes: onNodes.map((l) => l.node), onNodes };
 }
