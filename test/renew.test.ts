@@ -171,7 +171,7 @@ describe('kube-pki renew', () => {
     const before = await snapshot(pk);
     const cases: [string[], string][] = [
       [['ca'], 'renew: "ca" is a CA; renew never renews a CA'],
-      [['no-such-cert'], 'renew: unknown certificate "no-such-cert"; known: ca, admin,'],
+      [['no-such-cert'], 'renew: unknown certificate "no-such-cert"; known: admin, kube-controller-manager,'],
       [[], 'name the certificates to renew, or give --all or --expiring-within DAYS'],
       [['admin', '--all'], 'give certificate names or --all, not both'],
       [['--expiring-within', '0'], '"0" is not a whole number of 1 or more'],
@@ -190,6 +190,18 @@ describe('kube-pki renew', () => {
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     for (const [file, bytes] of before) expect(after.get(file)!.equals(bytes), file).toBe(true);
     expect((await readdir(pk)).some((f) => f.startsWith('backup-'))).toBe(false);
+  });
+
+  it('an unknown name: the names offered are the ones renew takes (no CA), and each of them renews', async () => {
+    const r = await kubePki(['renew', '--config', config, '--out', pki, 'no-such-cert']);
+    expect(r.exitCode).toBe(2);
+    const offered = /; known: (.*)$/m.exec(r.stderr)![1]!.split(', ');
+    expect(offered).toEqual(instancesFor(cluster).certs.filter((c) => c.caName).map((c) => c.name));
+    expect(offered).not.toContain('ca');
+    for (const name of offered) {
+      const dry = await kubePki(['renew', '--config', config, '--out', pki, '--dry-run', name]);
+      expect(dry.exitCode, `${name}: ${dry.stderr}`).toBe(0);
+    }
   });
 
   it('--dry-run prints the openssl commands and writes nothing', async () => {
