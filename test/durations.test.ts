@@ -1,8 +1,10 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../src/model/cluster.js';
 import { durationWords, shortDuration } from '../src/util/time.js';
 import { kubePki, tempDir } from './helpers/cli.js';
+import { DEFAULT_CLUSTER_YAML } from '../src/cluster/default.js';
 import { certInstance, checkJson, copyPki, genPki, labCluster, resign } from './check-fixtures.js';
 
 // One wording for lengths of time: the message says what the RESIDUAL TIME column says ("23h" and
@@ -33,6 +35,25 @@ describe('durations in words', () => {
       const text = await kubePki(['check', '--config', config, '--out', pk]);
       expect(text.stdout).toMatch(new RegExp(`^etcd-server\\.crt +.* ${column} +ca\\.crt +warning: expires in ${words} \\(`, 'm'));
     }
+  });
+
+  it('a validity of one day reads "1 day" in explain, graph, report and check (never "1 days")', async () => {
+    const short = join(dir, 'short.yaml');
+    await writeFile(short, DEFAULT_CLUSTER_YAML.replace(/^# validityDays: .*$/m, 'validityDays: { ca: 2, leaf: 1 }'));
+    const none = join(dir, 'not-made');
+    const explain = await kubePki(['explain', 'admin', '--config', short, '--out', none]);
+    expect(explain.stdout.split('\n')[0]).toMatch(/, valid 1 day \(/);
+    const graph = await kubePki(['graph', '--config', short, '--out', none]);
+    expect(graph.stdout).toMatch(/^ca\.crt .* valid 2 days /m);
+    expect(graph.stdout).toMatch(/^├── admin\.crt .* valid 1 day /m);
+    const html = join(dir, 'short.html');
+    expect((await kubePki(['report', '--html', html, '--config', short, '--out', none])).exitCode).toBe(0);
+    const page = await readFile(html, 'utf8');
+    expect(page).toContain('>1 day from gen<');
+    expect(page).toContain('1 day from when gen makes it');
+    const check = await kubePki(['check', '--config', config, '--out', pki, '--warn-days', '1']);
+    expect(check.stdout).toContain(', warn within 1 day)');
+    for (const text of [explain.stdout, graph.stdout, page, check.stdout]) expect(text).not.toMatch(/\b1 days\b/);
   });
 
   it('the words and the short form count the same unit, singular for one', () => {

@@ -15,6 +15,7 @@ import { requireCerts } from '../catalog/select.js';
 import { sanReason, subjectMeaning, USAGE_MEANING } from './glossary.js';
 import { INTERMEDIATE_PATHLEN, ROOT_CA_FILE, ROOT_CA_ID } from '../catalog/root.js';
 import { EXIT, UserError } from '../errors.js';
+import { plural } from '../util/words.js';
 
 interface Meaning {
   value: string;
@@ -147,12 +148,12 @@ function rootTopology(instances: Instances): string[] {
   const root = instances.root!;
   const cas = instances.certs.filter((c) => c.root);
   const lines = [
-    `${root.certPath}  CN=${root.subject.cn}, ${root.days} days, self-signed; key ${root.keyPath}: ${instances.rootEncrypt ? 'encrypted (AES-256, PKCS#8)' : 'NOT encrypted (rootCA.encrypt: false)'}, the admin's folder only`,
+    `${root.certPath}  CN=${root.subject.cn}, ${plural(root.days, 'day')}, self-signed; key ${root.keyPath}: ${instances.rootEncrypt ? 'encrypted (AES-256, PKCS#8)' : 'NOT encrypted (rootCA.encrypt: false)'}, the admin's folder only`,
   ];
   cas.forEach((ca, i) => {
     const last = i === cas.length - 1;
     const leaves = instances.certs.filter((c) => c.caName === ca.name).length;
-    lines.push(`${last ? '└──' : '├──'} ${ca.certPath}  CN=${ca.subject.cn}, pathlen:${INTERMEDIATE_PATHLEN}, ${ca.days} days`);
+    lines.push(`${last ? '└──' : '├──'} ${ca.certPath}  CN=${ca.subject.cn}, pathlen:${INTERMEDIATE_PATHLEN}, ${plural(ca.days, 'day')}`);
     lines.push(`${last ? '   ' : '│  '}   └── ${leaves} certificate${leaves === 1 ? '' : 's'} it signs`);
   });
   lines.push(

@@ -8,6 +8,7 @@ import { anchor, html, type Markup } from './html.js';
 import { matrixTable } from './matrix.js';
 import { STYLES } from './styles.js';
 import { timelineSvg } from './timeline.js';
+import { plural } from '../util/words.js';
 
 export interface PageInput {
   view: PkiView;
@@ -39,7 +40,7 @@ function validity(c: { notBefore?: string | null; notAfter: string | null; days?
     const left = new Date(c.notAfter) > now ? `${shortDuration(new Date(c.notAfter), now)} left` : 'expired';
     return html`<dd>${c.notBefore ? `${expiryLong(c.notBefore)} → ` : 'until '}<strong class="expiry">${expiryLong(c.notAfter)}</strong> (${left})</dd>`;
   }
-  return html`<dd>${c.days ? `${c.days} days from when gen makes it` : 'as its certificate'}${c.state === 'missing' ? ' (missing)' : ''}</dd>`;
+  return html`<dd>${c.days ? `${plural(c.days, 'day')} from when gen makes it` : 'as its certificate'}${c.state === 'missing' ? ' (missing)' : ''}</dd>`;
 }
 
 function sans(c: CertView): Markup {

@@ -3,6 +3,7 @@ import { residualDays, shortDuration } from '../util/time.js';
 import { dayText } from '../graph/describe.js';
 import type { CertView, PkiView } from '../graph/model.js';
 import { anchor, html, type Markup } from './html.js';
+import { plural } from '../util/words.js';
 
 // One bar per CA and certificate from notBefore to notAfter on a shared time axis (planned: from
 // today for the days the description asks), today marked, coloured by the time left.
@@ -78,7 +79,7 @@ export function timelineSvg(view: PkiView): Markup {
     const x1 = scale(s.from);
     const x2 = Math.max(scale(s.to), x1 + 2);
     const left = s.to > now ? shortDuration(s.to, now) : 'expired';
-    const when = s.cert.state === 'planned' ? `${s.cert.days} days from gen` : `${dayText(s.to.toISOString())} · ${left}`;
+    const when = s.cert.state === 'planned' ? `${plural(s.cert.days, 'day')} from gen` : `${dayText(s.to.toISOString())} · ${left}`;
     return html`${label}<rect class="bar r-${cls}" x="${x1}" y="${y + (ROW - BAR) / 2}" width="${x2 - x1}" height="${BAR}" rx="3"><title>${s.cert.certPath}: ${s.from.toISOString()} → ${s.to.toISOString()}</title></rect><text class="when" x="${x2 + 6}" y="${y + 15}">${when}</text>`;
   });
   const todayX = scale(now);
