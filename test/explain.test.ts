@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../src/model/cluster.js';
@@ -111,5 +112,15 @@ describe('kube-pki explain', () => {
     const r = await kubePki(['explain', 'nothing-like-this', '--config', config]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('explain: unknown certificate "nothing-like-this"; known: ca, admin');
+  });
+
+  it('with rootCA, the names offered for an unknown one include the root CA, which explain takes', async () => {
+    const rooted = join(dir, 'rooted.yaml');
+    await writeFile(rooted, `${await readFile(config, 'utf8')}rootCA: { encrypt: false }\n`);
+    const r = await kubePki(['explain', 'nothing-like-this', '--config', rooted]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('known: root-ca, ca, admin');
+    const root = await kubePki(['explain', 'root-ca', '--config', rooted]);
+    expect(root.exitCode, root.stderr).toBe(0);
   });
 });

@@ -78,7 +78,7 @@ async function factsOnDisk(path: string) {
 /** Everything about one certificate of the catalog, from the catalog texts, the description and the planner. */
 export async function explainCert(cluster: Cluster, name: string, out: string): Promise<ExplainReport> {
   const instances = instancesFor(cluster);
-  const all = rootNamed(instances, name) ?? requireCerts(instances, name, 'explain');
+  const all = rootNamed(instances, name) ?? requireCerts(instances, name, 'explain', [...(instances.root ? [instances.root] : []), ...instances.certs]);
   const cert: CertInstance = all[0]!;
   const embedding = instances.kubeconfigs.filter((k) => k.certName === cert.name);
   const item = planPki(cluster.profile, instances).items.find((i) => i.name === cert.name && (i.group === 'ca' || i.group === 'cert'))!;
