@@ -6,7 +6,7 @@
 /** @type {string[][]} bottom first */
 const LAYERS = [
   ['model', 'errors.ts'], // plain types and constants; import nothing of ours
-  ['util'], // small helpers: IP addresses, dates, shell quoting, a limiter
+  ['util'], // small helpers: IP addresses, dates and durations, plurals, shell quoting, a limiter
   ['cluster'], // cluster.yaml → Cluster (YAML, zod schema, defaults)
   ['catalog'], // the tables (hardway, kubeadm) and lookups in them: placement, restart lists, names
   ['openssl', 'kubeconfig', 'files', 'ssh'], // building blocks: argv builders and runner, kubeconfig text, atomic files, SSH
