@@ -216,6 +216,7 @@ describe('kube-pki report --html', () => {
     const dom = (await dumpDom(file)).stdout;
     const text = visibleText(dom);
     expect(text).toContain(`All good: ${check.report.cas.length} CAs, `);
+    expect(text).toContain('The root CA, leftmost, signs the certificate authorities.');
     // The diagram: a box per CA, the root's among them; a signing curve per leaf and per intermediate.
     expect(dom.match(/<g class="box ca /g)).toHaveLength(4);
     expect(dom).toContain(`<g class="box ca st-ok"><title>${root.certPath}\nCN=kubernetes-root-ca`);
