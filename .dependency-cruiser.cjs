@@ -6,7 +6,7 @@
 /** @type {string[][]} bottom first */
 const LAYERS = [
   ['model', 'errors.ts'], // plain types and constants; import nothing of ours
-  ['util'], // small helpers: IP addresses, dates, shell quoting, a limiter
+  ['util'], // small helpers: IP addresses, dates and durations, plurals, shell quoting, a limiter
   ['cluster'], // cluster.yaml → Cluster (YAML, zod schema, defaults)
   ['catalog'], // the tables (hardway, kubeadm) and lookups in them: placement, restart lists, names
   ['openssl', 'kubeconfig', 'files', 'ssh'], // building blocks: argv builders and runner, kubeconfig text, atomic files, SSH
@@ -15,10 +15,10 @@ const LAYERS = [
   ['pki.ts'], // catalog → instances → disk → plan, in one call
   ['tasks', 'script'], // progress views and summaries; the plan as a bash script
   ['exec'], // the runner: lock, temporary folder, items in a bounded window
-  ['check', 'renew', 'explain', 'distribute', 'rotate', 'manifests'], // the verbs; none imports another
+  ['gen', 'csr', 'check', 'renew', 'explain', 'distribute', 'rotate', 'manifests'], // the verbs; none imports another
   ['graph'], // one view of the PKI from check, gen's plan and distribute's placement; tree, dot, mermaid
   ['report'], // that view (and explain's texts) as one self-contained HTML page
-  ['cli'], // commander commands and the verbs that live with them (gen, csr, init, flags…)
+  ['cli'], // commander commands: flags and options, lazy-loading their verb (and the small ones: init, flags…)
   ['cli.ts'], // the entry point
 ];
 

@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../src/model/cluster.js';
@@ -97,9 +98,30 @@ describe('kube-pki explain', () => {
     expect(crtFile.nodes.sort()).toEqual(cluster.nodes.filter((n) => n.role !== 'loadbalancer').map((n) => n.name).sort());
   });
 
+  it('the CA: a component is said to read ca.crt where it runs (where its own key or kubeconfig is), not on every node that holds it', async () => {
+    const masters = cluster.nodes.filter((n) => n.role === 'controlplane').map((n) => n.name);
+    // The lab's kubelets: on the workers, which have a kubelet kubeconfig; the masters have none.
+    const workers = cluster.nodes.filter((n) => n.role === 'worker').map((n) => n.name);
+    const r = await explainJson('ca');
+    const on = (component: string) => [...new Set(r.usedBy.filter((u) => u.component === component).map((u) => u.nodes.join(',')))];
+    for (const component of ['kube-apiserver', 'kube-controller-manager', 'etcd', 'etcdctl']) expect(on(component), component).toEqual([masters.join(',')]);
+    expect(on('kubelet')).toEqual([workers.join(',')]);
+    expect(await explain('ca')).toContain(`kube-apiserver           --client-ca-file ca.crt  (on ${masters.join(', ')})\n`);
+  });
+
   it('an unknown name is bad input (exit 2) and lists the names it knows', async () => {
     const r = await kubePki(['explain', 'nothing-like-this', '--config', config]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('explain: unknown certificate "nothing-like-this"; known: ca, admin');
+  });
+
+  it('with rootCA, the names offered for an unknown one include the root CA, which explain takes', async () => {
+    const rooted = join(dir, 'rooted.yaml');
+    await writeFile(rooted, `${await readFile(config, 'utf8')}rootCA: { encrypt: false }\n`);
+    const r = await kubePki(['explain', 'nothing-like-this', '--config', rooted]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('known: root-ca, ca, admin');
+    const root = await kubePki(['explain', 'root-ca', '--config', rooted]);
+    expect(root.exitCode, root.stderr).toBe(0);
   });
 });

@@ -46,6 +46,14 @@ export async function kubeadmFixture(dir: string): Promise<{ config: string; clu
   return { config, cluster: parseCluster(KUBEADM_YAML, config), out: await genPki(dir, config, 'kubeadm-pki') };
 }
 
+/** KUBEADM_YAML with a root CA over its three CAs (key not encrypted: no passphrase), generated into dir/root-pki. */
+export async function rootFixture(dir: string): Promise<{ config: string; cluster: Cluster; out: string }> {
+  const yaml = `${KUBEADM_YAML}rootCA: { encrypt: false }\n`;
+  const config = join(dir, 'root.yaml');
+  await writeFile(config, yaml);
+  return { config, cluster: parseCluster(yaml, config), out: await genPki(dir, config, 'root-pki') };
+}
+
 /** The SAN the planted kube-apiserver certificate lacks, and the one it has instead. */
 export const DROPPED_SAN = '192.168.5.12';
 export const ADDED_SAN = '192.168.5.99';

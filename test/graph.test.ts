@@ -9,8 +9,8 @@ import { mermaidLabel } from '../src/graph/mermaid.js';
 import { instancesFor } from '../src/pki.js';
 import { decodeEntities, dumpDom } from './helpers/browser.js';
 import { ROOT, kubePki } from './helpers/cli.js';
-import { CONFIG_NAME } from './check-fixtures.js';
-import { DELETED, DROPPED_SAN, isoDay, kubeconfigNotAfter, kubeadmFixture, labFixture, nameHashes, notAfter } from './graph-fixtures.js';
+import { CONFIG_NAME, checkJson } from './check-fixtures.js';
+import { DELETED, DROPPED_SAN, isoDay, kubeconfigNotAfter, kubeadmFixture, labFixture, nameHashes, notAfter, rootFixture } from './graph-fixtures.js';
 
 const GOLDEN = join(ROOT, 'test', 'golden');
 
@@ -91,6 +91,40 @@ describe('kube-pki graph', () => {
       }
     });
   }
+
+  it('rootCA: the root CA heads the tree and signs each CA (as openssl sees it) in dot and mermaid; as many CAs as check lists', async () => {
+    const { config: cfg, cluster, out } = await rootFixture(dir);
+    const inst = instancesFor(cluster);
+    const root = inst.root!;
+    const cas = inst.certs.filter((c) => c.spec.kind === 'ca');
+    expect(cas.map((c) => c.name)).toEqual(['ca', 'etcd-ca', 'front-proxy-ca']);
+    const check = await checkJson(cfg, out);
+    expect(check.report.cas.map((r) => r.file)).toEqual([root.certPath, ...cas.map((c) => c.certPath)]);
+
+    const tree = await kubePki(['graph', '--config', cfg, '--out', out]);
+    expect(tree.exitCode, tree.stderr).toBe(0);
+    // The CA section: from its header to the first empty line.
+    const all = tree.stdout.split('\n');
+    const head = all.findIndex((l) => l.startsWith('CERTIFICATE AUTHORITY'));
+    const lines = all.slice(head + 1, all.indexOf('', head));
+    // The root at the top level, the three CAs one level under it, their leaves under them.
+    expect(lines.filter((l) => /^\S+\.crt /.test(l)).map((l) => l.split(' ')[0])).toEqual([root.certPath]);
+    const under = lines.filter((l) => /^[├└]── \S+ /.test(l)).map((l) => l.slice(4).split(' ')[0]);
+    expect(under).toEqual(cas.map((c) => c.certPath));
+    expect(lines).toContainEqual(expect.stringMatching(/^│   ├── master-1\/pki\/apiserver\.crt /));
+    expect(tree.stdout).toContain(`All good: ${check.report.cas.length} CAs, 16 certificates, 9 kubeconfigs, 1 key pair without certificate; `);
+
+    const dot = await kubePki(['graph', '--format', 'dot', '--config', cfg, '--out', out]);
+    const { titles } = await renderDot(dot.stdout);
+    expect(titles).toContain(`ca:${root.name}`);
+    const rootHash = (await nameHashes(join(out, root.certPath))).subject;
+    for (const ca of cas) {
+      expect((await nameHashes(join(out, ca.certPath))).issuer, ca.certPath).toBe(rootHash);
+      expect(titles).toContain(`ca:${root.name}->ca:${ca.name}`);
+    }
+    const mermaid = await kubePki(['graph', '--format', 'mermaid', '--config', cfg, '--out', out]);
+    for (const ca of cas) expect(mermaid.stdout).toContain(`ca_root_ca -->|signs| ca_${ca.name.replace(/-/g, '_')}\n`);
+  });
 
   it('--format dot on the lab: a worker holds ca.crt, its own certificate, key and kubeconfig and kube-proxy.kubeconfig, and no CA key', async () => {
     const r = await kubePki(['graph', '--format', 'dot', '--config', config, '--out', pki]);

@@ -23,6 +23,23 @@ describe('kube-pki init', () => {
     expect(plan.items.find((i: { name: string }) => i.name === 'worker-2').sans.ip).toEqual(['192.168.5.23']);
   });
 
+  it('leaves the validity to the profile: switching the written file to profile: kubeadm gives kubeadm\'s 3650/365 days', async () => {
+    const r = await kubePki(['init', 'switch.yaml'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const written = await readFile(join(dir, 'switch.yaml'), 'utf8');
+    expect(written).not.toMatch(/^validityDays:/m);
+    const explain = async (name: string) => {
+      const e = await kubePki(['explain', name, '--config', 'switch.yaml'], { cwd: dir });
+      expect(e.exitCode, e.stderr).toBe(0);
+      return e.stdout.split('\n')[0];
+    };
+    expect(await explain('ca')).toMatch(/, valid 1000 days /);
+    expect(await explain('kube-apiserver')).toMatch(/, valid 1000 days /);
+    await writeFile(join(dir, 'switch.yaml'), written.replace(/^profile: hardway /m, 'profile: kubeadm '));
+    expect(await explain('ca')).toMatch(/, valid 3650 days /);
+    expect(await explain('apiserver-kubelet-client')).toMatch(/, valid 365 days /);
+  });
+
   it('never overwrites an existing file without --force', async () => {
     await writeFile(join(dir, 'mine.yaml'), 'profile: hardway\n');
     const r = await kubePki(['init', 'mine.yaml'], { cwd: dir });

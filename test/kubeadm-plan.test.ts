@@ -275,17 +275,18 @@ describe('external CA in the planner', () => {
 describe('flags of the hardway profile', () => {
   const lab = parseCluster(`profile: hardway
 apiServer: { endpoint: 127.0.3.230 }
+ssh: { user: vagrant }
 nodes:
   - { name: master-1, address: 127.0.3.211, role: controlplane }
   - { name: worker-1, address: 127.0.3.221, role: worker }
   - { name: worker-2, address: 127.0.3.222, role: worker }
 `, 'lab.yaml');
 
-  it('names the flat files under the lab folder, one line per worker where the file is the worker\'s own', () => {
+  it('names the flat files under the folder distribute fills (~/pki of the SSH user), one line per worker where the file is the worker\'s own', () => {
     const text = flags(lab, undefined, {});
-    expect(text).toContain('--etcd-certfile=/var/lib/kubernetes/pki/etcd-server.crt');
-    expect(text).toContain('--service-account-key-file=/var/lib/kubernetes/pki/service-account.crt');
-    expect(text).toContain('--tls-cert-file=/var/lib/kubernetes/pki/worker-2.crt   # on worker-2');
+    expect(text).toContain('--etcd-certfile=/home/vagrant/pki/etcd-server.crt');
+    expect(text).toContain('--service-account-key-file=/home/vagrant/pki/service-account.crt');
+    expect(text).toContain('--tls-cert-file=/home/vagrant/pki/worker-2.crt   # on worker-2');
     expect(flags(lab, 'kubelet', { dir: '/srv/pki' }).split('\n')).toContain('--kubeconfig=/srv/pki/worker-1.kubeconfig   # on worker-1');
   });
 

@@ -141,7 +141,7 @@ describe('kube-pki renew', () => {
     expect((await checkJson(config, pk)).exitCode).toBe(1);
     const r = await kubePki(['renew', '--config', config, '--out', pk, '--expiring-within', '30']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^Renewed 1 of 1 certificates in .* with the existing CA \(keys kept; SANs from .*cluster\.yaml\):$/m);
+    expect(r.stdout).toMatch(/^Renewed 1 of 1 certificate in .* with the existing CA \(keys kept; SANs from .*cluster\.yaml\):$/m);
     expect(r.stdout).toContain(`Changed files (kube-pki distribute sends only these): ${etcd.certPath}\n`);
     const masters = cluster.nodes.filter((x) => x.role === 'controlplane').map((x) => x.name).join(', ');
     expect(r.stdout).toContain(`  kube-apiserver on ${masters} (${etcd.certPath})\n`);
@@ -171,7 +171,7 @@ describe('kube-pki renew', () => {
     const before = await snapshot(pk);
     const cases: [string[], string][] = [
       [['ca'], 'renew: "ca" is a CA; renew never renews a CA'],
-      [['no-such-cert'], 'renew: unknown certificate "no-such-cert"; known: ca, admin,'],
+      [['no-such-cert'], 'renew: unknown certificate "no-such-cert"; known: admin, kube-controller-manager,'],
       [[], 'name the certificates to renew, or give --all or --expiring-within DAYS'],
       [['admin', '--all'], 'give certificate names or --all, not both'],
       [['--expiring-within', '0'], '"0" is not a whole number of 1 or more'],
@@ -192,12 +192,24 @@ describe('kube-pki renew', () => {
     expect((await readdir(pk)).some((f) => f.startsWith('backup-'))).toBe(false);
   });
 
+  it('an unknown name: the names offered are the ones renew takes (no CA), and each of them renews', async () => {
+    const r = await kubePki(['renew', '--config', config, '--out', pki, 'no-such-cert']);
+    expect(r.exitCode).toBe(2);
+    const offered = /; known: (.*)$/m.exec(r.stderr)![1]!.split(', ');
+    expect(offered).toEqual(instancesFor(cluster).certs.filter((c) => c.caName).map((c) => c.name));
+    expect(offered).not.toContain('ca');
+    for (const name of offered) {
+      const dry = await kubePki(['renew', '--config', config, '--out', pki, '--dry-run', name]);
+      expect(dry.exitCode, `${name}: ${dry.stderr}`).toBe(0);
+    }
+  });
+
   it('--dry-run prints the openssl commands and writes nothing', async () => {
     const pk = await fresh();
     const before = await snapshot(pk);
     const r = await kubePki(['renew', '--config', config, '--out', pk, '--dry-run', 'worker-1']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Would renew 1 certificates');
+    expect(r.stdout).toContain('Would renew 1 certificate in');
     expect(r.stdout).toContain('Kubeconfigs to re-render: worker-1.kubeconfig');
     expect(r.stdout).toMatch(/openssl x509 -req -in worker-1\.csr -CA ca\.crt -CAkey ca\.key -out worker-1\.crt/);
     expect(r.stdout).not.toMatch(/genrsa/);

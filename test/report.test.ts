@@ -6,9 +6,10 @@ import { expiresText } from '../src/util/time.js';
 import type { Cluster } from '../src/model/cluster.js';
 import { escapeHtml, html } from '../src/report/html.js';
 import { instancesFor } from '../src/pki.js';
-import { dumpDom, pageRequests, screenshot, visibleText } from './helpers/browser.js';
+import { decodeEntities, dumpDom, pageRequests, screenshot, visibleText } from './helpers/browser.js';
 import { kubePki } from './helpers/cli.js';
-import { ADDED_SAN, DELETED, DROPPED_SAN, kubeadmFixture, labFixture, notAfter } from './graph-fixtures.js';
+import { ADDED_SAN, DELETED, DROPPED_SAN, kubeadmFixture, labFixture, notAfter, rootFixture } from './graph-fixtures.js';
+import { checkJson } from './check-fixtures.js';
 
 /** Anything that would make a page fetch something: none may appear in the report's markup. */
 const EXTERNAL = [/<script/i, /<link/i, /\ssrc\s*=/i, /srcset/i, /url\(/i, /@import/i, /<iframe/i, /<object/i, /<embed/i, /<img/i, /<audio/i, /<video/i, /<base/i, /http-equiv/i];
@@ -32,6 +33,37 @@ function pixelVariety(png: Buffer): { colours: number; inked: number; width: num
   return { colours: counts.size, inked: (total - background) / total, width: img.width, height: img.height };
 }
 
+/** The timeline's bars as drawn: x, width and the dates of its <title> ("path: FROM → TO"). */
+function timelineBars(page: string): { path: string; x: number; width: number; from: Date; to: Date }[] {
+  const svg = /<svg class="timeline"[\s\S]*?<\/svg>/.exec(page)![0];
+  return [...svg.matchAll(/<rect class="bar [^"]*" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"[^>]*><title>([^<]*)<\/title>/g)].map((m) => {
+    const [path, dates] = decodeEntities(m[3]!).split(': ');
+    const [from, to] = dates!.split(' → ');
+    return { path: path!, x: Number(m[1]), width: Number(m[2]), from: new Date(from!), to: new Date(to!) };
+  });
+}
+
+/**
+ * Where Chromium really draws the timeline's labels (their boxes in the page's font) and where its chart
+ * begins (the leftmost axis, tick or bar): a copy of the page with a script that measures and writes the
+ * figures into the page, read back with --dump-dom. The report itself has no script.
+ */
+async function timelineGeometry(file: string): Promise<{ chartLeft: number; labels: { text: string; left: number; right: number }[] }> {
+  const measure = `<script>
+const svg = document.querySelector('svg.timeline');
+const xs = [...svg.querySelectorAll('line.axis, line.tick')].map((l) => +l.getAttribute('x1')).concat([...svg.querySelectorAll('rect.bar')].map((r) => +r.getAttribute('x')));
+const labels = [...svg.querySelectorAll('text.label')].map((t) => { const b = t.getBBox(); return { text: t.textContent, left: b.x, right: b.x + b.width }; });
+const out = document.createElement('pre');
+out.id = 'geometry';
+out.textContent = JSON.stringify({ chartLeft: Math.min(...xs), labels });
+document.body.append(out);
+</script>`;
+  const copy = file.replace(/\.html$/, '-measured.html');
+  await writeFile(copy, (await readFile(file, 'utf8')).replace('</body>', `${measure}</body>`));
+  const dom = (await dumpDom(copy)).stdout;
+  return JSON.parse(decodeEntities(/<pre id="geometry">([^<]*)<\/pre>/.exec(dom)![1]!));
+}
+
 describe('kube-pki report --html', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -48,6 +80,9 @@ describe('kube-pki report --html', () => {
     plantedHtml = join(dir, 'planted.html');
   });
   afterAll(() => cleanup());
+  // The root-CA PKI, made once for the tests that use it.
+  let root: ReturnType<typeof rootFixture> | undefined;
+  const rootPki = () => (root ??= rootFixture(dir));
 
   it('the lab: exit 0; Chromium shows every CA, certificate, kubeconfig, node and expiry date (as openssl reads them)', async () => {
     const r = await kubePki(['report', '--html', labHtml, '--config', config, '--out', pki]);
@@ -164,6 +199,71 @@ describe('kube-pki report --html', () => {
     for (const k of inst.kubeconfigs) expect(text, k.path).toContain(k.path);
     for (const n of cluster.nodes) expect(text, n.name).toContain(`${n.name} ${n.role} · ${n.address}`);
     expect(text).toContain('pki/etcd/ca.crt');
+    // sa.key/sa.pub is the one bare key pair; the hard way has none and does not say "0 key pairs".
+    expect(text).toContain('All good: 3 CAs, 16 certificates, 9 kubeconfigs, 1 key pair without certificate; ');
+  });
+
+  it('rootCA: the root CA has its box signing the three CAs, its bar and its card; as many CAs as check lists', async () => {
+    const { config: cfg, cluster, out } = await rootPki();
+    const file = join(dir, 'root.html');
+    const r = await kubePki(['report', '--html', file, '--config', cfg, '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const inst = instancesFor(cluster);
+    const root = inst.root!;
+    const cas = inst.certs.filter((c) => c.spec.kind === 'ca');
+    const check = await checkJson(cfg, out);
+    expect(check.report.cas).toHaveLength(4);
+    const dom = (await dumpDom(file)).stdout;
+    const text = visibleText(dom);
+    expect(text).toContain(`All good: ${check.report.cas.length} CAs, `);
+    expect(text).toContain('The root CA, leftmost, signs the certificate authorities.');
+    // The diagram: a box per CA, the root's among them; a signing curve per leaf and per intermediate.
+    expect(dom.match(/<g class="box ca /g)).toHaveLength(4);
+    expect(dom).toContain(`<g class="box ca st-ok"><title>${root.certPath}\nCN=kubernetes-root-ca`);
+    expect(dom.match(/class="edge signs /g)).toHaveLength(inst.certs.filter((c) => c.caName).length + cas.length);
+    // The timeline: a bar for every CA and certificate, the root's too, with the date openssl reads.
+    const bars = timelineBars(dom);
+    expect(bars.map((b) => b.path).sort()).toEqual([root, ...inst.certs].map((c) => c.certPath).sort());
+    expect(bars.find((b) => b.path === root.certPath)!.to.getTime()).toBe((await notAfter(join(out, root.certPath))).getTime());
+    // The root's card lists what it signs; each CA's card names the root as its signer.
+    const card = (id: string) => visibleText(dom.slice(dom.indexOf(`id="${id}"`), dom.indexOf('</article>', dom.indexOf(`id="${id}"`))));
+    expect(card('cert-root-ca')).toContain(`Signs ${cas.map((c) => c.certPath).join(' , ')}`);
+    for (const ca of cas) expect(card(`cert-${ca.name}`)).toContain(`Signed by ${root.certPath} (CN=kubernetes-root-ca)`);
+  });
+
+  it('the timeline starts with the oldest certificate and ends with the last expiry (a month of margin at most)', async () => {
+    const { config: cfg, out } = await rootPki();
+    const file = join(dir, 'root-timeline.html');
+    expect((await kubePki(['report', '--html', file, '--config', cfg, '--out', out])).exitCode).toBe(0);
+    const page = await readFile(file, 'utf8');
+    const bars = timelineBars(page);
+    // The chart's extent: its axis and year lines.
+    const lines = [...page.matchAll(/<line class="(?:axis|tick)" x1="([\d.]+)" x2="([\d.]+)"/g)].flatMap((m) => [Number(m[1]), Number(m[2])]);
+    const [left, right] = [Math.min(...lines), Math.max(...lines)];
+    // The chart's scale, from the longest bar; the dates at its two ends.
+    const longest = bars.reduce((a, b) => (b.width > a.width ? b : a));
+    const msPerPx = (longest.to.getTime() - longest.from.getTime()) / longest.width;
+    const startsAt = longest.from.getTime() - (longest.x - left) * msPerPx;
+    const endsAt = startsAt + (right - left) * msPerPx;
+    const oldest = Math.min(...bars.map((b) => b.from.getTime()));
+    const latest = Math.max(...bars.map((b) => b.to.getTime()));
+    const MONTH = 31 * 24 * 3600 * 1000;
+    expect(startsAt).toBeLessThanOrEqual(oldest + 1000);
+    expect(oldest - startsAt, 'empty axis before the oldest certificate').toBeLessThanOrEqual(MONTH);
+    expect(endsAt).toBeGreaterThanOrEqual(latest - 1000);
+    expect(endsAt - latest, 'empty axis after the last expiry').toBeLessThanOrEqual(MONTH);
+  });
+
+  it('long kubeadm labels keep clear of the bars: as Chromium draws them, every label whole and ending well before the chart', async () => {
+    const { config: cfg, out } = await rootPki();
+    const file = join(dir, 'root-labels.html');
+    expect((await kubePki(['report', '--html', file, '--config', cfg, '--out', out])).exitCode).toBe(0);
+    const geometry = await timelineGeometry(file);
+    expect(geometry.labels.map((l) => l.text)).toContain('_cluster/kubeconfig/controller-manager.crt');
+    for (const l of geometry.labels) {
+      expect(l.left, l.text).toBeGreaterThanOrEqual(0);
+      expect(geometry.chartLeft - l.right, `room between ${l.text} and the bars`).toBeGreaterThanOrEqual(16);
+    }
   });
 
   it('planned: without a PKI folder the page shows what gen will make; exit 0', async () => {

@@ -132,7 +132,7 @@ describe('re-running gen', () => {
     expect((await kubePki(['gen', '--out', pki], { cwd: dir })).exitCode).toBe(0);
     const before = await snapshot(pki);
     const shorter = join(dir, 'validity.yaml');
-    await writeFile(shorter, DEFAULT_CLUSTER_YAML.replace('leaf: 1000', 'leaf: 365'));
+    await writeFile(shorter, DEFAULT_CLUSTER_YAML.replace(/^# validityDays: .*$/m, 'validityDays: { ca: 1000, leaf: 365 }'));
     const stale = await kubePki(['gen', '--config', shorter, '--out', pki]);
     expect(stale.exitCode).toBe(3);
     expect(stale.stdout).toMatch(/^stale: kube-apiserver: valid for 1000 days, the description says 365 \(validityDays\.leaf\)/m);
@@ -146,7 +146,7 @@ describe('re-running gen', () => {
     expect(kept.stdout).toContain('0 created, 0 re-issued, 17 kept, 0 stale, 0 failed');
 
     const ecdsa = join(dir, 'ecdsa.yaml');
-    await writeFile(ecdsa, DEFAULT_CLUSTER_YAML.replace('leaf: 1000', 'leaf: 365').replace('key: { algorithm: rsa, size: 2048 }', 'key: { algorithm: ecdsa, curve: P-256 }'));
+    await writeFile(ecdsa, DEFAULT_CLUSTER_YAML.replace(/^# validityDays: .*$/m, 'validityDays: { ca: 1000, leaf: 365 }').replace('key: { algorithm: rsa, size: 2048 }', 'key: { algorithm: ecdsa, curve: P-256 }'));
     const keys = await snapshot(pki);
     const wrongKey = await kubePki(['gen', '--config', ecdsa, '--out', pki]);
     expect(wrongKey.exitCode).toBe(3);

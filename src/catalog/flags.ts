@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { posix } from 'node:path';
 import type { Cluster, ClusterNode } from '../model/cluster.js';
 import type { Catalog, FlagUse, KubeconfigUse } from '../model/catalog.js';
@@ -10,13 +11,35 @@ export interface ComponentFlag {
   node?: string;
 }
 
-/** Where each component reads its files from on a node: the folder every file is relative to. */
-export const DEFAULT_FLAGS_DIR = { hardway: '/var/lib/kubernetes/pki', kubeadm: '/etc/kubernetes' } as const;
+/**
+ * Where kube-pki distribute puts a node's files when the description does not say (ssh.remoteDir):
+ * the login user's ~/pki for the hard way (the lab copies to the home folder, no sudo), kubeadm's
+ * /etc/kubernetes. The same as distribute's DEFAULT_REMOTE_DIR (test/flags-folder.test.ts keeps them
+ * equal), so that the flags name the files where they land.
+ */
+export const DEFAULT_NODE_DIR = { hardway: '~/pki', kubeadm: '/etc/kubernetes' } as const;
 
-/** The folder of the PKI files on a node: ssh.remoteDir when it is absolute, else the profile's default. */
-export function nodeFolder(cluster: Cluster): string {
-  const remote = cluster.ssh?.remoteDir;
-  return remote && posix.isAbsolute(remote) ? remote : DEFAULT_FLAGS_DIR[cluster.profile];
+export interface NodeFolder {
+  /** Absolute: what the components' flags name. */
+  dir: string;
+  /** Where it comes from, for the reader. */
+  from: string;
+}
+
+/**
+ * The folder of the PKI files on a node, as distribute fills it: ssh.remoteDir, else the profile's
+ * default; one under the login folder is taken in the SSH user's home (ssh.user, else the local user
+ * name, as distribute logs in), /home/USER or /root.
+ */
+export function nodeFolder(cluster: Cluster, localUser = userInfo().username): NodeFolder {
+  const set = cluster.ssh?.remoteDir;
+  const remote = set ?? DEFAULT_NODE_DIR[cluster.profile];
+  const why = set ? `ssh.remoteDir ${remote} in ${cluster.source}` : `kube-pki distribute's default for the ${cluster.profile} profile, ${remote}`;
+  if (posix.isAbsolute(remote)) return { dir: posix.normalize(remote), from: why };
+  const user = cluster.ssh?.user ?? localUser;
+  const home = user === 'root' ? '/root' : `/home/${user}`;
+  const userFrom = cluster.ssh?.user ? 'ssh.user' : 'the local user name, as distribute logs in without ssh.user';
+  return { dir: posix.join(home, remote.replace(/^~\/?/, '')), from: `${why}, in the home folder of ${user} (${userFrom}), taken to be ${home}` };
 }
 
 /** Components in the order a learner sets them up; any other component follows in catalog order. */

@@ -15,9 +15,12 @@ export function lookupCerts(instances: Instances, name: string): CertInstance[] 
   return kc ? instances.certs.filter((c) => c.name === kc.certName) : [];
 }
 
-/** Like lookupCerts, but an unknown name is bad input that names the value and the choices. */
-export function requireCerts(instances: Instances, name: string, what: string): CertInstance[] {
+/**
+ * Like lookupCerts, but an unknown name is bad input that names the value and the choices: those the
+ * command takes (`offered`; renew: leaves only, never a CA it would then refuse; explain: the root CA too).
+ */
+export function requireCerts(instances: Instances, name: string, what: string, offered: readonly CertInstance[] = instances.certs): CertInstance[] {
   const found = lookupCerts(instances, name);
   if (found.length) return found;
-  throw new UserError(`${what}: unknown certificate ${JSON.stringify(name)}; known: ${instances.certs.map((c) => c.name).join(', ')}`, EXIT.badInput);
+  throw new UserError(`${what}: unknown certificate ${JSON.stringify(name)}; known: ${offered.map((c) => c.name).join(', ')}`, EXIT.badInput);
 }

@@ -1,6 +1,7 @@
 import type { CertRow, CheckReport, KubeconfigRow } from './report.js';
 import type { Problem } from '../model/problem.js';
 import { expiresText, shortDuration } from '../util/time.js';
+import { plural } from '../util/words.js';
 
 /** Left-aligned columns; the last column may hold several lines (one problem each). */
 export function table(header: string[], rows: string[][][]): string[] {
@@ -32,7 +33,7 @@ function expiryCells(row: CertRow | KubeconfigRow, now: Date): string[][] {
 /** The text report: certificates (with kubeconfigs), then the CAs, like `kubeadm certs check-expiration`. */
 export function checkText(report: CheckReport): string {
   const now = new Date(report.checkedAt);
-  const out: string[] = [`Checked ${report.outDir} (profile ${report.profile}, description ${report.source}, warn within ${report.warnDays} days)`, ''];
+  const out: string[] = [`Checked ${report.outDir} (profile ${report.profile}, description ${report.source}, warn within ${plural(report.warnDays, 'day')})`, ''];
   const leafRows = [...report.certificates, ...report.kubeconfigs].map((r) => [[r.file], ...expiryCells(r, now), [r.ca ?? ''], statusCell(r.problems)]);
   out.push(...table(['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'STATUS'], leafRows), '');
   const caRows = report.cas.map((r) => [[r.file], ...expiryCells(r, now), statusCell(r.problems)]);

@@ -42,7 +42,8 @@ function withRotation(cluster: Cluster, all: Map<string, ComponentFlag[]>, optio
 
 /** `kube-pki flags [COMPONENT]`: each component's certificate flags with the files' paths on the node. */
 export function flags(cluster: Cluster, component: string | undefined, options: FlagsOptions): string {
-  const dir = options.dir ?? nodeFolder(cluster);
+  const folder = options.dir === undefined ? nodeFolder(cluster) : { dir: options.dir, from: '--dir' };
+  const dir = folder.dir;
   if (!isAbsolute(dir)) throw new UserError(`--dir: ${JSON.stringify(dir)}: must be an absolute path (components read their files from it)`, EXIT.badInput);
   const all = componentFlags(catalogFor(cluster), cluster, dir);
   withRotation(cluster, all, options, dir);
@@ -54,9 +55,9 @@ export function flags(cluster: Cluster, component: string | undefined, options: 
     `# ${c}`,
     ...list.map((f) => `${f.flag}=${f.path}${f.node ? `   # on ${f.node}` : ''}`),
   ]);
-  const header = [`# Flags of the ${cluster.profile} PKI (${cluster.source}), files under ${dir}`];
-  // distribute's default for hardway is the login user's ~/pki (no sudo needed): say how to line them up.
-  if (!options.dir && !isAbsolute(cluster.ssh?.remoteDir ?? '') && cluster.profile === 'hardway')
-    header.push(`# kube-pki distribute puts the files in ~/pki unless told otherwise: set ssh: { remoteDir: ${dir}, sudo: true } to install them here`);
+  const header = [`# Flags of the ${cluster.profile} PKI (${cluster.source}), files under ${dir}`, `# (${folder.from}; --dir PATH names another folder)`];
+  // A node of its own login or folder gets its files elsewhere: the one folder above is not its.
+  const own = cluster.nodes.filter((n) => n.ssh?.remoteDir !== undefined || n.ssh?.user !== undefined).map((n) => n.name);
+  if (!options.dir && own.length) header.push(`# ${own.join(', ')}: ssh.user or ssh.remoteDir of its own; kube-pki flags --dir PATH for its folder`);
   return `${[header, ...blocks].map((b) => b.join('\n')).join('\n\n')}\n`;
 }

@@ -12,7 +12,7 @@ apiServer:
   port: 6443
   extraSANs: []
 key: { algorithm: rsa, size: 2048 }
-validityDays: { ca: 1000, leaf: 1000 }
+# validityDays: { ca: 1000, leaf: 1000 }   # left out: the profile's own (hardway 1000/1000, kubeadm 3650/365)
 nodes:
   - { name: master-1, address: 192.168.5.11, role: controlplane }
   - { name: master-2, address: 192.168.5.12, role: controlplane }

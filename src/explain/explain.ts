@@ -15,6 +15,7 @@ import { requireCerts } from '../catalog/select.js';
 import { sanReason, subjectMeaning, USAGE_MEANING } from './glossary.js';
 import { INTERMEDIATE_PATHLEN, ROOT_CA_FILE, ROOT_CA_ID } from '../catalog/root.js';
 import { EXIT, UserError } from '../errors.js';
+import { plural } from '../util/words.js';
 
 interface Meaning {
   value: string;
@@ -59,7 +60,7 @@ export interface ExplainedFile {
 
 /** One file of the certificate with its placement on the nodes, in the folder the flags name (kube-pki flags). */
 function explainedFile(cluster: Cluster, instances: Instances, path: string, mode: number, what: string, nodes: string[]): ExplainedFile {
-  const dir = nodeFolder(cluster);
+  const { dir } = nodeFolder(cluster);
   const onNodes = landings(instances, path, nodes).map((l) => ({ node: l.node, file: l.file, remotePath: posix.join(dir, l.remote) }));
   return { path, mode: octal(mode), what, nodes: onNodes.map((l) => l.node), onNodes };
 }
@@ -79,7 +80,7 @@ async function factsOnDisk(path: string) {
 /** Everything about one certificate of the catalog, from the catalog texts, the description and the planner. */
 export async function explainCert(cluster: Cluster, name: string, out: string): Promise<ExplainReport> {
   const instances = instancesFor(cluster);
-  const all = rootNamed(instances, name) ?? requireCerts(instances, name, 'explain');
+  const all = rootNamed(instances, name) ?? requireCerts(instances, name, 'explain', [...(instances.root ? [instances.root] : []), ...instances.certs]);
   const cert: CertInstance = all[0]!;
   const embedding = instances.kubeconfigs.filter((k) => k.certName === cert.name);
   const item = planPki(cluster.profile, instances).items.find((i) => i.name === cert.name && (i.group === 'ca' || i.group === 'cert'))!;
@@ -150,12 +151,12 @@ function rootTopology(instances: Instances): string[] {
   const root = instances.root!;
   const cas = instances.certs.filter((c) => c.root);
   const lines = [
-    `${root.certPath}  CN=${root.subject.cn}, ${root.days} days, self-signed; key ${root.keyPath}: ${instances.rootEncrypt ? 'encrypted (AES-256, PKCS#8)' : 'NOT encrypted (rootCA.encrypt: false)'}, the admin's folder only`,
+    `${root.certPath}  CN=${root.subject.cn}, ${plural(root.days, 'day')}, self-signed; key ${root.keyPath}: ${instances.rootEncrypt ? 'encrypted (AES-256, PKCS#8)' : 'NOT encrypted (rootCA.encrypt: false)'}, the admin's folder only`,
   ];
   cas.forEach((ca, i) => {
     const last = i === cas.length - 1;
     const leaves = instances.certs.filter((c) => c.caName === ca.name).length;
-    lines.push(`${last ? '└──' : '├──'} ${ca.certPath}  CN=${ca.subject.cn}, pathlen:${INTERMEDIATE_PATHLEN}, ${ca.days} days`);
+    lines.push(`${last ? '└──' : '├──'} ${ca.certPath}  CN=${ca.subject.cn}, pathlen:${INTERMEDIATE_PATHLEN}, ${plural(ca.days, 'day')}`);
     lines.push(`${last ? '   ' : '│  '}   └── ${leaves} certificate${leaves === 1 ? '' : 's'} it signs`);
   });
   lines.push(

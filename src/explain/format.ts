@@ -1,5 +1,6 @@
 import { expiresText } from '../util/time.js';
 import type { ExplainReport } from './explain.js';
+import { plural } from '../util/words.js';
 
 const KIND_TEXT = { ca: 'certificate authority', server: 'server certificate', client: 'client certificate', 'server-client': 'server and client certificate' };
 
@@ -11,7 +12,7 @@ function rows(items: [string, string][], indent = '  '): string[] {
 export function explainText(r: ExplainReport): string {
   const out: string[] = [];
   const signer = r.signedBy ? `signed by ${r.signedBy}` : 'self-signed';
-  out.push(`${r.name}: ${KIND_TEXT[r.kind]}, ${signer}, valid ${r.validityDays} days (catalog entry ${r.catalogId}, profile ${r.profile})`);
+  out.push(`${r.name}: ${KIND_TEXT[r.kind]}, ${signer}, valid ${plural(r.validityDays, 'day')} (catalog entry ${r.catalogId}, profile ${r.profile})`);
   if (r.siblings.length) out.push(`One per node: also ${r.siblings.join(', ')}.`);
   out.push('', 'WHO USES IT AND FOR WHAT', `  ${r.purpose}`);
   if (r.caution) out.push('', 'TAKE CARE', `  ${r.caution}`);

@@ -1,4 +1,5 @@
 import { expiresText, shortDuration } from '../util/time.js';
+import { plural } from '../util/words.js';
 import type { Problem } from '../model/problem.js';
 import type { CertView, NodeFile, PkiView, State } from './model.js';
 
@@ -23,7 +24,7 @@ export const dayText = (iso: string) => iso.slice(0, 10);
 /** On disk: "expires 2029-08-20 (2y)"; planned or missing: "valid 1000 days" (what gen makes). */
 export function expiryText(item: { notAfter: string | null; days?: number }, now: string): string {
   if (item.notAfter) return `expires ${dayText(item.notAfter)} (${shortDuration(new Date(item.notAfter), new Date(now))})`;
-  return item.days ? `valid ${item.days} days` : '';
+  return item.days ? `valid ${plural(item.days, 'day')}` : '';
 }
 
 /** The long form for the report: "Aug 20, 2029 15:23 UTC". */

@@ -72,6 +72,8 @@ export function graphModel(view: PkiView): GraphModel {
     const id = vertexId.ca(ca.name);
     ownerId.set(ca.name, id);
     vertices.push({ id, kind: 'ca', lines: [ca.certPath, subjectText(ca), `CA · ${expiryText(ca, view.now)}`, ...stateLine(ca)], state: ca.state });
+    // An intermediate: the root CA signs it.
+    if (ca.ca && view.cas.some((c) => c.name === ca.ca)) edges.push({ from: vertexId.ca(ca.ca), to: id, kind: 'signs' });
   }
   for (const cert of view.certs) {
     const id = vertexId.cert(cert.name);

@@ -33,7 +33,7 @@ interface ItemView {
 
 export interface CertView extends ItemView {
   kind: CertKind;
-  /** The signing CA's instance name; null for a CA. */
+  /** The signing CA's instance name (the root CA's for an intermediate); null for a self-signed CA. */
   ca: string | null;
   cn: string;
   o: string[];
@@ -150,12 +150,14 @@ export async function pkiView(cluster: Cluster, out: string, options: ViewOption
   });
   const certRows = new Map<string, CertRow>([...(check?.cas ?? []), ...(check?.certificates ?? [])].flatMap((r) => (r.catalog ? [[r.catalog, r]] : [])));
   const kcRows = new Map<string, KubeconfigRow>((check?.kubeconfigs ?? []).flatMap((r) => (r.catalog ? [[r.catalog, r]] : [])));
-  const certViews = instances.certs.map((c): CertView => {
+  // The root CA (rootCA) heads the CAs, as in check's table; its intermediates name it as their signer.
+  const withRoot = [...(instances.root ? [instances.root] : []), ...instances.certs];
+  const certViews = withRoot.map((c): CertView => {
     const row = certRows.get(c.name);
     return {
       ...item(c.name, row),
       kind: c.spec.kind,
-      ca: c.caName ?? null,
+      ca: c.caName ?? c.root?.name ?? null,
       cn: c.subject.cn,
       o: c.subject.o,
       sans: c.sans,
@@ -205,8 +207,8 @@ export async function pkiView(cluster: Cluster, out: string, options: ViewOption
     folder,
     now: now.toISOString(),
     warnDays,
-    cas: certViews.filter((c) => !c.ca),
-    certs: certViews.filter((c) => c.ca),
+    cas: certViews.filter((c) => c.kind === 'ca'),
+    certs: certViews.filter((c) => c.kind !== 'ca'),
     kubeconfigs,
     keyPairs,
     nodes,
@@ -248,7 +250,9 @@ function narrow(view: PkiView, node: string): PkiView {
   const held = new Set(view.nodes.find((n) => n.name === node)!.files.map((f) => f.owner));
   const kubeconfigs = view.kubeconfigs.filter((k) => held.has(k.name));
   const certs = view.certs.filter((c) => held.has(c.name) || kubeconfigs.some((k) => k.cert === c.name));
-  const cas = view.cas.filter((c) => held.has(c.name) || certs.some((l) => l.ca === c.name));
+  const signing = view.cas.filter((c) => held.has(c.name) || certs.some((l) => l.ca === c.name));
+  // The root over them, when there is one.
+  const cas = view.cas.filter((c) => signing.includes(c) || signing.some((s) => s.ca === c.name));
   return {
     ...view,
     node,
@@ -268,8 +272,14 @@ export function hasProblems(view: PkiView): boolean {
   return [...items, ...files].some((i) => i.state !== 'ok' && i.state !== 'planned') || view.others.some((o) => hasProblem(o.problems));
 }
 
-/** The certificates a CA signs, in catalog order. */
+/** The certificates a CA signs, in catalog order (leaves; a root CA's intermediates are in `subCas`). */
 export const signedBy = (view: PkiView, ca: string): CertView[] => view.certs.filter((c) => c.ca === ca);
+
+/** The CAs a root CA signs (its intermediates). */
+export const subCas = (view: PkiView, ca: string): CertView[] => view.cas.filter((c) => c.ca === ca);
+
+/** The CAs nothing above signs: each heads a tree (the root CA, or the catalog's CAs without one). */
+export const topCas = (view: PkiView): CertView[] => view.cas.filter((c) => !c.ca || !view.cas.some((p) => p.name === c.ca));
 
 /** The kubeconfigs that embed a certificate. */
 export const embedding = (view: PkiView, cert: string): KubeconfigView[] => view.kubeconfigs.filter((k) => k.cert === cert);

@@ -1,6 +1,7 @@
 import { table } from '../check/format.js';
+import { plural } from '../util/words.js';
 import { KIND_TEXT, STATE_TEXT, expiryText, fileWhat, folderText, problemText, reasonLines, shownProblems, subjectText } from './describe.js';
-import { embedding, hasProblems, signedBy, type PkiView, type State } from './model.js';
+import { embedding, hasProblems, signedBy, subCas, topCas, type CertView, type PkiView, type State } from './model.js';
 
 /** ANSI colours for the state column (only when stdout is a terminal and NO_COLOR is not set). */
 const COLOUR: Record<State, string> = { planned: '36', ok: '32', missing: '31;1', stale: '33;1', problem: '31;1' };
@@ -44,33 +45,42 @@ function section(header: string[], lines: Line[], o: TreeOptions): string[] {
 
 const glyph = (last: boolean) => (last ? BRANCH.last : BRANCH.mid);
 const carry = (last: boolean) => (last ? BRANCH.none : BRANCH.pipe);
-function caLines(view: PkiView): Line[] {
-  const lines: Line[] = [];
-  for (const ca of view.cas) {
-    lines.push({ label: ca.certPath, cont: signedBy(view, ca.name).length ? BRANCH.pipe : '', cells: [subjectText(ca), KIND_TEXT.ca, expiryText(ca, view.now)], state: ca.state, problems: reasonLines(ca) });
-    const leaves = signedBy(view, ca.name);
-    leaves.forEach((cert, i) => {
-      const last = i === leaves.length - 1;
-      const kcs = embedding(view, cert.name);
+/** A CA and below it what it signs: the root CA's intermediates (each with its own tree), then leaves and their kubeconfigs. */
+function caBlock(view: PkiView, ca: CertView, label: string, prefix: string, lines: Line[]): void {
+  const cas = subCas(view, ca.name);
+  const leaves = signedBy(view, ca.name);
+  const count = cas.length + leaves.length;
+  lines.push({ label, cont: prefix + (count ? BRANCH.pipe : ''), cells: [subjectText(ca), KIND_TEXT.ca, expiryText(ca, view.now)], state: ca.state, problems: reasonLines(ca) });
+  cas.forEach((sub, i) => {
+    const last = i === count - 1;
+    caBlock(view, sub, prefix + glyph(last) + sub.certPath, prefix + carry(last), lines);
+  });
+  leaves.forEach((cert, i) => {
+    const last = cas.length + i === count - 1;
+    const kcs = embedding(view, cert.name);
+    lines.push({
+      label: prefix + glyph(last) + cert.certPath,
+      cont: prefix + carry(last) + (kcs.length ? BRANCH.pipe : ''),
+      cells: [subjectText(cert), KIND_TEXT[cert.kind], expiryText(cert, view.now)],
+      state: cert.state,
+      problems: reasonLines(cert),
+    });
+    kcs.forEach((kc, j) => {
+      const lastKc = j === kcs.length - 1;
       lines.push({
-        label: glyph(last) + cert.certPath,
-        cont: carry(last) + (kcs.length ? BRANCH.pipe : ''),
-        cells: [subjectText(cert), KIND_TEXT[cert.kind], expiryText(cert, view.now)],
-        state: cert.state,
-        problems: reasonLines(cert),
-      });
-      kcs.forEach((kc, j) => {
-        const lastKc = j === kcs.length - 1;
-        lines.push({
-          label: carry(last) + glyph(lastKc) + kc.path,
-          cont: carry(last) + carry(lastKc),
-          cells: [`server ${kc.server}`, 'kubeconfig', expiryText(kc, view.now)],
-          state: kc.state,
-          problems: reasonLines(kc),
-        });
+        label: prefix + carry(last) + glyph(lastKc) + kc.path,
+        cont: prefix + carry(last) + carry(lastKc),
+        cells: [`server ${kc.server}`, 'kubeconfig', expiryText(kc, view.now)],
+        state: kc.state,
+        problems: reasonLines(kc),
       });
     });
-  }
+  });
+}
+
+function caLines(view: PkiView): Line[] {
+  const lines: Line[] = [];
+  for (const ca of topCas(view)) caBlock(view, ca, ca.certPath, '', lines);
   return lines;
 }
 
@@ -122,11 +132,11 @@ export function treeText(view: PkiView, o: TreeOptions): string {
   return `${out.join('\n')}\n`;
 }
 
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-
 export function summaryLine(view: PkiView): string {
   const files = view.nodes.reduce((n, node) => n + node.files.length, 0);
-  const counts = `${plural(view.cas.length, 'CA')}, ${plural(view.certs.length, 'certificate')}, ${plural(view.kubeconfigs.length, 'kubeconfig')}, ${plural(view.keyPairs.length, 'key pair')}; ${plural(files, 'file')} on ${plural(view.nodes.length, 'node')}`;
+  // Bare key pairs (kubeadm's sa.key) only when there are some: "0 key pairs" read as "the keys are missing".
+  const bare = view.keyPairs.length ? `, ${plural(view.keyPairs.length, 'key pair')} without certificate` : '';
+  const counts = `${plural(view.cas.length, 'CA')}, ${plural(view.certs.length, 'certificate')}, ${plural(view.kubeconfigs.length, 'kubeconfig')}${bare}; ${plural(files, 'file')} on ${plural(view.nodes.length, 'node')}`;
   if (view.folder !== 'present') return `Planned: ${counts}.`;
   if (!hasProblems(view)) return `All good: ${counts}.`;
   const all = [...view.cas, ...view.certs, ...view.kubeconfigs, ...view.keyPairs];

@@ -6,6 +6,7 @@ import { DAY_MS } from '../model/time.js';
 import { certExtensions } from './der.js';
 import { issuedBy, type CertFacts } from './x509.js';
 import { INTERMEDIATE_PATHLEN } from '../catalog/root.js';
+import { plural } from '../util/words.js';
 
 /** CN and O differences from the catalog entry. */
 export function subjectProblems(cert: Pick<CertInstance, 'subject'>, facts: Pick<CertFacts, 'cn' | 'o'>): string[] {
@@ -133,7 +134,7 @@ export function certProblems(cert: CertInstance, facts: CertFacts, context: Cert
     // A leaf capped to the remaining life of its CA (gen does that, with a warning) is as planned.
     const caLeft = cert.caName && context.caCert ? (new Date(context.caCert.validTo).getTime() - facts.notBefore.getTime()) / DAY_MS : Infinity;
     if (Math.abs(days - cert.days) > 1 && !(caLeft < cert.days && Math.abs(days - caLeft) <= 1))
-      problems.push(`valid for ${Math.round(days)} days, the description says ${cert.days} (${cert.daysField})`);
+      problems.push(`valid for ${plural(Math.round(days), 'day')}, the description says ${cert.days} (${cert.daysField})`);
   }
 
   if (!externalCa && !context.keyless) {

@@ -9,6 +9,7 @@ import { MODE } from '../model/files.js';
 import type { Action, Plan, PlanItem, Step } from '../model/steps.js';
 import { checkIntermediates, planRoot } from './root.js';
 import { certSteps, type RootSigning } from './cert-steps.js';
+import { plural } from '../util/words.js';
 
 export { base, requestSteps } from './cert-steps.js';
 
@@ -160,7 +161,7 @@ function leafDays(cert: CertInstance, ca: CertState | undefined, caRemade: boole
     throw new UserError(`${cert.ca!.certPath} expires on ${expires}, too soon to sign ${cert.certPath}: replace the CA (kube-pki gen --replace-ca)`, EXIT.failed);
   return {
     days,
-    warning: `valid for ${days} days instead of validityDays.leaf (${cert.days}): capped to the remaining life of its CA ${cert.ca!.certPath}, which expires on ${expires}; replace the CA (gen --replace-ca) before then`,
+    warning: `valid for ${plural(days, 'day')} instead of validityDays.leaf (${cert.days}): capped to the remaining life of its CA ${cert.ca!.certPath}, which expires on ${expires}; replace the CA (gen --replace-ca) before then`,
   };
 }
 

@@ -1,4 +1,5 @@
 import { expiresText } from '../util/time.js';
+import { plural } from '../util/words.js';
 import type { Follower, RenewReport } from './renew.js';
 import type { Restart } from '../catalog/restart.js';
 
@@ -11,7 +12,7 @@ export function renewText(report: RenewReport): string {
     out.push(
       report.expiringWithin === null
         ? 'Nothing to renew.'
-        : `Nothing to renew: no certificate in ${report.outDir} expires within ${report.expiringWithin} days.`,
+        : `Nothing to renew: no certificate in ${report.outDir} expires within ${plural(report.expiringWithin, 'day')}.`,
     );
     return `${out.join('\n')}\n`;
   }
@@ -19,8 +20,8 @@ export function renewText(report: RenewReport): string {
   const warnings = report.warnings.map((w) => `warning: ${w}`);
   const ok = report.renewed.filter((r) => r.after);
   const keys = report.renewed.some((r) => r.newKey) ? 'new keys' : 'keys kept';
-  if (dry) out.push(`Would renew ${report.renewed.length} certificates in ${report.outDir} (${keys}); nothing was written.`);
-  else out.push(`Renewed ${ok.length} of ${report.renewed.length} certificates in ${report.outDir} with the existing CA (${keys}; SANs from ${report.source}):`);
+  if (dry) out.push(`Would renew ${plural(report.renewed.length, 'certificate')} in ${report.outDir} (${keys}); nothing was written.`);
+  else out.push(`Renewed ${ok.length} of ${plural(report.renewed.length, 'certificate')} in ${report.outDir} with the existing CA (${keys}; SANs from ${report.source}):`);
   const width = Math.max(...report.renewed.map((r) => r.file.length));
   for (const r of report.renewed) {
     const before = `serial ${r.before.serial}, expires ${expiresText(new Date(r.before.notAfter))}`;

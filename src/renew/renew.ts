@@ -90,7 +90,7 @@ function requested(instances: Instances, options: RenewOptions): CertInstance[] 
   if (!options.names.length) return instances.certs.filter((c) => c.caName);
   const picked = new Map<string, CertInstance>();
   for (const name of options.names) {
-    for (const cert of requireCerts(instances, name, 'renew')) {
+    for (const cert of requireCerts(instances, name, 'renew', instances.certs.filter((c) => c.caName))) {
       if (!cert.caName)
         throw new UserError(`renew: ${JSON.stringify(name)} is a CA; renew never renews a CA (gen --replace-ca replaces it and re-issues everything)`, EXIT.badInput);
       picked.set(cert.name, cert);

@@ -1,5 +1,5 @@
 import { KIND_TEXT, expiryText, reasonLines, stateReason, subjectText, type Judged } from '../graph/describe.js';
-import { embedding, signedBy, type CertView, type KeyPairView, type KubeconfigView, type PkiView, type State } from '../graph/model.js';
+import { embedding, signedBy, subCas, topCas, type CertView, type KeyPairView, type KubeconfigView, type PkiView, type State } from '../graph/model.js';
 import { anchor, html, type Markup } from './html.js';
 
 // The CA → certificate → kubeconfig tree as an inline SVG: columns for CAs, the certificates they
@@ -60,16 +60,22 @@ function curve(x1: number, y1: number, x2: number, y2: number, cls: string): Mar
 export function diagramSvg(view: PkiView): Markup {
   const leaves = view.certs;
   const kcs = view.kubeconfigs;
-  const w0 = Math.max(180, ...view.cas.map((c) => width(certLines(c, view))), ...view.keyPairs.map((k) => width(keyPairLines(k))));
+  // A root CA (rootCA) gets a column of its own, left of the intermediates it signs.
+  const roots = topCas(view).filter((ca) => subCas(view, ca.name).length);
+  const wr = roots.length ? Math.max(180, ...roots.map((c) => width(certLines(c, view)))) : 0;
+  const signing = view.cas.filter((c) => !roots.includes(c));
+  const w0 = Math.max(180, ...signing.map((c) => width(certLines(c, view))), ...view.keyPairs.map((k) => width(keyPairLines(k))));
   const w1 = Math.max(200, ...leaves.map((c) => width(certLines(c, view))));
   const w2 = Math.max(200, ...kcs.map((k) => width(kubeconfigLines(k, view))));
-  const x0 = 8;
+  const xr = 8;
+  const x0 = roots.length ? xr + wr + GAP : 8;
   const x1 = x0 + w0 + GAP;
   const x2 = x1 + w1 + GAP;
   const boxes: Box[] = [];
   const edges: Markup[] = [];
   let y = 8;
-  for (const ca of view.cas) {
+  /** A CA with the certificates it signs and their kubeconfigs; returns the CA box's y. */
+  const caGroup = (ca: CertView): number => {
     const top = y;
     for (const cert of signedBy(view, ca.name)) {
       const own = embedding(view, cert.name);
@@ -90,6 +96,17 @@ export function diagramSvg(view: PkiView): Markup {
     for (const b of boxes.filter((b) => b.kind === 'cert' && b.y >= top && b.y < y))
       edges.push(curve(x0 + w0, caY + BOX_H / 2, b.x, b.y + BOX_H / 2, `edge signs st-${b.state}`));
     y += GROUP_GAP;
+    return caY;
+  };
+  for (const ca of topCas(view)) {
+    if (!roots.includes(ca)) {
+      caGroup(ca);
+      continue;
+    }
+    const subs = subCas(view, ca.name).map((sub) => ({ sub, y: caGroup(sub) }));
+    const rootY = (subs[0]!.y + subs.at(-1)!.y) / 2;
+    boxes.push({ x: xr, y: rootY, w: wr, lines: certLines(ca, view), state: ca.state, kind: 'ca', href: anchor('cert', ca.name), tip: tipOf(certLines(ca, view), ca) });
+    for (const s of subs) edges.push(curve(xr + wr, rootY + BOX_H / 2, x0, s.y + BOX_H / 2, `edge signs st-${s.sub.state}`));
   }
   for (const kp of view.keyPairs) {
     boxes.push({ x: x0, y, w: w0, lines: keyPairLines(kp), state: kp.state, kind: 'keypair', href: anchor('keypair', kp.name), tip: tipOf(keyPairLines(kp), kp) });

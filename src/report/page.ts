@@ -1,13 +1,14 @@
 import { shortDuration } from '../util/time.js';
 import type { Problem } from '../model/problem.js';
 import { KIND_TEXT, STATE_TEXT, expiryLong, folderText, problemText, reasonLines, shownProblems, subjectText } from '../graph/describe.js';
-import { embedding, hasProblems, signedBy, type CertView, type KeyPairView, type KubeconfigView, type PkiView, type State } from '../graph/model.js';
+import { embedding, hasProblems, signedBy, subCas, type CertView, type KeyPairView, type KubeconfigView, type PkiView, type State } from '../graph/model.js';
 import { summaryLine } from '../graph/tree.js';
 import { diagramSvg } from './diagram.js';
 import { anchor, html, type Markup } from './html.js';
 import { matrixTable } from './matrix.js';
 import { STYLES } from './styles.js';
 import { timelineSvg } from './timeline.js';
+import { plural } from '../util/words.js';
 
 export interface PageInput {
   view: PkiView;
@@ -39,7 +40,7 @@ function validity(c: { notBefore?: string | null; notAfter: string | null; days?
     const left = new Date(c.notAfter) > now ? `${shortDuration(new Date(c.notAfter), now)} left` : 'expired';
     return html`<dd>${c.notBefore ? `${expiryLong(c.notBefore)} → ` : 'until '}<strong class="expiry">${expiryLong(c.notAfter)}</strong> (${left})</dd>`;
   }
-  return html`<dd>${c.days ? `${c.days} days from when gen makes it` : 'as its certificate'}${c.state === 'missing' ? ' (missing)' : ''}</dd>`;
+  return html`<dd>${c.days ? `${plural(c.days, 'day')} from when gen makes it` : 'as its certificate'}${c.state === 'missing' ? ' (missing)' : ''}</dd>`;
 }
 
 function sans(c: CertView): Markup {
@@ -56,13 +57,14 @@ function certCard(c: CertView, input: PageInput): Markup {
   const now = new Date(view.now);
   const signer = c.ca ? view.cas.find((ca) => ca.name === c.ca) : undefined;
   const explain = input.explain.get(c.name);
-  return html`<article class="card st-${c.state}${c.ca ? '' : ' is-ca'}" id="${anchor('cert', c.name)}">
-<h3><code>${c.certPath}</code> ${badge(c.state)} <span class="kind">${c.ca ? KIND_TEXT[c.kind] : 'certificate authority'}</span></h3>
+  const isCa = c.kind === 'ca';
+  return html`<article class="card st-${c.state}${isCa ? ' is-ca' : ''}" id="${anchor('cert', c.name)}">
+<h3><code>${c.certPath}</code> ${badge(c.state)} <span class="kind">${isCa ? (signer ? 'intermediate certificate authority' : 'certificate authority') : KIND_TEXT[c.kind]}</span></h3>
 <dl><dt>Subject</dt><dd>${subjectText(c)}</dd>
 <dt>Signed by</dt><dd>${signer ? html`<a href="#${anchor('cert', signer.name)}">${signer.certPath}</a> (CN=${signer.cn})` : 'itself (a root CA)'}</dd>
 ${sans(c)}<dt>Valid</dt>${validity(c, now)}
 <dt>Goes to</dt>${placement(view, c.name)}
-${c.ca ? '' : html`<dt>Signs</dt><dd>${signedBy(view, c.name).map((l, i) => html`${i ? ', ' : ''}<a href="#${anchor('cert', l.name)}">${l.certPath}</a>`)}</dd>`}</dl>
+${!isCa ? '' : html`<dt>Signs</dt><dd>${[...subCas(view, c.name), ...signedBy(view, c.name)].map((l, i) => html`${i ? ', ' : ''}<a href="#${anchor('cert', l.name)}">${l.certPath}</a>`)}</dd>`}</dl>
 ${problemList(c)}
 ${embedding(view, c.name).map((k) => kubeconfigBlock(k, view, now))}
 ${explain ? html`<details><summary>Explain ${c.name}: who uses it, why these names, how it is made</summary><pre>${explain}</pre></details>` : ''}
@@ -127,7 +129,7 @@ export function reportPage(input: PageInput): string {
 ${headline(view)}<p class="lead">${summaryLine(view)}</p>${firstExpiry(view)}
 <nav><a href="#diagram">Diagram</a><a href="#timeline">Expiry</a><a href="#nodes">Nodes × files</a><a href="#certificates">Certificates</a>${view.others.length ? html`<a href="#others">Other files</a>` : ''}</nav></header>
 <main>${problemsSection(view)}
-<section id="diagram"><h2>Who signs what</h2><p class="lead">Each certificate authority on the left signs the certificates in the middle; a kubeconfig on the right embeds a client certificate, its key and the CA. Select a box for its details.</p>${LEGEND}<div class="scroll">${diagramSvg(view)}</div></section>
+<section id="diagram"><h2>Who signs what</h2><p class="lead">Each certificate authority on the left signs the certificates in the middle; a kubeconfig on the right embeds a client certificate, its key and the CA.${view.cas.some((c) => c.ca) ? ' The root CA, leftmost, signs the certificate authorities.' : ''} Select a box for its details.</p>${LEGEND}<div class="scroll">${diagramSvg(view)}</div></section>
 <section id="timeline"><h2>When they expire</h2><p class="lead">One bar per CA and certificate, from its start to its end of validity, soonest to expire first. The line is today.</p>${TIMELINE_LEGEND}<div class="scroll">${timelineSvg(view)}</div></section>
 <section id="nodes"><h2>Which node gets which file</h2><p class="lead">What <code>kube-pki distribute</code> puts on each node, with the file's mode; <span class="tag key">key</span> marks a private key, <span class="tag cakey">CA key</span> a CA's private key (control-plane nodes only).</p><div class="scroll">${matrixTable(view)}</div></section>
 <section id="certificates"><h2>Certificates</h2><p class="lead">Grouped by the CA that signs them. Open “Explain” for what <code>kube-pki explain</code> says: who uses it, why its names, the openssl commands and openssl.cnf.</p>

@@ -79,7 +79,7 @@ svg text { font-family: var(--mono); fill: var(--fg); }
 .edge.st-missing { stroke: var(--missing); stroke-dasharray: 5 4; }
 
 /* The timeline */
-.timeline .tick { stroke: var(--line); }
+.timeline .tick, .timeline .axis { stroke: var(--line); }
 .timeline .year { font-size: 11px; fill: var(--muted); text-anchor: middle; }
 .timeline .label { font-size: 11px; text-anchor: end; }
 .timeline .label.ca { font-weight: 700; }

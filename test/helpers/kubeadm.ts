@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { startFakeApiserver, type FakeApiserver } from './apiserver.js';
 import { kubePki, tempDir } from './cli.js';
 
-// The "kubeadm" section of ../shared/spec/cert-matrix.md written out as test data, independently of
+// The Kubernetes page "PKI certificates and requirements" (docs/kubeadm.md) written out as test data, independently of
 // src/catalog/kubeadm.ts: the tests compare what kube-pki writes with this.
 
 export type Kind = 'ca' | 'server' | 'client' | 'server-client';

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt))
     .action(async (opts) => {
       const { loadClusterOption } = await import('../cluster-option.js');
-      const { csr } = await import('../csr.js');
+      const { csr } = await import('../../csr/csr.js');
       process.exitCode = await csr(await loadClusterOption(opts.config), opts);
     });
 }

@@ -7,7 +7,7 @@ export function register(program: Command): void {
     .description('print the certificate flags of kube-apiserver, kube-controller-manager, etcd, etcdctl… with the files\' paths on the nodes')
     .argument('[component]', 'only this component, e.g. kube-apiserver')
     .addOption(configOption())
-    .addOption(new Option('--dir <path>', 'the folder the files are in on the nodes (default: ssh.remoteDir if absolute, else /etc/kubernetes for kubeadm, /var/lib/kubernetes/pki for hardway)'))
+    .addOption(new Option('--dir <path>', 'the folder the files are in on the nodes (default: where kube-pki distribute puts them: ssh.remoteDir, else /etc/kubernetes for kubeadm, ~/pki of the SSH user for hardway)'))
     .addOption(new Option('-o, --out <dir>', 'the local PKI folder whose CA rotation phase decides the trust files (when --dir is not a local folder)'))
     .addOption(jsonOption())
     .action(async (component: string | undefined, opts) => {

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--distribute', 'then copy each node its files over SSH, as `kube-pki distribute` (SSH options below)');
   addRemoteOptions(command).action(async (opts) => {
     const { loadClusterOption } = await import('../cluster-option.js');
-    const { gen } = await import('../gen.js');
+    const { gen } = await import('../../gen/gen.js');
     const cluster = await loadClusterOption(opts.config);
     const then = opts.distribute ? await distributeAfterGen(cluster, opts) : undefined; // bad SSH settings: exit 2 before writing
     const { exitCode } = await gen(cluster, opts);

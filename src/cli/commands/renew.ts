@@ -28,7 +28,7 @@ export function register(program: Command): void {
       else {
         process.stdout.write(renewText(report));
         if (opts.dryRun && plan) {
-          const { planText } = await import('../gen.js');
+          const { planText } = await import('../../gen/gen.js');
           process.stdout.write(planText(plan, report.outDir, cluster));
         }
       }
