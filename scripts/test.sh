@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # openssl: the engine; openssh-*: distribution tests (a real sshd on loopback); sudo: distribution to
 # root-owned folders; etcd-*: real consumers of the certificates; ruby, vagrant, shellcheck, dash: the
 # Vagrant lab and script checks; graphviz, chromium (python3: a pseudo-terminal): the graph and report
-# tests; strace: the fsync checks; golang-cfssl: the benchmark's cfssl side, checked to make the same certificates.
-packages=(openssl openssh-server openssh-client sudo etcd-server etcd-client ruby vagrant shellcheck dash graphviz chromium python3 strace golang-cfssl)
+# tests; strace: the fsync checks; golang-cfssl: the benchmark's cfssl side, checked to make the same certificates;
+# haproxy: the load balancer in front of the real control plane; containerd: the runtime its kubelet needs.
+packages=(openssl openssh-server openssh-client sudo etcd-server etcd-client ruby vagrant shellcheck dash graphviz chromium python3 strace golang-cfssl haproxy containerd)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"
@@ -38,5 +39,8 @@ if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0
 fi
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
+# The real control plane (kube-apiserver, controller-manager, scheduler, kubelet, kubeadm, etcd) from their
+# Go modules, once per version: ~20 minutes the first time on 2 cores, nothing after (docs/e2e.md).
+scripts/k8s-bins.sh >/dev/null
 [ "${1:-}" = --setup-only ] && { echo "scripts/test.sh: everything the tests use is installed"; exit 0; }
 npm test
