@@ -38,6 +38,14 @@ const CASES: [string, (d: Doc) => void, string, string][] = [
   ['bad cluster domain', (d) => (d.clusterDomain = 'cluster..local'), 'clusterDomain', '"cluster..local"'],
   ['a worker named like a PKI file', (d) => (d.nodes[2].name = 'admin'), 'nodes[2].name', 'would write admin.'],
   ['a worker named like a kubeconfig item', (d) => (d.nodes[2].name = 'admin.kubeconfig'), 'nodes[2].name', 'would be named like admin.kubeconfig'],
+  // Files and folders kube-pki keeps besides the description's own (issue 22, item 1).
+  ['a worker named like the new CA of a rotation', (d) => (d.nodes[2].name = 'ca-new'), 'nodes[2].name', '"ca-new": would write ca-new.'],
+  ['a worker named like the old CA of a rotation', (d) => (d.nodes[2].name = 'ca-old'), 'nodes[2].name', 'for a rotation of ca'],
+  ['a worker named like the trust bundle of a rotation', (d) => (d.nodes[3].name = 'ca-bundle'), 'nodes[3].name', 'would write ca-bundle.crt'],
+  ['a worker named like the root CA without rootCA', (d) => (d.nodes[2].name = 'root-ca'), 'nodes[2].name', 'for the root CA'],
+  ['a worker named like a backup folder', (d) => (d.nodes[2].name = 'backup-1'), 'nodes[2].name', 'backup-'],
+  ['a kubeadm node named like the root CA key', (d) => ((d.profile = 'kubeadm'), (d.validityDays = {}), (d.nodes[2].name = 'root-ca.key')), 'nodes[2].name', 'would write root-ca.key,'],
+  ['a kubeadm node named like a backup folder', (d) => ((d.profile = 'kubeadm'), (d.validityDays = {}), (d.nodes[3].name = 'backup-worker')), 'nodes[3].name', '"backup-worker"'],
   ['bad ssh port', (d) => (d.nodes[0].ssh = { port: 0 }), 'nodes[0].ssh.port', '0'],
 ];
 
@@ -64,6 +72,19 @@ describe('bad cluster descriptions', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(await readdir(out)).toEqual(['keep.txt']);
     expect((await stat(out)).mode & 0o777).toBe(0o755);
+  });
+
+  it('a node named like a kept file is refused by every command that reads the description, not only gen', async () => {
+    const doc = base();
+    doc.nodes[2].name = 'ca-new';
+    const config = join(dir, 'kept-name.yaml');
+    await writeFile(config, stringify(doc));
+    for (const args of [['check'], ['rotate-ca', 'start', '--dry-run'], ['distribute', '--dry-run'], ['csr'], ['renew', '--all', '--dry-run']]) {
+      const r = await kubePki([...args, '--config', config, '--out', join(dir, 'kept-out')]);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('nodes[2].name: "ca-new": would write ca-new.');
+    }
+    await expect(stat(join(dir, 'kept-out'))).rejects.toThrow(/ENOENT/);
   });
 
   it('YAML syntax errors and duplicate keys are bad input too', async () => {

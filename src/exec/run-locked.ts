@@ -5,7 +5,7 @@ import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
 import { completeInterrupted } from './install-together.js';
 import { clearLeftovers, runContext, startPlan } from './run-plan.js';
-import { TMP_DIR } from '../model/files.js';
+import { OWN_PREFIXES, TMP_DIR } from '../model/files.js';
 import { ensureDir } from '../files/atomic.js';
 import { errorReason, UnusableFile } from '../files/read.js';
 import type { Plan } from '../model/steps.js';
@@ -37,7 +37,7 @@ export async function privateOutDir(outDir: string): Promise<string[]> {
 }
 
 /** What kube-pki leaves in a folder it works in besides the PKI's files: its lock and temporary folder (.kube-pki*), backups. */
-const isOwnEntry = (name: string) => name.startsWith('.kube-pki') || name.startsWith('backup-');
+const isOwnEntry = (name: string) => OWN_PREFIXES.some((p) => name.startsWith(p));
 
 /**
  * The output folder must be a folder (or not exist yet), and either empty or a kube-pki PKI: one of

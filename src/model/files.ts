@@ -3,3 +3,9 @@ export const MODE = { secret: 0o600, public: 0o644, dir: 0o700 } as const;
 
 /** The runner's private folder for half-made files under the output folder; never part of the PKI. */
 export const TMP_DIR = '.kube-pki-tmp';
+
+/**
+ * Names at the top of an output folder that kube-pki keeps for itself, whatever follows: its lock,
+ * temporary folder and records (.kube-pki*), its backups (backup-<time>/).
+ */
+export const OWN_PREFIXES = ['.kube-pki', 'backup-'] as const;
