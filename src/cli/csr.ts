@@ -8,6 +8,7 @@ import { planCsrs, type CsrRequest } from '../plan/csr.js';
 import { shellQuote } from '../util/shell.js';
 import { privateOutDir, runLocked } from '../exec/run-locked.js';
 import { passphraseFile } from '../exec/passphrase.js';
+import { assertNothingUnfinished } from '../exec/unfinished.js';
 
 export interface CsrOptions {
   out: string;
@@ -26,12 +27,13 @@ export async function csr(cluster: Cluster, options: CsrOptions): Promise<number
   await passphraseFile(options.caPassphraseFile);
   await checkOpenssl();
   const instances = instancesFor(cluster);
+  await assertNothingUnfinished(outDir, instances, 'csr');
   const planNow = async () => planCsrs(cluster.profile, instances, await inspectDisk(outDir, instances));
   let { plan, requests } = await planNow(); // refuses a folder without an external CA before anything is written
   const notes = await privateOutDir(outDir);
   // Planned again under the lock: keys another run made meanwhile are kept, never replaced.
   const replan = async () => ({ plan, requests } = await planNow()).plan;
-  const errors = await runLocked(replan, outDir, { silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
+  const errors = await runLocked(replan, outDir, { operation: 'csr', instances, silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
   const written = requests.filter((r) => !errors.has(r.name));
   const signed = plan.items.filter((i) => i.action === 'keep').map((i) => i.name);
   const stale = plan.items.filter((i) => i.action === 'stale');

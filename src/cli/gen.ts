@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
-import { rotationRefusal, rotationsUnderWay } from '../inspect/rotation.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { clearCaReplacement, recordCaReplacement, unfinishedCaReplacement } from '../exec/replacing-ca.js';
 import type { Instances } from '../model/instances.js';
 import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
+import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor, ownPaths, planFor } from '../pki.js';
 import type { Plan, PlanItem, Step } from '../model/steps.js';
@@ -41,11 +41,10 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   const planOptions = { force: !!options.force, replaceCa: !!options.replaceCa, ...(onlyCas ? { onlyCas } : {}) };
   const passphrase = await passphraseFile(options.caPassphraseFile);
   await assertOutDir(outDir, ownPaths(instances));
-  // A second CA replacement (or any re-signing) in the middle of a rotation would break its overlap.
-  if (!options.dryRun) {
-    const refusal = rotationRefusal(options.replaceCa ? 'gen --replace-ca' : 'gen', await rotationsUnderWay(outDir, instances));
-    if (refusal) throw new UserError(refusal, EXIT.badInput);
-  }
+  // A CA replacement (or any re-signing) in the middle of a rotation would break its overlap: refused
+  // now, dry run or not, and again under the lock.
+  const operation = options.replaceCa ? 'gen --replace-ca' : 'gen';
+  await assertNothingUnfinished(outDir, instances, operation);
   // Under a root CA, what the plan asks of the root is checked before anything is written: a CA
   // replacement it implies, its passphrase. Again under the lock, from the folder as it is then.
   const rootChecked = async (plan: Plan): Promise<Plan> => {
@@ -77,6 +76,8 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
     },
     outDir,
     {
+      operation,
+      instances,
       silent: !!options.json,
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(passphrase ? { passphraseFile: passphrase.path } : {}),

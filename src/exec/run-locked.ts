@@ -10,6 +10,8 @@ import { ensureDir } from '../files/atomic.js';
 import { errorReason, UnusableFile } from '../files/read.js';
 import type { Plan } from '../model/steps.js';
 import { showProgress } from '../tasks/progress.js';
+import type { Instances } from '../model/instances.js';
+import { assertNothingUnfinished, type Operation } from './unfinished.js';
 
 /**
  * Makes a new output folder private (it holds keys): created 0700. An existing folder keeps its mode:
@@ -76,12 +78,22 @@ export async function recoverOutDir(outDir: string): Promise<void> {
 export async function runLocked(
   planned: Plan | (() => Promise<Plan>),
   outDir: string,
-  options: { concurrency?: number; silent: boolean; now?: Date; passphraseFile?: string; after?: (plan: Plan, errors: Map<string, string>) => Promise<void> },
+  options: {
+    /** Who runs and on what: what an earlier operation left unfinished is refused for it under the lock (exec/unfinished.ts). */
+    operation: Operation;
+    instances: Instances;
+    concurrency?: number;
+    silent: boolean;
+    now?: Date;
+    passphraseFile?: string;
+    after?: (plan: Plan, errors: Map<string, string>) => Promise<void>;
+  },
 ): Promise<Map<string, string>> {
   const unlock = await lockOutDir(outDir);
   const errors = new Map<string, string>();
   try {
     await recoverOutDir(outDir);
+    await assertNothingUnfinished(outDir, options.instances, options.operation);
     // Planning under the lock: what another run just wrote is seen, never overwritten by a stale plan.
     const plan = typeof planned === 'function' ? await planned() : planned;
     const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency, options.passphraseFile));

@@ -1,0 +1,62 @@
+import { access, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubePki, tempDir } from './helpers/cli.js';
+import { hashes } from './helpers/rotation.js';
+import { SMALL_CLUSTER } from './helpers/small-cluster.js';
+
+// Every operation sees what an earlier one left unfinished (issue 22, item 3): a gen --replace-ca
+// killed half-way leaves a new CA beside leaves the old one signed; only gen may finish that.
+
+describe('an unfinished operation is refused or rolled forward by every other', () => {
+  let dir: string;
+  let config: string;
+  let cleanup: () => Promise<void>;
+  const cli = (args: string[], pki: string, env: Record<string, string> = {}) => kubePki([...args, '--config', config, '--out', pki], { env });
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    config = join(dir, 'cluster.yaml');
+    await writeFile(config, SMALL_CLUSTER);
+  });
+  afterAll(() => cleanup());
+
+  it('after a killed gen --replace-ca: rotate-ca, renew, csr and distribute refuse (dry runs too) and name gen; gen finishes it', async () => {
+    const pki = join(dir, 'replacing');
+    expect((await cli(['gen'], pki)).exitCode).toBe(0);
+    const killed = await cli(['gen', '--replace-ca'], pki, { KUBE_PKI_TEST_STOP_AFTER_RENAME: '4' });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    await access(join(pki, '.kube-pki-replacing-ca.json'));
+    const before = await hashes(pki);
+    for (const args of [
+      ['rotate-ca', 'start'],
+      ['rotate-ca', 'start', '--dry-run'],
+      ['rotate-ca', 'reissue'],
+      ['rotate-ca', 'finish'],
+      ['renew', '--all'],
+      ['renew', '--all', '--dry-run'],
+      ['csr'],
+      ['distribute', '--dry-run'],
+    ]) {
+      const r = await cli(args, pki);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('an interrupted kube-pki gen --replace-ca left ca replaced');
+      expect(r.stderr).toContain('run kube-pki gen with the same --config and --out');
+    }
+    expect(await hashes(pki)).toEqual(before);
+    expect((await cli(['gen'], pki)).exitCode).toBe(0);
+    const start = await cli(['rotate-ca', 'start', '--json'], pki);
+    expect(start.exitCode, start.stderr).toBe(0);
+  }, 120_000);
+
+  it('mid-rotation, gen refuses alike with and without --dry-run or --force, and names rotate-ca', async () => {
+    const pki = join(dir, 'rotating');
+    expect((await cli(['gen'], pki)).exitCode).toBe(0);
+    expect((await cli(['rotate-ca', 'start'], pki)).exitCode).toBe(0);
+    for (const args of [['gen'], ['gen', '--dry-run'], ['gen', '--force', '--dry-run'], ['gen', '--force'], ['renew', '--all', '--dry-run']]) {
+      const r = await cli(args, pki);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('a CA rotation is under way here');
+    }
+  }, 120_000);
+});
