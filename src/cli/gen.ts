@@ -49,7 +49,8 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   // replacement it implies, its passphrase. Again under the lock, from the folder as it is then.
   const rootChecked = async (plan: Plan): Promise<Plan> => {
     refuseRootless(plan);
-    if (!options.dryRun) await assertPassphrase(plan, instances, outDir, passphrase);
+    // A dry run too: it must exit as the real run would (no or a wrong passphrase: 2).
+    await assertPassphrase(plan, instances, outDir, passphrase);
     return plan;
   };
   if (cluster.rootCA) await rootChecked((await planFor(cluster, outDir, planOptions, instances)).plan);

@@ -172,9 +172,9 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   const rotating = cas.filter((c) => command !== 'finish' || caRotation(c, snap).state !== 'none').map((c) => c.name);
   report.restart = rollingRestart(cluster, instances, rotating, command);
   if (!rotating.length) return { exitCode: EXIT.ok, report: { ...report, result: 'nothing', cas: statuses(), restart: [] }, plan: planned };
+  await rootChecked(planned); // a dry run too: it exits as the real run would
   if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run', cas: statuses() }, plan: planned };
 
-  await rootChecked(planned);
   await checkOpenssl();
   const errors = await runLocked(
     async () => (planned = await rootChecked(plan(await snapshotOf(outDir, instances)))),
