@@ -10,6 +10,7 @@ import { kubeconfigNameDifferences } from '../kubeconfig/compare.js';
 import { issuedBy, privateKey, samePublicKey, type CertFacts } from '../inspect/x509.js';
 import { caRotation, readSnapshot, rotationPaths } from '../inspect/rotation.js';
 import { instancesFor, ownPaths } from '../pki.js';
+import { assertOutDir } from '../exec/run-locked.js';
 import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { findKey, loadCert, loadKubeconfig, readErrorText, readOrNull, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
@@ -72,6 +73,8 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   const outDir = await folderToCheck(out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
+  // gen's answer for a folder that is not a PKI (a project: never walk into its node_modules).
+  await assertOutDir(outDir, ownPaths(instances), { reading: true });
   const unusable = await unusablePaths(outDir, instances);
   const files: FileRow[] = [];
   const { scanned, certs, kubeconfigs } = await loadFolder(outDir, instances, files);

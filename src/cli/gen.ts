@@ -4,7 +4,7 @@ import { EXIT, UserError } from '../errors.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { clearCaReplacement, recordCaReplacement, unfinishedCaReplacement } from '../exec/replacing-ca.js';
 import type { Instances } from '../model/instances.js';
-import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
+import { assertOutDir, outDirNotes, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor, ownPaths, planFor } from '../pki.js';
@@ -56,10 +56,11 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   if (cluster.rootCA) await rootChecked((await planFor(cluster, outDir, planOptions, instances)).plan);
 
   if (options.dryRun) {
+    const notes = await outDirNotes(outDir); // the real run's verdict on the folder, nothing created
     const { plan } = await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: await unfinishedCaReplacement(outDir) }, instances);
     if (cluster.rootCA) await rootChecked(plan);
-    if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, items: await summarize(plan, instances, outDir, new Map(), false) });
-    else process.stdout.write(planText(plan, outDir, cluster));
+    if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, notes, items: await summarize(plan, instances, outDir, new Map(), false) });
+    else process.stdout.write(planText(plan, outDir, cluster, notes));
     // The same verdict a real run would give: 3 when something would be left stale.
     return { exitCode: plan.items.some((i) => i.action === 'stale') ? EXIT.stale : EXIT.ok, plan };
   }
@@ -154,8 +155,8 @@ function stepSummary(step: Step): string[] {
 }
 
 /** --dry-run: every item with its action and the commands it would run. */
-export function planText(plan: Plan, outDir: string, cluster: Cluster): string {
-  const lines = [`Plan for ${outDir} (profile ${cluster.profile}, from ${cluster.source}); nothing is written:`];
+export function planText(plan: Plan, outDir: string, cluster: Cluster, notes: string[] = []): string {
+  const lines = [...notes.map((n) => `note: ${n}`), `Plan for ${outDir} (profile ${cluster.profile}, from ${cluster.source}); nothing is written:`];
   for (const item of plan.items) {
     lines.push(`  ${item.name}: ${describeItem(item).replace(/^created/, 'create').replace(/^re-issued/, 're-issue').replace(/^kept/, 'keep')}`);
     for (const w of item.warnings ?? []) lines.push(`      warning: ${w}`);

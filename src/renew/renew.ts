@@ -2,14 +2,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
-import { runLocked } from '../exec/run-locked.js';
+import { assertOutDir, runLocked } from '../exec/run-locked.js';
 import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { passphraseFile } from '../exec/passphrase.js';
 import { runContext } from '../exec/run-plan.js';
 import { inspectDisk, readIfExists, type DiskState } from '../inspect/disk.js';
 import { certFacts, privateKey } from '../inspect/x509.js';
 import { checkOpenssl } from '../openssl/run.js';
-import { instancesFor } from '../pki.js';
+import { instancesFor, ownPaths } from '../pki.js';
 import type { CertInstance, Instances } from '../model/instances.js';
 import { planPki } from '../plan/plan.js';
 import type { Plan, PlanItem } from '../model/steps.js';
@@ -257,6 +257,7 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   const outDir = await existingOutDir(out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
+  await assertOutDir(outDir, ownPaths(instances)); // gen's answer for a folder that is not a PKI
   const asked = requested(instances, options);
   await assertNothingUnfinished(outDir, instances, 'renew');
   const disk = await inspectDisk(outDir, instances, now);
