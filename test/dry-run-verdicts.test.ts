@@ -48,3 +48,28 @@ describe('dry runs give the real run\'s verdict', () => {
     expect(changedFiles(before, await hashes(out))).toEqual([]);
   }, 60_000);
 });
+
+describe('a passphrase file that works but is risky gets a warning naming the problem', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => ({ dir, cleanup } = await tempDir()));
+  afterAll(() => cleanup());
+
+  it('CRLF line ending and a mode others can read: two warnings; a clean 0600 file: none', async () => {
+    const config = join(dir, 'cluster.yaml');
+    await writeFile(config, ROOT_HARDWAY_YAML);
+    const risky = join(dir, 'risky.pass');
+    await writeFile(risky, 'crlf secret 21\r\n', { mode: 0o644 });
+    const clean = join(dir, 'clean.pass');
+    await writeFile(clean, 'crlf secret 21\n', { mode: 0o600 });
+    const run = (pass: string) => kubePki(['gen', '--dry-run', '--config', config, '--out', join(dir, 'pki'), '--ca-passphrase-file', pass]);
+    const r = await run(risky);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: --ca-passphrase-file ${JSON.stringify(risky)}: its first line ends with a carriage return (CRLF`);
+    expect(r.stderr).toContain(`readable or writable by others (mode 644)`);
+    expect(r.stderr).not.toContain('crlf secret 21');
+    const ok = await run(clean);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stderr).not.toContain('warning:');
+  });
+});

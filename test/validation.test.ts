@@ -46,6 +46,13 @@ const CASES: [string, (d: Doc) => void, string, string][] = [
   ['a worker named like a backup folder', (d) => (d.nodes[2].name = 'backup-1'), 'nodes[2].name', 'backup-'],
   ['a kubeadm node named like the root CA key', (d) => ((d.profile = 'kubeadm'), (d.validityDays = {}), (d.nodes[2].name = 'root-ca.key')), 'nodes[2].name', 'would write root-ca.key,'],
   ['a kubeadm node named like a backup folder', (d) => ((d.profile = 'kubeadm'), (d.validityDays = {}), (d.nodes[3].name = 'backup-worker')), 'nodes[3].name', '"backup-worker"'],
+  // Addresses by value, and only addresses of one node (issue 22, item 21).
+  ['an IPv4-mapped address repeating an IPv4 one', (d) => (d.nodes[3].address = '::ffff:192.168.5.21'), 'nodes[3].address', 'repeats the address of nodes[2]'],
+  ['the broadcast address', (d) => (d.nodes[1].address = '255.255.255.255'), 'nodes[1].address', 'is the broadcast address'],
+  ['a multicast address', (d) => (d.nodes[1].address = '224.0.0.1'), 'nodes[1].address', 'is a multicast address'],
+  ['an IPv6 multicast SAN', (d) => (d.apiServer.extraSANs = ['ff02::1']), 'apiServer.extraSANs[0]', 'multicast'],
+  ['a mapped unspecified endpoint', (d) => (d.apiServer.endpoint = '::ffff:0.0.0.0'), 'apiServer.endpoint', 'unspecified'],
+  ['the whole address space as service range', (d) => (d.serviceCIDR = '0.0.0.0/0'), 'serviceCIDR', '"0.0.0.0/0": has prefix /0'],
   ['bad ssh port', (d) => (d.nodes[0].ssh = { port: 0 }), 'nodes[0].ssh.port', '0'],
 ];
 
