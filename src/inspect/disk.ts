@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigDifferences } from '../kubeconfig/compare.js';
 import { kubeconfigSource } from '../kubeconfig/source.js';
-import { certProblems, intermediateProblems } from './compare.js';
+import { certProblems, intermediateProblems, keySpecText, keyText } from './compare.js';
 import { certFacts, isEncryptedKey, issuedBy, privateKey, samePublicKey, type CertFacts } from './x509.js';
 
 export interface CertState {
@@ -22,6 +22,8 @@ export interface CertState {
   problems: string[];
   /** Days (fractional) until the certificate expires, as of the inspection: what a CA has left to sign with. */
   remainingDays?: number;
+  /** A leaf's key file holds a key of another type than `key:` says ("RSA 2048"): signing for it again cannot fix that. */
+  keyOfOtherType?: string;
 }
 
 export interface KeyPairState {
@@ -74,6 +76,7 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
     const key = keyPem ? privateKey(keyPem) : null;
     const encrypted = !!keyPem && !key && isEncryptedKey(keyPem);
     const s: CertState = { keyExists: !!keyPem, keyUnreadable: !!keyPem && !key && !encrypted, certExists: !!certPem, problems: [], ...(encrypted ? { keyEncrypted: true } : {}) };
+    if (key && cert.caName && keyText(key) !== keySpecText(cert.key)) s.keyOfOtherType = keyText(key);
     if (certPem) {
       try {
         s.facts = certFacts(certPem);
