@@ -12,6 +12,7 @@ import type { Plan } from '../model/steps.js';
 import { showProgress } from '../tasks/progress.js';
 import type { Instances } from '../model/instances.js';
 import { assertNothingUnfinished, type Operation } from './unfinished.js';
+import { recordHeldKeys } from './held-keys-record.js';
 
 /** One folder whatever its spelling (".", "./e2/", a link to it): the rules below judge the folder, not the text. */
 const realFolder = (path: string) => realpath(path).catch(() => resolve(path));
@@ -109,12 +110,14 @@ export async function runLocked(
   try {
     await recoverOutDir(outDir);
     await assertNothingUnfinished(outDir, options.instances, options.operation);
+    await recordHeldKeys(outDir, options.instances);
     // Planning under the lock: what another run just wrote is seen, never overwritten by a stale plan.
     const plan = typeof planned === 'function' ? await planned() : planned;
     const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency, options.passphraseFile));
     await showProgress(plan, running, { silent: options.silent });
     for (const [name, p] of running) await p.catch((err: Error) => errors.set(name, err.message));
     await clearLeftovers(outDir);
+    await recordHeldKeys(outDir, options.instances); // the CA keys this run made are kube-pki's from now on
     await options.after?.(plan, errors);
   } finally {
     await unlock();

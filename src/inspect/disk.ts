@@ -6,6 +6,7 @@ import type { Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigDifferences } from '../kubeconfig/compare.js';
 import { kubeconfigSource } from '../kubeconfig/source.js';
 import { certProblems, intermediateProblems, keySpecText, keyText } from './compare.js';
+import { heldKeyEvidence } from './held-keys.js';
 import { certFacts, isEncryptedKey, issuedBy, privateKey, samePublicKey, type CertFacts } from './x509.js';
 
 export interface CertState {
@@ -22,6 +23,8 @@ export interface CertState {
   problems: string[];
   /** Days (fractional) until the certificate expires, as of the inspection: what a CA has left to sign with. */
   remainingDays?: number;
+  /** A CA certificate whose key is gone although this folder held it (inspect/held-keys.ts): where that shows. */
+  keyLost?: string;
   /** A leaf's key file holds a key of another type than `key:` says ("RSA 2048"): signing for it again cannot fix that. */
   keyOfOtherType?: string;
 }
@@ -99,7 +102,11 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
         s.problems = [`${cert.certPath} is not a readable PEM certificate`];
       }
     }
-    if (!cert.caName && certPem && !keyPem) keylessCas.add(cert.name);
+    if (!cert.caName && certPem && !keyPem && cert !== instances.root && !cert.declaredExternal) {
+      const evidence = await heldKeyEvidence(outDir, instances, cert, certPem);
+      if (evidence) s.keyLost = evidence;
+    }
+    if (!cert.caName && certPem && !keyPem && !s.keyLost) keylessCas.add(cert.name);
     if (!cert.caName) caCerts.set(cert.name, s.facts?.cert ?? null);
     state.certs.set(cert.name, s);
   }

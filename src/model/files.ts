@@ -9,3 +9,9 @@ export const TMP_DIR = '.kube-pki-tmp';
  * temporary folder and records (.kube-pki*), its backups (backup-<time>/).
  */
 export const OWN_PREFIXES = ['.kube-pki', 'backup-'] as const;
+
+/**
+ * The public keys (SHA-256 of the SPKI) of the CAs whose key this output folder held: a CA key that
+ * kube-pki saw here and that is gone is lost, not an external CA's (inspect/held-keys.ts).
+ */
+export const HELD_KEYS_RECORD = '.kube-pki-ca-keys.json';

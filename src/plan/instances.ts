@@ -53,7 +53,7 @@ function namingFor(catalog: Catalog): Naming {
 export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances {
   const naming = namingFor(catalog);
   const root = rootInstance(cluster);
-  const certs = resolveCerts(catalog, cluster, naming, root);
+  const certs = declareExternal(cluster, resolveCerts(catalog, cluster, naming, root));
   const keyPairs = catalog.keyPairs.map((spec): KeyPairInstance => {
     const base = naming.trees ? `${SHARED_DIR}/${spec.file}` : spec.file;
     return { name: spec.id, spec, keyPath: `${base}.key`, pubPath: `${base}.pub`, key: cluster.key };
@@ -63,6 +63,18 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
   const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}) };
   assertNoClashes(cluster, instances);
   return instances;
+}
+
+/** `externalCAs:` names catalog CAs (the root is never one: its key signs intermediates here). */
+function declareExternal(cluster: Cluster, certs: CertInstance[]): CertInstance[] {
+  const names = cluster.externalCAs ?? [];
+  const cas = certs.filter((c) => c.spec.kind === 'ca').map((c) => c.name);
+  const unknown = names.findIndex((n) => !cas.includes(n));
+  if (unknown >= 0)
+    throw new ValidationError(cluster.source, [
+      { path: `externalCAs[${unknown}]`, message: `${JSON.stringify(names[unknown])}: is not a CA of the ${cluster.profile} profile (${cas.join(', ')})` },
+    ]);
+  return certs.map((c) => (names.includes(c.name) ? { ...c, declaredExternal: true } : c));
 }
 
 /** The root CA of `rootCA`, at the top of the output folder in both layouts (never in a node's tree). */

@@ -46,6 +46,8 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
   const actions = new Map<string, Action>();
   const cas = instances.certs.filter((c) => !c.caName);
   const leaves = instances.certs.filter((c) => c.caName);
+  const lost = lostCaKeys(cas, disk, options);
+  if (lost) throw lost;
   // A CA certificate without its key is an external CA: what it signs arrives signed (kube-pki csr).
   const external = new Set(cas.filter((c) => keyless(disk.certs.get(c.name), options, c.name)).map((c) => c.name));
   const unsigned: CertInstance[] = [];
@@ -76,7 +78,24 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
 
 /** A CA certificate is there but not its key, and the CA is not being replaced. */
 export const keyless = (state: CertState | undefined, options: PlanOptions = {}, name = ''): boolean =>
-  !!state && state.certExists && !state.keyExists && !state.keyUnreadable && !replacesCa(options, name);
+  !!state && state.certExists && !state.keyExists && !state.keyUnreadable && !state.keyLost && !replacesCa(options, name);
+
+/**
+ * A CA key this folder held (kube-pki made or kept it) and that is gone: never taken for an external CA
+ * (that is declared, or a folder that never held the key). Exit 1, as for an unusable key file.
+ */
+function lostCaKeys(cas: CertInstance[], disk: DiskState, options: PlanOptions): UserError | null {
+  const lost = cas.filter((c) => disk.certs.get(c.name)?.keyLost && !replacesCa(options, c.name));
+  if (!lost.length) return null;
+  return new UserError(
+    [
+      ...lost.map((c) => `${c.keyPath} is missing, but this folder held the key of ${c.certPath} (${disk.certs.get(c.name)!.keyLost}):`),
+      'restore it (a backup-*/ folder may hold it); if the key is kept elsewhere on purpose, declare the CA external in the description ' +
+        `(externalCAs: [${lost.map((c) => c.name).join(', ')}]); if it is lost, replace the CA (kube-pki gen --replace-ca); nothing was written`,
+    ].join('\n'),
+    EXIT.failed,
+  );
+}
 
 export const idleItem = (name: string, group: PlanItem['group'], action: Action, reasons: string[]): PlanItem => ({
   name, group, action, reasons, needs: [], keySteps: [], steps: [], outputs: [],
