@@ -34,12 +34,15 @@ describe('a missing CA key', () => {
     expect((await cli(['gen'], out)).exitCode).toBe(0);
     await rename(join(out, 'ca.key'), join(dir, 'ca.key.elsewhere'));
     const before = await hashes(out);
-    for (const args of [['gen'], ['gen', '--dry-run'], ['gen', '--force']]) {
+    for (const args of [['gen'], ['gen', '--dry-run'], ['gen', '--force'], ['csr']]) {
       const r = await cli(args, out);
       expect(r.exitCode, `${args.join(' ')}: ${r.stdout}`).toBe(1);
       expect(r.stderr).toContain('ca.key is missing, but this folder held the key of ca.crt');
       expect(r.stdout).not.toContain('ca: kept');
     }
+    const renew = await cli(['renew', '--all'], out);
+    expect(renew.exitCode).toBe(2); // renew's own words: it signs with that key
+    expect(renew.stderr).toContain('ca.key: the CA key is missing');
     const check = await caProblems(out);
     expect(check.exitCode).toBe(1);
     expect(check.problems.filter((p) => p.severity === 'error').map((p) => p.code)).toEqual(['ca-key-lost']);

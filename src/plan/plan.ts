@@ -84,7 +84,7 @@ export const keyless = (state: CertState | undefined, options: PlanOptions = {},
  * A CA key this folder held (kube-pki made or kept it) and that is gone: never taken for an external CA
  * (that is declared, or a folder that never held the key). Exit 1, as for an unusable key file.
  */
-function lostCaKeys(cas: CertInstance[], disk: DiskState, options: PlanOptions): UserError | null {
+export function lostCaKeys(cas: CertInstance[], disk: DiskState, options: PlanOptions = {}): UserError | null {
   const lost = cas.filter((c) => disk.certs.get(c.name)?.keyLost && !replacesCa(options, c.name));
   if (!lost.length) return null;
   return new UserError(
