@@ -49,6 +49,19 @@ describe('an unfinished operation is refused or rolled forward by every other', 
     expect(start.exitCode, start.stderr).toBe(0);
   }, 120_000);
 
+  it('a dry run cannot roll an interrupted install forward: it says the real run will complete it first', async () => {
+    const pki = join(dir, 'promised');
+    expect((await cli(['gen'], pki)).exitCode).toBe(0);
+    // The second step boundary: the CA's pair promised, its first file renamed into place.
+    const killed = await cli(['gen', '--replace-ca'], pki, { KUBE_PKI_TEST_STOP_AFTER_RENAME: '2' });
+    expect(killed.signal).toBe('SIGKILL');
+    const dry = await cli(['gen', '--dry-run'], pki);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^note: an interrupted run had promised to install ca\.(key|crt), ca\.(crt|key); the real run completes that first/m);
+    expect((await cli(['gen'], pki)).exitCode).toBe(0);
+    expect((await cli(['gen', '--dry-run'], pki)).stdout).not.toContain('an interrupted run');
+  }, 120_000);
+
   it('mid-rotation, gen refuses alike with and without --dry-run or --force, and names rotate-ca', async () => {
     const pki = join(dir, 'rotating');
     expect((await cli(['gen'], pki)).exitCode).toBe(0);

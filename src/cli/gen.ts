@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pendingInstalls } from '../exec/install-together.js';
+import { TMP_DIR } from '../model/files.js';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
@@ -57,6 +59,9 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
 
   if (options.dryRun) {
     const notes = await outDirNotes(outDir); // the real run's verdict on the folder, nothing created
+    const pending = await pendingInstalls(outDir, join(outDir, TMP_DIR));
+    if (pending.length)
+      notes.push(`an interrupted run had promised to install ${pending.join(', ')}; the real run completes that first (under the lock), so its plan may differ from this one`);
     const { plan } = await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: await unfinishedCaReplacement(outDir) }, instances);
     if (cluster.rootCA) await rootChecked(plan);
     if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, notes, items: await summarize(plan, instances, outDir, new Map(), false) });
