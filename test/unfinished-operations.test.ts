@@ -1,9 +1,12 @@
-import { access, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubePki, tempDir } from './helpers/cli.js';
 import { hashes } from './helpers/rotation.js';
 import { SMALL_CLUSTER } from './helpers/small-cluster.js';
+import { defaultCluster } from '../src/cluster/load.js';
+import { runLocked } from '../src/exec/run-locked.js';
+import { instancesFor } from '../src/pki.js';
 
 // Every operation sees what an earlier one left unfinished (issue 22, item 3): a gen --replace-ca
 // killed half-way leaves a new CA beside leaves the old one signed; only gen may finish that.
@@ -48,6 +51,18 @@ describe('an unfinished operation is refused or rolled forward by every other', 
     const start = await cli(['rotate-ca', 'start', '--json'], pki);
     expect(start.exitCode, start.stderr).toBe(0);
   }, 120_000);
+
+  it('runLocked checks under the lock, before it plans: a replacement recorded after the command started is seen', async () => {
+    const pki = join(dir, 'under-lock');
+    await mkdir(pki, { mode: 0o700 });
+    await writeFile(join(pki, '.kube-pki-replacing-ca.json'), '{"cas":["ca"]}\n', { mode: 0o600 });
+    let planned = false;
+    const plan = async () => ((planned = true), { profile: 'hardway', items: [] });
+    const run = runLocked(plan, pki, { operation: 'renew', instances: instancesFor(defaultCluster()), silent: true });
+    await expect(run).rejects.toThrow(/renew: an interrupted kube-pki gen --replace-ca left ca replaced/);
+    expect(planned).toBe(false);
+    expect(await readdir(pki)).toEqual(['.kube-pki-replacing-ca.json']); // the lock released
+  });
 
   it('a dry run cannot roll an interrupted install forward: it says the real run will complete it first', async () => {
     const pki = join(dir, 'promised');
