@@ -5,6 +5,7 @@ import { canonicalIp, firstAddress, parseCidr, type Cidr } from '../src/util/ip.
 import { subjectArg } from '../src/openssl/commands.js';
 import { renderCnf } from '../src/openssl/cnf.js';
 import { instancesFor, freshPlan } from '../src/pki.js';
+import { sanSet } from '../src/plan/instances.js';
 import { shellQuote } from '../src/util/shell.js';
 import { randomSerial, runContext, startPlan } from '../src/exec/run-plan.js';
 
@@ -16,10 +17,24 @@ describe('addresses', () => {
   });
   it('compares IPv6 addresses by value', () => {
     expect(canonicalIp('FD00:0:0:0:0:0:0:1')).toBe('fd00::1');
-    expect(canonicalIp('::ffff:192.168.5.11')).toBe('::ffff:c0a8:50b');
+    // An IPv4-mapped address is the IPv4 address (issue 22, item 21), as Go's net.IP.Equal says.
+    expect(canonicalIp('::ffff:192.168.5.11')).toBe('192.168.5.11');
+    expect(canonicalIp('::FFFF:c0a8:50b')).toBe('192.168.5.11');
     expect(canonicalIp('192.168.5.11')).toBe('192.168.5.11');
     expect(canonicalIp('1:2:3:4:5:6:7:8')).toBe('1:2:3:4:5:6:7:8');
     expect(canonicalIp('not-an-ip')).toBeNull();
+  });
+  it('an IPv4-mapped SAN is one SAN with its IPv4 address', () => {
+    expect(sanSet(['192.168.5.11', '::ffff:192.168.5.11', 'fd00::1']).ip).toEqual(['192.168.5.11', 'fd00::1']);
+  });
+  it('a service range is a unicast range kube-apiserver accepts', () => {
+    expect(parseCidr('0.0.0.0/0')).toMatch(/at most 2\^20 addresses/);
+    expect(parseCidr('10.0.0.0/8')).toMatch(/\/12 or longer/);
+    expect(parseCidr('::/0')).toMatch(/\/108 or longer/);
+    expect(parseCidr('224.0.0.0/24')).toMatch(/multicast/);
+    expect(parseCidr('ff00::/112')).toMatch(/multicast/);
+    expect(parseCidr('0.0.0.0/24')).toMatch(/reserved/);
+    expect(parseCidr('10.96.0.0/12')).not.toBeTypeOf('string');
   });
   it('explains a bad CIDR', () => {
     expect(parseCidr('10.96.0.0')).toMatch(/not a CIDR/);

@@ -40,6 +40,21 @@ const CASES: [string, (d: Doc) => void, string, string][] = [
   ['bad cluster domain', (d) => (d.clusterDomain = 'cluster..local'), 'clusterDomain', '"cluster..local"'],
   ['a worker named like a PKI file', (d) => (d.nodes[2].name = 'admin'), 'nodes[2].name', 'would write admin.'],
   ['a worker named like a kubeconfig item', (d) => (d.nodes[2].name = 'admin.kubeconfig'), 'nodes[2].name', 'would be named like admin.kubeconfig'],
+  // Files and folders kube-pki keeps besides the description's own (issue 22, item 1).
+  ['a worker named like the new CA of a rotation', (d) => (d.nodes[2].name = 'ca-new'), 'nodes[2].name', '"ca-new": would write ca-new.'],
+  ['a worker named like the old CA of a rotation', (d) => (d.nodes[2].name = 'ca-old'), 'nodes[2].name', 'for a rotation of ca'],
+  ['a worker named like the trust bundle of a rotation', (d) => (d.nodes[3].name = 'ca-bundle'), 'nodes[3].name', 'would write ca-bundle.crt'],
+  ['a worker named like the root CA without rootCA', (d) => (d.nodes[2].name = 'root-ca'), 'nodes[2].name', 'for the root CA'],
+  ['a worker named like a backup folder', (d) => (d.nodes[2].name = 'backup-1'), 'nodes[2].name', 'backup-'],
+  ['a kubeadm node named like the root CA key', (d) => ((d.profile = 'kubeadm'), (d.validityDays = {}), (d.nodes[2].name = 'root-ca.key')), 'nodes[2].name', 'would write root-ca.key,'],
+  ['a kubeadm node named like a backup folder', (d) => ((d.profile = 'kubeadm'), (d.validityDays = {}), (d.nodes[3].name = 'backup-worker')), 'nodes[3].name', '"backup-worker"'],
+  // Addresses by value, and only addresses of one node (issue 22, item 21).
+  ['an IPv4-mapped address repeating an IPv4 one', (d) => (d.nodes[3].address = '::ffff:192.168.5.21'), 'nodes[3].address', 'repeats the address of nodes[2]'],
+  ['the broadcast address', (d) => (d.nodes[1].address = '255.255.255.255'), 'nodes[1].address', 'is the broadcast address'],
+  ['a multicast address', (d) => (d.nodes[1].address = '224.0.0.1'), 'nodes[1].address', 'is a multicast address'],
+  ['an IPv6 multicast SAN', (d) => (d.apiServer.extraSANs = ['ff02::1']), 'apiServer.extraSANs[0]', 'multicast'],
+  ['a mapped unspecified endpoint', (d) => (d.apiServer.endpoint = '::ffff:0.0.0.0'), 'apiServer.endpoint', 'unspecified'],
+  ['the whole address space as service range', (d) => (d.serviceCIDR = '0.0.0.0/0'), 'serviceCIDR', '"0.0.0.0/0": has prefix /0'],
   ['bad ssh port', (d) => (d.nodes[0].ssh = { port: 0 }), 'nodes[0].ssh.port', '0'],
 ];
 
@@ -66,6 +81,19 @@ describe('bad cluster descriptions', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(await readdir(out)).toEqual(['keep.txt']);
     expect((await stat(out)).mode & 0o777).toBe(0o755);
+  });
+
+  it('a node named like a kept file is refused by every command that reads the description, not only gen', async () => {
+    const doc = base();
+    doc.nodes[2].name = 'ca-new';
+    const config = join(dir, 'kept-name.yaml');
+    await writeFile(config, stringify(doc));
+    for (const args of [['check'], ['rotate-ca', 'start', '--dry-run'], ['distribute', '--dry-run'], ['csr'], ['renew', '--all', '--dry-run']]) {
+      const r = await kubePki([...args, '--config', config, '--out', join(dir, 'kept-out')]);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('nodes[2].name: "ca-new": would write ca-new.');
+    }
+    await expect(stat(join(dir, 'kept-out'))).rejects.toThrow(/ENOENT/);
   });
 
   it('YAML syntax errors and duplicate keys are bad input too', async () => {

@@ -10,6 +10,9 @@ import { kubeconfigNameDifferences } from '../kubeconfig/compare.js';
 import { issuedBy, privateKey, samePublicKey, type CertFacts } from '../inspect/x509.js';
 import { caRotation, readSnapshot, rotationPaths } from '../inspect/rotation.js';
 import { instancesFor, ownPaths } from '../pki.js';
+import { assertOutDir } from '../exec/run-locked.js';
+import { heldKeyEvidence } from '../inspect/held-keys.js';
+import { isSigningFlag } from '../model/rotation.js';
 import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { findKey, loadCert, loadKubeconfig, readErrorText, readOrNull, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
@@ -44,6 +47,7 @@ interface Context {
   overlap: Map<string, { bundleFile: string; bundle: Buffer | null; old: X509Certificate | null }>;
   /** Catalog paths where something other than a file is (a folder, a link loop…), with gen's words for it. */
   unusable: Unusable;
+  instances: Instances;
 }
 
 type Unusable = Map<string, string>;
@@ -72,6 +76,8 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   const outDir = await folderToCheck(out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
+  // gen's answer for a folder that is not a PKI (a project: never walk into its node_modules).
+  await assertOutDir(outDir, ownPaths(instances), { reading: true });
   const unusable = await unusablePaths(outDir, instances);
   const files: FileRow[] = [];
   const { scanned, certs, kubeconfigs } = await loadFolder(outDir, instances, files);
@@ -88,6 +94,7 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
     cas: caMatches.flatMap((m) => (m.file?.facts ? [{ file: m.file.file, cert: m.file.facts.cert, facts: m.file.facts }] : [])),
     overlap: await rotationOverlap(instances, outDir),
     unusable,
+    instances,
   };
 
   const cas = await Promise.all(caMatches.map((m) => certRow(m, true, ctx)));
@@ -286,6 +293,23 @@ function matchNotes(m: { instance: { name: string } | null; by: 'file' | 'cn' | 
   return [];
 }
 
+/** A catalog CA without its key: lost (error) or external (a note saying what that costs). */
+async function caKeyAbsent(inst: CertInstance, pem: Buffer, ctx: Context): Promise<Problem> {
+  const lost = inst.declaredExternal || inst === ctx.instances.root ? null : await heldKeyEvidence(ctx.outDir, ctx.instances, inst, pem);
+  if (lost)
+    return problem(
+      'error',
+      'ca-key-lost',
+      `${inst.keyPath} is missing, but this folder held it (${lost}): restore it; if it is kept elsewhere on purpose, declare externalCAs: [${inst.name}]; if it is lost, kube-pki gen --replace-ca`,
+    );
+  // What the key would do on a node: the components that sign with it go without.
+  const signers = [...new Set((inst.spec.uses ?? []).filter((u) => u.part === 'key' && isSigningFlag(u.flag)).map((u) => `${u.component} ${u.flag}`))];
+  const cost = signers.length
+    ? `; without it ${signers.join(', ')} cannot be set, so the controller-manager cannot sign kubelet (and other CSR API) certificates: approve and sign those elsewhere`
+    : '';
+  return problem('note', 'ca-key-absent', `no ${inst.keyPath}: an external CA whose key is kept elsewhere${inst.declaredExternal ? ' (externalCAs)' : ''}; kube-pki signs nothing with it${cost}`);
+}
+
 async function certRow(m: CertMatch, isCa: boolean, ctx: Context): Promise<CertRow> {
   const inst = m.instance;
   if (!m.file) return missingRow<CertRow>(inst!.certPath, inst!.name, { isCa, ...emptyCert }, ctx.unusable);
@@ -310,8 +334,9 @@ async function certRow(m: CertMatch, isCa: boolean, ctx: Context): Promise<CertR
   const key = await findKey(ctx.outDir, file, m.by === 'file' ? inst!.keyPath : null);
   // Something unusable in the key's place, as gen reports it (never taken for an absent key).
   if (!key && inst && ctx.unusable.has(normalize(inst.keyPath))) problems.push(absent(ctx.unusable, inst.keyPath, problem('error', 'key-missing', '')));
-  // A CA certificate without its key is an external CA too: its leaves come signed (kube-pki csr).
-  else if (!key && inst && !inst.caName) problems.push(problem('note', 'ca-key-absent', `no ${inst.keyPath}: an external CA whose key is kept elsewhere; kube-pki signs nothing with it`));
+  // A CA certificate without its key: a lost key when this folder held it (an error, as gen says),
+  // else an external CA (declared, or never held here) whose leaves come signed (kube-pki csr).
+  else if (!key && inst && !inst.caName) problems.push(await caKeyAbsent(inst, m.file.pem, ctx));
   else if (key || inst) problems.push(...keyRules(facts.cert, key, m.by === 'file' ? inst!.keyPath : file.replace(/\.[^.]+$/, '.key')));
   else problems.push(problem('note', 'key-not-found', 'no key found next to it'));
   problems.push(...certModeRules(file, m.file.mode));

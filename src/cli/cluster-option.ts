@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { defaultCluster, loadClusterFile } from '../cluster/load.js';
 import type { Cluster } from '../model/cluster.js';
+import { instancesFor } from '../pki.js';
 
 export const DEFAULT_CONFIG_FILE = 'cluster.yaml';
 
@@ -9,7 +10,8 @@ export const DEFAULT_CONFIG_FILE = 'cluster.yaml';
  * built-in lab.
  */
 export async function loadClusterOption(config: string | undefined): Promise<Cluster> {
-  if (config) return loadClusterFile(config);
-  if (existsSync(DEFAULT_CONFIG_FILE)) return loadClusterFile(DEFAULT_CONFIG_FILE);
-  return defaultCluster();
+  const cluster = config ? await loadClusterFile(config) : existsSync(DEFAULT_CONFIG_FILE) ? await loadClusterFile(DEFAULT_CONFIG_FILE) : defaultCluster();
+  // Node names against the files kube-pki keeps (plan/instances.ts): refused here, for every command alike.
+  instancesFor(cluster);
+  return cluster;
 }

@@ -87,6 +87,7 @@ function resolve(c: ClusterParsed, source: string): Cluster {
     key: c.key,
     validityDays,
     ...(c.rootCA ? { rootCA: c.rootCA } : {}),
+    ...(c.externalCAs?.length ? { externalCAs: c.externalCAs } : {}),
     nodes: c.nodes.map((n) => ({ ...n, address: canonicalIp(n.address) ?? n.address })),
     ...(c.ssh ? { ssh: c.ssh } : {}),
     source,

@@ -99,6 +99,8 @@ export const clusterSchema = z
     key: z._default(keySchema, { algorithm: 'rsa', size: 2048 }),
     validityDays: z._default(z.strictObject({ ca: z.optional(days), leaf: z.optional(days) }), {}),
     rootCA: z.optional(rootCaSchema),
+    // Checked against the profile's catalog in plan/instances.ts (cluster/ knows no catalog).
+    externalCAs: z.optional(z.array(checked((v) => isNodeName(v), 'is not a CA name like ca or etcd-ca'))),
     ssh: z.optional(sshSchema),
     nodes: z.array(nodeSchema).check(z.minLength(1, { error: 'must list at least one node' })),
   })

@@ -3,11 +3,12 @@ import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { inspectDisk } from '../inspect/disk.js';
 import { checkOpenssl } from '../openssl/run.js';
-import { instancesFor } from '../pki.js';
+import { instancesFor, ownPaths } from '../pki.js';
 import { planCsrs, type CsrRequest } from '../plan/csr.js';
 import { shellQuote } from '../util/shell.js';
-import { privateOutDir, runLocked } from '../exec/run-locked.js';
+import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
 import { passphraseFile } from '../exec/passphrase.js';
+import { assertNothingUnfinished } from '../exec/unfinished.js';
 
 export interface CsrOptions {
   out: string;
@@ -26,12 +27,14 @@ export async function csr(cluster: Cluster, options: CsrOptions): Promise<number
   await passphraseFile(options.caPassphraseFile);
   await checkOpenssl();
   const instances = instancesFor(cluster);
+  await assertOutDir(outDir, ownPaths(instances)); // gen's rule: keys go only into kube-pki's own folder
+  await assertNothingUnfinished(outDir, instances, 'csr');
   const planNow = async () => planCsrs(cluster.profile, instances, await inspectDisk(outDir, instances));
   let { plan, requests } = await planNow(); // refuses a folder without an external CA before anything is written
   const notes = await privateOutDir(outDir);
   // Planned again under the lock: keys another run made meanwhile are kept, never replaced.
   const replan = async () => ({ plan, requests } = await planNow()).plan;
-  const errors = await runLocked(replan, outDir, { silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
+  const errors = await runLocked(replan, outDir, { operation: 'csr', instances, silent: !!options.json, ...(options.concurrency ? { concurrency: options.concurrency } : {}) });
   const written = requests.filter((r) => !errors.has(r.name));
   const signed = plan.items.filter((i) => i.action === 'keep').map((i) => i.name);
   const stale = plan.items.filter((i) => i.action === 'stale');
@@ -41,6 +44,7 @@ export async function csr(cluster: Cluster, options: CsrOptions): Promise<number
     const json = { outDir, profile: cluster.profile, source: cluster.source, result, notes, requests: written, alreadySigned: signed, stale: stale.map((i) => ({ name: i.name, reasons: i.reasons })), errors: Object.fromEntries(errors) };
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
+    for (const note of notes) process.stdout.write(`note: ${note}\n`);
     process.stdout.write(csrText(outDir, written, signed.length, cluster));
     for (const item of stale) process.stdout.write(`stale: ${item.name}: ${item.reasons.join('; ')}\n`);
     for (const [name, message] of errors) process.stderr.write(`error: ${name}: ${message}\n`);

@@ -1,9 +1,11 @@
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { lockOutDir } from '../exec/lock.js';
 import { recoverOutDir } from '../exec/run-locked.js';
+import { assertNothingUnfinished } from '../exec/unfinished.js';
+import { instancesFor } from '../pki.js';
 import { limiter } from '../util/limit.js';
 import { readLocalFiles, type LocalFile } from './compare.js';
 import type { NodeManifest } from './manifest.js';
@@ -20,6 +22,9 @@ export { verifyRemote } from './verify.js';
 /** `kube-pki distribute`: returns the exit code (0: every node succeeded, 1: some failed). */
 export async function distribute(cluster: Cluster, options: DistributeOptions): Promise<number> {
   if (options.verify) return verifyCommand(cluster, options);
+  // An interrupted gen --replace-ca: new CA, old leaves; sending that is an outage (again under the lock).
+  const unfinished = () => assertNothingUnfinished(resolve(options.out), instancesFor(cluster), 'distribute');
+  await unfinished();
   const prepared = await prepareDistribution(cluster, options);
   if (options.dryRun) return dryRun(cluster, prepared, options);
   const { outDir, manifests, targets } = prepared;
@@ -29,6 +34,7 @@ export async function distribute(cluster: Cluster, options: DistributeOptions): 
   try {
     // Read under the lock, after an interrupted gen is completed: never a key without its certificate.
     await recoverOutDir(outDir);
+    await unfinished();
     const local = await readLocalFiles(outDir, manifests);
     const limit = limiter(options.parallel ?? 16);
     const views: NodeView[] = [];

@@ -72,3 +72,18 @@ export async function completeInterrupted(outDir: string, tmpRoot: string): Prom
   }
   return done;
 }
+
+/**
+ * What completeInterrupted would install, without installing it: a dry run cannot roll forward, so it
+ * says what the real run will complete before it plans.
+ */
+export async function pendingInstalls(outDir: string, tmpRoot: string): Promise<string[]> {
+  const pending: string[] = [];
+  const entries = await readdir(tmpRoot, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries.filter((e) => e.isDirectory())) {
+    const dir = join(tmpRoot, entry.name);
+    const text = await readFile(join(dir, INTENT), 'utf8').catch(() => null);
+    for (const f of (text === null ? null : readIntent(text)) ?? []) if (await exists(join(dir, f.tmp))) pending.push(f.final);
+  }
+  return pending;
+}

@@ -30,14 +30,17 @@ export async function passphraseFile(option: string | undefined, env: NodeJS.Pro
   const named = option !== undefined ? `${PASSPHRASE_OPTION} ${JSON.stringify(option)}` : `${PASSPHRASE_ENV}=${JSON.stringify(given)}`;
   const path = resolve(given);
   let firstLine: string;
+  let mode: number;
   try {
     const handle = await open(path, 'r');
     try {
-      if (!(await handle.stat()).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      const st = await handle.stat();
+      if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      mode = st.mode & 0o777;
       // Only the first line matters to openssl; read no more than needed to see it.
       const buf = Buffer.alloc(4096);
       const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-      firstLine = buf.subarray(0, bytesRead).toString('utf8').split(/\r?\n/)[0] ?? '';
+      firstLine = buf.subarray(0, bytesRead).toString('utf8').split('\n')[0] ?? '';
       buf.fill(0);
     } finally {
       await handle.close();
@@ -46,8 +49,19 @@ export async function passphraseFile(option: string | undefined, env: NodeJS.Pro
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(`${named}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is not a file' : `cannot be read (${code ?? 'error'})`}`, EXIT.badInput);
   }
-  if (firstLine.length === 0) throw new UserError(`${named}: the file is empty (its first line must hold the root CA key passphrase)`, EXIT.badInput);
+  if (firstLine.replace(/\r$/, '').length === 0) throw new UserError(`${named}: the file is empty (its first line must hold the root CA key passphrase)`, EXIT.badInput);
+  for (const w of passphraseFileWarnings(firstLine, mode, path)) process.stderr.write(`warning: ${named}: ${w}\n`);
   return { path, named };
+}
+
+/** What is risky about a usable passphrase file: said, not refused (the key may have been made with it as it is). */
+function passphraseFileWarnings(firstLine: string, mode: number, path: string): string[] {
+  const warnings: string[] = [];
+  // openssl's file: drops the "\n" only: a Windows line ending leaves "\r" as the passphrase's last character.
+  if (firstLine.endsWith('\r'))
+    warnings.push('its first line ends with a carriage return (CRLF, a Windows line ending): openssl keeps it as part of the passphrase, which another tool will not; convert it (dos2unix) unless the key was encrypted with this very file');
+  if (mode & 0o077) warnings.push(`the file is readable or writable by others (mode ${mode.toString(8)}): anyone who reads it can open the root CA key; run chmod 600 ${path}`);
+  return warnings;
 }
 
 /**

@@ -1,11 +1,13 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pendingInstalls } from '../exec/install-together.js';
+import { TMP_DIR } from '../model/files.js';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
-import { rotationRefusal, rotationsUnderWay } from '../inspect/rotation.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { clearCaReplacement, recordCaReplacement, unfinishedCaReplacement } from '../exec/replacing-ca.js';
 import type { Instances } from '../model/instances.js';
-import { assertOutDir, privateOutDir, runLocked } from '../exec/run-locked.js';
+import { assertOutDir, outDirNotes, privateOutDir, runLocked } from '../exec/run-locked.js';
+import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor, ownPaths, planFor } from '../pki.js';
 import type { Plan, PlanItem, Step } from '../model/steps.js';
@@ -41,25 +43,29 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   const planOptions = { force: !!options.force, replaceCa: !!options.replaceCa, ...(onlyCas ? { onlyCas } : {}) };
   const passphrase = await passphraseFile(options.caPassphraseFile);
   await assertOutDir(outDir, ownPaths(instances));
-  // A second CA replacement (or any re-signing) in the middle of a rotation would break its overlap.
-  if (!options.dryRun) {
-    const refusal = rotationRefusal(options.replaceCa ? 'gen --replace-ca' : 'gen', await rotationsUnderWay(outDir, instances));
-    if (refusal) throw new UserError(refusal, EXIT.badInput);
-  }
+  // A CA replacement (or any re-signing) in the middle of a rotation would break its overlap: refused
+  // now, dry run or not, and again under the lock.
+  const operation = options.replaceCa ? 'gen --replace-ca' : 'gen';
+  await assertNothingUnfinished(outDir, instances, operation);
   // Under a root CA, what the plan asks of the root is checked before anything is written: a CA
   // replacement it implies, its passphrase. Again under the lock, from the folder as it is then.
   const rootChecked = async (plan: Plan): Promise<Plan> => {
     refuseRootless(plan);
-    if (!options.dryRun) await assertPassphrase(plan, instances, outDir, passphrase);
+    // A dry run too: it must exit as the real run would (no or a wrong passphrase: 2).
+    await assertPassphrase(plan, instances, outDir, passphrase);
     return plan;
   };
   if (cluster.rootCA) await rootChecked((await planFor(cluster, outDir, planOptions, instances)).plan);
 
   if (options.dryRun) {
+    const notes = await outDirNotes(outDir); // the real run's verdict on the folder, nothing created
+    const pending = await pendingInstalls(outDir, join(outDir, TMP_DIR));
+    if (pending.length)
+      notes.push(`an interrupted run had promised to install ${pending.join(', ')}; the real run completes that first (under the lock), so its plan may differ from this one`);
     const { plan } = await planFor(cluster, outDir, { ...planOptions, finishCaReplacement: await unfinishedCaReplacement(outDir) }, instances);
     if (cluster.rootCA) await rootChecked(plan);
-    if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, items: await summarize(plan, instances, outDir, new Map(), false) });
-    else process.stdout.write(planText(plan, outDir, cluster));
+    if (options.json) printJson({ outDir, profile: cluster.profile, source: cluster.source, dryRun: true, notes, items: await summarize(plan, instances, outDir, new Map(), false) });
+    else process.stdout.write(planText(plan, outDir, cluster, notes));
     // The same verdict a real run would give: 3 when something would be left stale.
     return { exitCode: plan.items.some((i) => i.action === 'stale') ? EXIT.stale : EXIT.ok, plan };
   }
@@ -77,6 +83,8 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
     },
     outDir,
     {
+      operation,
+      instances,
       silent: !!options.json,
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(passphrase ? { passphraseFile: passphrase.path } : {}),
@@ -152,8 +160,8 @@ function stepSummary(step: Step): string[] {
 }
 
 /** --dry-run: every item with its action and the commands it would run. */
-export function planText(plan: Plan, outDir: string, cluster: Cluster): string {
-  const lines = [`Plan for ${outDir} (profile ${cluster.profile}, from ${cluster.source}); nothing is written:`];
+export function planText(plan: Plan, outDir: string, cluster: Cluster, notes: string[] = []): string {
+  const lines = [...notes.map((n) => `note: ${n}`), `Plan for ${outDir} (profile ${cluster.profile}, from ${cluster.source}); nothing is written:`];
   for (const item of plan.items) {
     lines.push(`  ${item.name}: ${describeItem(item).replace(/^created/, 'create').replace(/^re-issued/, 're-issue').replace(/^kept/, 'keep')}`);
     for (const w of item.warnings ?? []) lines.push(`      warning: ${w}`);

@@ -123,6 +123,15 @@ async function folderState(out: string, outDir: string, instances: Instances): P
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
+/**
+ * A folder gen refuses to plan for (a lost CA key, leaves an external CA has not signed yet): shown
+ * as it is, with check's findings saying why; no stale list. Anything else still stops graph.
+ */
+const plannedNothing = (err: unknown): null => {
+  if (err instanceof UserError) return null;
+  throw err;
+};
+
 /** Everything graph and report show for a cluster and its PKI folder (read only). */
 export async function pkiView(cluster: Cluster, out: string, options: ViewOptions = {}): Promise<PkiView> {
   if (options.node !== undefined && !cluster.nodes.some((n) => n.name === options.node))
@@ -134,7 +143,7 @@ export async function pkiView(cluster: Cluster, out: string, options: ViewOption
   const folder = await folderState(out, outDir, instances);
   const disk = folder === 'present';
   const [check, plan] = disk
-    ? await Promise.all([checkPki(cluster, out, { warnDays, now }), planFor(cluster, outDir, {}, instances).then((p) => p.plan)])
+    ? await Promise.all([checkPki(cluster, out, { warnDays, now }), planFor(cluster, outDir, {}, instances).then((p) => p.plan, plannedNothing)])
     : [null, null];
   const stale = new Map((plan?.items ?? []).filter((i) => i.action === 'stale').map((i) => [i.name, i.reasons]));
   const placement = placementFor(cluster, instances);

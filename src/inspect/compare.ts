@@ -143,7 +143,7 @@ export function certProblems(cert: CertInstance, facts: CertFacts, context: Cert
     if (have !== want)
       problems.push(
         `key is ${have}, the description says ${want}` +
-          (cert.caName ? ': --force re-issues the certificate but keeps the key; move the key away to get a new one' : ''),
+          (cert.caName ? ': gen --force keeps keys and refuses it; kube-pki renew --all --new-key gives new keys of that type' : ''),
       );
   }
 

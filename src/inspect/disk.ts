@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Instances, KubeconfigInstance } from '../model/instances.js';
 import { kubeconfigDifferences } from '../kubeconfig/compare.js';
 import { kubeconfigSource } from '../kubeconfig/source.js';
-import { certProblems, intermediateProblems } from './compare.js';
+import { certProblems, intermediateProblems, keySpecText, keyText } from './compare.js';
+import { heldKeyEvidence } from './held-keys.js';
 import { certFacts, isEncryptedKey, issuedBy, privateKey, samePublicKey, type CertFacts } from './x509.js';
 
 export interface CertState {
@@ -22,6 +23,10 @@ export interface CertState {
   problems: string[];
   /** Days (fractional) until the certificate expires, as of the inspection: what a CA has left to sign with. */
   remainingDays?: number;
+  /** A CA certificate whose key is gone although this folder held it (inspect/held-keys.ts): where that shows. */
+  keyLost?: string;
+  /** A leaf's key file holds a key of another type than `key:` says ("RSA 2048"): signing for it again cannot fix that. */
+  keyOfOtherType?: string;
 }
 
 export interface KeyPairState {
@@ -74,6 +79,7 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
     const key = keyPem ? privateKey(keyPem) : null;
     const encrypted = !!keyPem && !key && isEncryptedKey(keyPem);
     const s: CertState = { keyExists: !!keyPem, keyUnreadable: !!keyPem && !key && !encrypted, certExists: !!certPem, problems: [], ...(encrypted ? { keyEncrypted: true } : {}) };
+    if (key && cert.caName && keyText(key) !== keySpecText(cert.key)) s.keyOfOtherType = keyText(key);
     if (certPem) {
       try {
         s.facts = certFacts(certPem);
@@ -96,7 +102,11 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
         s.problems = [`${cert.certPath} is not a readable PEM certificate`];
       }
     }
-    if (!cert.caName && certPem && !keyPem) keylessCas.add(cert.name);
+    if (!cert.caName && certPem && !keyPem && cert !== instances.root && !cert.declaredExternal) {
+      const evidence = await heldKeyEvidence(outDir, instances, cert, certPem);
+      if (evidence) s.keyLost = evidence;
+    }
+    if (!cert.caName && certPem && !keyPem && !s.keyLost) keylessCas.add(cert.name);
     if (!cert.caName) caCerts.set(cert.name, s.facts?.cert ?? null);
     state.certs.set(cert.name, s);
   }

@@ -52,6 +52,8 @@ export interface Cluster {
   validityDays: { ca: number; leaf: number };
   /** The root CA that signs the cluster's CAs as intermediates; absent: self-signed CAs. */
   rootCA?: RootCaSettings;
+  /** CAs (catalog names) whose key is kept elsewhere on purpose: without their key they are external CAs, not lost keys. */
+  externalCAs?: string[];
   nodes: ClusterNode[];
   ssh?: SshSettings;
   /** Where it came from, for messages: a file path or "(built-in lab default)". */

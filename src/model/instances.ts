@@ -22,6 +22,8 @@ export interface CertInstance {
   caName?: string;
   /** The signing CA's files. */
   ca?: { certPath: string; keyPath: string };
+  /** A CA listed in `externalCAs`: its key is kept elsewhere on purpose (never a lost key). */
+  declaredExternal?: boolean;
   /** A catalog CA under `rootCA`: an intermediate the root signs (its files here), with pathlen:0. */
   root?: RootRef;
   subject: { cn: string; o: string[] };

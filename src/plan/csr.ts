@@ -1,7 +1,7 @@
 import { EXIT, UserError } from '../errors.js';
 import type { DiskState } from '../inspect/disk.js';
 import type { Instances } from '../model/instances.js';
-import { absent, idleItem, keyless, requestSteps } from './plan.js';
+import { absent, idleItem, keyless, lostCaKeys, requestSteps } from './plan.js';
 import { MODE } from '../model/files.js';
 import type { Plan, PlanItem } from '../model/steps.js';
 
@@ -22,6 +22,9 @@ export interface CsrRequest {
  * certificate's subject, SANs and usages. Leaves already signed and right are left alone.
  */
 export function planCsrs(profile: string, instances: Instances, disk: DiskState): { plan: Plan; requests: CsrRequest[] } {
+  // A CA key this folder held and that is gone is lost, as gen says: never signed for from elsewhere.
+  const lost = lostCaKeys(instances.certs.filter((c) => !c.caName), disk);
+  if (lost) throw lost;
   const external = instances.certs.filter((c) => !c.caName && keyless(disk.certs.get(c.name)));
   if (external.length === 0) {
     const cas = instances.certs.filter((c) => !c.caName).map((c) => c.certPath);

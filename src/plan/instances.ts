@@ -8,6 +8,7 @@ import { SHARED_DIR, type CertInstance, type CopyFile, type CopyInstance, type I
 import { MODE } from '../model/files.js';
 import { placedOn } from '../catalog/placement.js';
 import { ROOT_CA_FILE, rootCaSpec } from '../catalog/root.js';
+import { keptFiles, ownPrefixOf } from '../catalog/kept.js';
 
 function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined, firstOnly = false) {
   if (scope === 'cluster') return [undefined];
@@ -53,7 +54,7 @@ function namingFor(catalog: Catalog): Naming {
 export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances {
   const naming = namingFor(catalog);
   const root = rootInstance(cluster);
-  const certs = resolveCerts(catalog, cluster, naming, root);
+  const certs = declareExternal(cluster, resolveCerts(catalog, cluster, naming, root));
   const keyPairs = catalog.keyPairs.map((spec): KeyPairInstance => {
     const base = naming.trees ? `${SHARED_DIR}/${spec.file}` : spec.file;
     return { name: spec.id, spec, keyPath: `${base}.key`, pubPath: `${base}.pub`, key: cluster.key };
@@ -63,6 +64,18 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
   const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}) };
   assertNoClashes(cluster, instances);
   return instances;
+}
+
+/** `externalCAs:` names catalog CAs (the root is never one: its key signs intermediates here). */
+function declareExternal(cluster: Cluster, certs: CertInstance[]): CertInstance[] {
+  const names = cluster.externalCAs ?? [];
+  const cas = certs.filter((c) => c.spec.kind === 'ca').map((c) => c.name);
+  const unknown = names.findIndex((n) => !cas.includes(n));
+  if (unknown >= 0)
+    throw new ValidationError(cluster.source, [
+      { path: `externalCAs[${unknown}]`, message: `${JSON.stringify(names[unknown])}: is not a CA of the ${cluster.profile} profile (${cas.join(', ')})` },
+    ]);
+  return certs.map((c) => (names.includes(c.name) ? { ...c, declaredExternal: true } : c));
 }
 
 /** The root CA of `rootCA`, at the top of the output folder in both layouts (never in a node's tree). */
@@ -155,6 +168,33 @@ function assertNoClashes(cluster: Cluster, { certs, keyPairs, kubeconfigs, copie
     'would be named like',
     'another item of the PKI',
   );
+  assertNoKeptNames(cluster, { certs, keyPairs, kubeconfigs, copies, ...(root ? { root } : {}) });
+}
+
+/** The files of the PKI that belong to one node, with the folders they are in ("w/pki/a.crt": "w", "w/pki"). */
+function nodeEntries({ certs, kubeconfigs, copies }: Instances): { entry: string; node: ClusterNode }[] {
+  const files = [
+    ...certs.flatMap((c) => (c.node ? [{ path: c.keyPath, node: c.node }, { path: c.certPath, node: c.node }] : [])),
+    ...kubeconfigs.flatMap((k) => (k.node ? [{ path: k.path, node: k.node }] : [])),
+    ...copies.flatMap((c) => c.files.map((f) => ({ path: f.to, node: c.node }))),
+  ];
+  return files.flatMap(({ path, node }) => path.split('/').map((_, i, parts) => ({ entry: parts.slice(0, i + 1).join('/'), node })));
+}
+
+/**
+ * A node's file or folder must not be one kube-pki keeps besides this description's files (catalog/kept.ts):
+ * a CA's rotation files, the root CA's (a kubeadm node "root-ca.key" would be a folder in its way), its lock,
+ * records and backups.
+ */
+function assertNoKeptNames(cluster: Cluster, instances: Instances): void {
+  const kept = keptFiles(instances.certs.filter((c) => c.spec.kind === 'ca'));
+  for (const { entry, node } of nodeEntries(instances)) {
+    const why = kept.get(entry) ?? (entry.includes('/') ? undefined : ownPrefixOf(entry) && `for itself (names starting with ${ownPrefixOf(entry)} are its lock, records or backups)`);
+    if (!why) continue;
+    throw new ValidationError(cluster.source, [
+      { path: `nodes[${cluster.nodes.indexOf(node)}].name`, message: `${JSON.stringify(node.name)}: would write ${entry}, which kube-pki keeps ${why}; rename the node` },
+    ]);
+  }
 }
 
 /** Flat: one kubeconfig per cluster entry. Trees: a cluster entry goes into every tree its `to` names. */

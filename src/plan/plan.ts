@@ -1,6 +1,6 @@
 import { EXIT, UserError } from '../errors.js';
 import type { CertState, CopyState, DiskState } from '../inspect/disk.js';
-import { isExternalCa } from '../inspect/compare.js';
+import { isExternalCa, keySpecText } from '../inspect/compare.js';
 import { emptyDisk } from '../inspect/disk.js';
 import { genKeyArgs, publicKeyArgs } from '../openssl/commands.js';
 import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
@@ -47,19 +47,24 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
   const actions = new Map<string, Action>();
   const cas = instances.certs.filter((c) => !c.caName);
   const leaves = instances.certs.filter((c) => c.caName);
+  const lost = lostCaKeys(cas, disk, options);
+  if (lost) throw lost;
   // A CA certificate without its key is an external CA: what it signs arrives signed (kube-pki csr).
   const external = new Set(cas.filter((c) => keyless(disk.certs.get(c.name), options, c.name)).map((c) => c.name));
   const unsigned: CertInstance[] = [];
+  const otherKeys: CertInstance[] = [];
   const root = instances.root ? planRoot(instances.root, disk.certs.get(instances.root.name) ?? absent(), instances.rootEncrypt ?? true) : undefined;
   if (root) items.push(root.item);
   for (const cert of [...cas, ...leaves]) {
     const state = disk.certs.get(cert.name) ?? absent();
     const ca = cert.caName ? disk.certs.get(cert.caName) : undefined;
     const item = cert.caName && external.has(cert.caName) ? planSignedElsewhere(cert, state, options, unsigned) : planCert(cert, state, actions, options, root?.signing, ca);
+    if (changes(item.action) && !item.keySteps.length && state.keyOfOtherType) otherKeys.push(cert);
     actions.set(cert.name, item.action);
     items.push(item);
   }
   if (unsigned.length) throw unsignedError(instances, unsigned);
+  if (otherKeys.length) throw keptKeysOfOtherType(otherKeys, disk);
   const rootless = root ? checkIntermediates(instances, disk, items, root, options.now ?? new Date()) : [];
   for (const kp of instances.keyPairs) items.push(planKeyPair(kp, disk));
   const byName = new Map(items.map((i) => [i.name, i]));
@@ -74,7 +79,24 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
 
 /** A CA certificate is there but not its key, and the CA is not being replaced. */
 export const keyless = (state: CertState | undefined, options: PlanOptions = {}, name = ''): boolean =>
-  !!state && state.certExists && !state.keyExists && !state.keyUnreadable && !replacesCa(options, name);
+  !!state && state.certExists && !state.keyExists && !state.keyUnreadable && !state.keyLost && !replacesCa(options, name);
+
+/**
+ * A CA key this folder held (kube-pki made or kept it) and that is gone: never taken for an external CA
+ * (that is declared, or a folder that never held the key). Exit 1, as for an unusable key file.
+ */
+export function lostCaKeys(cas: CertInstance[], disk: DiskState, options: PlanOptions = {}): UserError | null {
+  const lost = cas.filter((c) => disk.certs.get(c.name)?.keyLost && !replacesCa(options, c.name));
+  if (!lost.length) return null;
+  return new UserError(
+    [
+      ...lost.map((c) => `${c.keyPath} is missing, but this folder held the key of ${c.certPath} (${disk.certs.get(c.name)!.keyLost}):`),
+      'restore it (a backup-*/ folder may hold it); if the key is kept elsewhere on purpose, declare the CA external in the description ' +
+        `(externalCAs: [${lost.map((c) => c.name).join(', ')}]); if it is lost, replace the CA (kube-pki gen --replace-ca); nothing was written`,
+    ].join('\n'),
+    EXIT.failed,
+  );
+}
 
 export const idleItem = (name: string, group: PlanItem['group'], action: Action, reasons: string[]): PlanItem => ({
   name, group, action, reasons, needs: [], keySteps: [], steps: [], outputs: [],
@@ -105,6 +127,24 @@ function unsignedError(instances: Instances, unsigned: CertInstance[]): UserErro
         'and save the certificate as the .crt next to it; then run gen again. (If the CA key was lost instead, --replace-ca makes a new CA.)',
     ].join('\n'),
     EXIT.failed,
+  );
+}
+
+/**
+ * Signing again for a kept key of another type than `key:` gives a certificate whose key usage is the new
+ * type's (ECDSA: no keyEncipherment) over the old key: broken, and still the old type. Refused (exit 2,
+ * nothing written); renew --new-key gives new keys of the described type, their old ones backed up.
+ */
+function keptKeysOfOtherType(certs: CertInstance[], disk: DiskState): UserError {
+  const want = keySpecText(certs[0]!.key);
+  return new UserError(
+    [
+      `key: says ${want}, but these certificates would be signed again for a kept key of another type:`,
+      ...certs.map((c) => `  ${c.keyPath}: ${disk.certs.get(c.name)?.keyOfOtherType ?? '?'}`),
+      `gen and renew keep keys, so that cannot give ${want} certificates. Run kube-pki renew --all --new-key (same --config and --out) ` +
+        `to give every leaf a new ${want} key (the old keys go to the backup folder), then gen again; nothing was written`,
+    ].join('\n'),
+    EXIT.badInput,
   );
 }
 

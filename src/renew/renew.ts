@@ -2,14 +2,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
-import { runLocked } from '../exec/run-locked.js';
+import { assertOutDir, runLocked } from '../exec/run-locked.js';
+import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { passphraseFile } from '../exec/passphrase.js';
 import { runContext } from '../exec/run-plan.js';
 import { inspectDisk, readIfExists, type DiskState } from '../inspect/disk.js';
-import { rotationRefusal, rotationsUnderWay } from '../inspect/rotation.js';
 import { certFacts, privateKey } from '../inspect/x509.js';
 import { checkOpenssl } from '../openssl/run.js';
-import { instancesFor } from '../pki.js';
+import { instancesFor, ownPaths } from '../pki.js';
 import type { CertInstance, Instances } from '../model/instances.js';
 import { planPki } from '../plan/plan.js';
 import type { Plan, PlanItem } from '../model/steps.js';
@@ -215,7 +215,7 @@ async function runRenewal(
     if (moved.length) throw new UserError(`renew: nothing was changed: ${moved.map((r) => r.file).join(', ')} changed while renew was getting ready (another kube-pki run?); run it again`, EXIT.failed);
     return (plan = renewPlan(cluster.profile, instances, fresh, targets, !!options.newKey).plan);
   };
-  const errors = await runLocked(replan, report.outDir, { now: options.now, ...(options.concurrency ? { concurrency: options.concurrency } : {}), silent: !!options.json });
+  const errors = await runLocked(replan, report.outDir, { operation: 'renew', instances, now: options.now, ...(options.concurrency ? { concurrency: options.concurrency } : {}), silent: !!options.json });
   return { plan, errors };
 }
 
@@ -257,9 +257,9 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   const outDir = await existingOutDir(out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
+  await assertOutDir(outDir, ownPaths(instances)); // gen's answer for a folder that is not a PKI
   const asked = requested(instances, options);
-  const refusal = rotationRefusal('renew', await rotationsUnderWay(outDir, instances));
-  if (refusal) throw new UserError(refusal, EXIT.badInput);
+  await assertNothingUnfinished(outDir, instances, 'renew');
   const disk = await inspectDisk(outDir, instances, now);
   await assertRenewable(outDir, asked, disk, now);
   const targets = expiringOnly(asked, disk, options.expiringWithin, now);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { runLocked } from '../exec/run-locked.js';
+import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { runContext } from '../exec/run-plan.js';
 import { isExternalCa } from '../inspect/compare.js';
 import { caRotation, embedded, readSnapshot, rotationPaths, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
@@ -145,6 +146,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   const instances = instancesFor(cluster);
   // Checked by every phase (a bad file is bad input anywhere); only start under a root uses it.
   const passphrase = await passphraseFile(options.caPassphraseFile);
+  if (command !== 'status') await assertNothingUnfinished(outDir, instances, `rotate-ca ${command}`);
   let snap = await snapshotOf(outDir, instances);
   const cas = selectCas(instances, snap, command, options.ca);
   const report: RotateReport = { outDir, profile: cluster.profile, source: cluster.source, command, result: 'ok', cas: [], changed: [], backupDir: null, restart: [], errors: [] };
@@ -170,14 +172,14 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   const rotating = cas.filter((c) => command !== 'finish' || caRotation(c, snap).state !== 'none').map((c) => c.name);
   report.restart = rollingRestart(cluster, instances, rotating, command);
   if (!rotating.length) return { exitCode: EXIT.ok, report: { ...report, result: 'nothing', cas: statuses(), restart: [] }, plan: planned };
+  await rootChecked(planned); // a dry run too: it exits as the real run would
   if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run', cas: statuses() }, plan: planned };
 
-  await rootChecked(planned);
   await checkOpenssl();
   const errors = await runLocked(
     async () => (planned = await rootChecked(plan(await snapshotOf(outDir, instances)))),
     outDir,
-    { now, silent: true, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(passphrase ? { passphraseFile: passphrase.path } : {}) },
+    { operation: `rotate-ca ${command}`, instances, now, silent: true, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(passphrase ? { passphraseFile: passphrase.path } : {}) },
   );
   snap = await snapshotOf(outDir, instances);
   report.errors = [...errors].map(([name, message]) => ({ name, message }));

@@ -15,6 +15,11 @@ function parsed(value: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   return version === 6 ? ipaddr.IPv6.parse(value) : null;
 }
 
+/** An IPv4-mapped IPv6 address (::ffff:192.168.5.11) is the IPv4 address it maps, as Go's net.IP.Equal says. */
+function unmapped(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
+  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address() : address;
+}
+
 /** Parses an IPv4 or IPv6 address into its bytes (a zone id is dropped); null if it is not one. */
 export function ipToBytes(ip: string): Uint8Array | null {
   const address = parsed(ip);
@@ -26,10 +31,13 @@ export function bytesToIp(bytes: Uint8Array): string {
   return ipaddr.fromByteArray([...bytes]).toString();
 }
 
-/** Canonical text of an address (lower-case, compressed IPv6), so that SANs compare by value. */
+/**
+ * Canonical text of an address (lower-case, compressed IPv6; an IPv4-mapped one as IPv4), so that SANs
+ * and node addresses compare by value.
+ */
 export function canonicalIp(ip: string): string | null {
-  const bytes = ipToBytes(ip);
-  return bytes ? bytesToIp(bytes) : null;
+  const address = parsed(ip);
+  return address ? bytesToIp(Uint8Array.from(unmapped(address).toByteArray())) : null;
 }
 
 /** Digits and dots only ("192.168.5.300", "192.168.5", "10"): meant as an IPv4 address, never a host name. */
@@ -52,7 +60,10 @@ export function addressProblem(value: string): string | null {
     const plain = value.slice(0, value.indexOf('%'));
     return `has a zone id (${value.slice(value.indexOf('%'))}), which a certificate cannot carry: write ${plain} without it`;
   }
-  if (address.range() === 'unspecified') return `is the unspecified address (${value}), which means "any address", not one that can be reached: give the real address`;
+  const range = unmapped(address).range();
+  if (range === 'unspecified') return `is the unspecified address (${value}), which means "any address", not one that can be reached: give the real address`;
+  if (range === 'broadcast') return `is the broadcast address (${value}), which reaches every host of a network, not one node: give the node's own address`;
+  if (range === 'multicast') return `is a multicast address (${value}), which names a group of receivers, not one node: give the node's own address`;
   return null;
 }
 
@@ -70,6 +81,12 @@ export function parseCidr(text: string): Cidr | string {
   const prefix = Number(m[2]);
   const bits = network.length * 8;
   if (prefix > bits) return `has prefix /${prefix}, more than ${bits} bits`;
+  // kube-apiserver refuses a larger service range (--service-cluster-ip-range: at most 2^20 addresses).
+  const widest = bits - 20;
+  if (prefix < widest) return `has prefix /${prefix}: a service range holds at most 2^20 addresses (/${widest} or longer, e.g. 10.96.0.0/12)`;
+  const range = ipaddr.fromByteArray([...network]).range();
+  if (range === 'multicast' || range === 'broadcast' || range === 'unspecified')
+    return `starts with a ${range === 'unspecified' ? 'reserved ("this network")' : range} address: service addresses are ordinary unicast addresses (e.g. 10.96.0.0/12)`;
   if (bits - prefix < 2) return `has prefix /${prefix}: too small to hold a service address`;
   for (let bit = prefix; bit < bits; bit++) {
     if ((network[bit >> 3]! >> (7 - (bit & 7))) & 1) return `has host bits set after /${prefix}`;
