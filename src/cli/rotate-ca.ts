@@ -28,6 +28,8 @@ function reportText(report: RotateReport): string {
 
 export async function rotateCaCommand(cluster: Cluster, command: RotateCommand, options: RotateCaOptions & { json?: boolean }): Promise<number> {
   const { exitCode, report, plan } = await rotateCa(cluster, command, options);
+  // On stderr, as gen's: a capped validity is worth seeing even with --json.
+  for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
   if (options.json) process.stdout.write(`${JSON.stringify({ ...report, ...(options.dryRun && plan ? { plan: plan.items.map(({ name, action, reasons, outputs }) => ({ name, action, reasons, outputs })) } : {}) }, null, 2)}\n`);
   else {
     process.stdout.write(reportText(report));

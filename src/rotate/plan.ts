@@ -2,6 +2,7 @@ import { EXIT, UserError } from '../errors.js';
 import { isEncryptedKey } from '../inspect/x509.js';
 import { DAY_MS } from '../model/time.js';
 import { bundleCopies, cert, embedded, kubeconfigsOf, pairMatches, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
+import { signsTokens } from '../catalog/tokens.js';
 import { kubeconfigSource } from '../kubeconfig/source.js';
 import { MODE } from '../model/files.js';
 import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
@@ -10,7 +11,7 @@ import { PASSPHRASE, type Action, type Plan, type PlanItem, type Step } from '..
 import { extensionSection } from '../openssl/cnf.js';
 import { signArgs } from '../openssl/commands.js';
 import { certSteps, requestSteps, type RootSigning } from '../plan/cert-steps.js';
-import { absent, idleItem } from '../plan/plan.js';
+import { absent, cappedLeafDays, idleItem } from '../plan/plan.js';
 
 // The three phases of a CA rotation as plans for the ordinary executor (steps, temp folder, atomic
 // renames, lock): pure functions of the files as they are, so running a phase again plans only what
@@ -156,10 +157,15 @@ function leafItem(leaf: CertInstance, snap: Snapshot, next: Parameters<typeof si
   if (signedBy(snap.get(leaf.certPath), next) && pairMatches(snap.get(leaf.certPath), snap.get(leaf.keyPath)))
     return idleItem(leaf.name, 'cert', 'keep', ['signed by the new CA']);
   const hasKey = !!snap.get(leaf.keyPath);
-  if (!hasKey && !options.newKeys) throw new UserError(`rotate-ca reissue: ${leaf.keyPath} is missing; give --new-keys to make new keys, or restore it`, EXIT.badInput);
-  const newKey = !!options.newKeys;
+  // The service-account key signs every token: a CA rotation never changes it, --new-keys or not.
+  const keepsKey = signsTokens(leaf);
+  if (!hasKey && (keepsKey || !options.newKeys))
+    throw new UserError(`rotate-ca reissue: ${leaf.keyPath} is missing; ${keepsKey ? 'it signs service-account tokens: restore it' : 'give --new-keys to make new keys, or restore it'}`, EXIT.badInput);
+  const newKey = !!options.newKeys && !keepsKey;
+  // The new CA may be older than its leaves would be (reissue long after start): capped as gen caps.
+  const { days, warning } = next ? cappedLeafDays(leaf, new Date(next.validTo), options.now ?? new Date()) : { days: leaf.days };
   const { cnf, csr, keySteps, steps } = requestSteps(leaf, newKey);
-  steps.push({ op: 'openssl', args: signArgs({ csr, crt: { out: leaf.certPath }, days: leaf.days, cnf, section: extensionSection(leaf), signer: { caCrt: { in: leaf.ca!.certPath }, caKey: { in: leaf.ca!.keyPath } } }) });
+  steps.push({ op: 'openssl', args: signArgs({ csr, crt: { out: leaf.certPath }, days, cnf, section: extensionSection(leaf), signer: { caCrt: { in: leaf.ca!.certPath }, caKey: { in: leaf.ca!.keyPath } } }) });
   if (newKey) {
     // The old certificate goes before the new key comes: never a key beside a certificate of another key.
     if (snap.get(leaf.certPath)) steps.push({ op: 'backup', file: leaf.certPath }, { op: 'remove', file: leaf.certPath });
@@ -167,7 +173,9 @@ function leafItem(leaf: CertInstance, snap: Snapshot, next: Parameters<typeof si
     steps.push({ op: 'install', file: leaf.keyPath, mode: MODE.secret });
   } else if (snap.get(leaf.certPath)) steps.push({ op: 'backup', file: leaf.certPath });
   steps.push({ op: 'install', file: leaf.certPath, mode: MODE.public });
-  return item(leaf.name, 'cert', 'reissue', [newKey ? 'signed by the new CA, new key' : 'signed by the new CA, key kept'], [swap], steps, keySteps);
+  const reason = newKey ? 'signed by the new CA, new key' : keepsKey ? 'signed by the new CA, key kept: it signs service-account tokens' : 'signed by the new CA, key kept';
+  const planned = item(leaf.name, 'cert', 'reissue', [reason], [swap], steps, keySteps);
+  return warning ? { ...planned, warnings: [warning] } : planned;
 }
 
 /** reissue: the swap, every leaf of the CA signed by the new one, copies in node trees, kubeconfigs. */

@@ -54,6 +54,8 @@ export interface RotateReport {
   backupDir: string | null;
   /** Rolling restart after this phase: one node at a time, in this order. */
   restart: NodeRestart[];
+  /** What the user should know although nothing failed (a leaf capped to the new CA's end). */
+  warnings: string[];
   errors: { name: string; message: string }[];
 }
 
@@ -147,7 +149,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   const passphrase = await passphraseFile(options.caPassphraseFile);
   let snap = await snapshotOf(outDir, instances);
   const cas = selectCas(instances, snap, command, options.ca);
-  const report: RotateReport = { outDir, profile: cluster.profile, source: cluster.source, command, result: 'ok', cas: [], changed: [], backupDir: null, restart: [], errors: [] };
+  const report: RotateReport = { outDir, profile: cluster.profile, source: cluster.source, command, result: 'ok', cas: [], changed: [], backupDir: null, restart: [], warnings: [], errors: [] };
   const statuses = () => cas.map((c) => statusOf(instances, snap, c));
   if (command === 'status') return { exitCode: EXIT.ok, report: { ...report, cas: statuses() }, plan: null };
   if (!cas.length) {
@@ -167,6 +169,8 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
     return p;
   };
   let planned = plan(snap);
+  const warningsOf = (p: Plan) => p.items.flatMap((i) => (i.warnings ?? []).map((w) => `${i.name}: ${w}`));
+  report.warnings = warningsOf(planned);
   const rotating = cas.filter((c) => command !== 'finish' || caRotation(c, snap).state !== 'none').map((c) => c.name);
   report.restart = rollingRestart(cluster, instances, rotating, command);
   if (!rotating.length) return { exitCode: EXIT.ok, report: { ...report, result: 'nothing', cas: statuses(), restart: [] }, plan: planned };
@@ -180,6 +184,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
     { now, silent: true, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(passphrase ? { passphraseFile: passphrase.path } : {}) },
   );
   snap = await snapshotOf(outDir, instances);
+  report.warnings = warningsOf(planned);
   report.errors = [...errors].map(([name, message]) => ({ name, message }));
   report.changed = planned.items.filter((i) => i.steps.length && !errors.has(i.name)).flatMap((i) => i.outputs);
   const { backupDir } = runContext(outDir, now);
