@@ -12,6 +12,7 @@ import { extensionSection } from '../openssl/cnf.js';
 import { signArgs } from '../openssl/commands.js';
 import { certSteps, requestSteps, type RootSigning } from '../plan/cert-steps.js';
 import { absent, cappedLeafDays, idleItem } from '../plan/plan.js';
+import { joinPem } from '../util/pem.js';
 
 // The three phases of a CA rotation as plans for the ordinary executor (steps, temp folder, atomic
 // renames, lock): pure functions of the files as they are, so running a phase again plans only what
@@ -50,9 +51,10 @@ function kubeconfigItem(instances: Instances, kc: KubeconfigInstance, snap: Snap
   ]);
 }
 
-const concatBundle = (snap: Snapshot, from: [string, string]): Buffer | null => {
-  const [a, b] = from.map((f) => snap.get(f));
-  return a && b ? Buffer.concat([a, b]) : null;
+/** What the bundle of these files will hold (the executor makes and checks it the same way). */
+const bundleOfFiles = (snap: Snapshot, from: readonly string[]): Buffer | null => {
+  const parts = from.map((f) => snap.get(f));
+  return parts.every((p): p is Buffer => !!p) ? joinPem(parts) : null;
 };
 
 /**
@@ -94,15 +96,17 @@ function planStart(instances: Instances, r: CaRotation, snap: Snapshot, now: Dat
     const reason = hasKey ? 'new CA key kept; certificate made from it' : 'new CA';
     made = certSteps(newCa, 'create', [root ? `${reason}, signed by the root CA` : reason], !hasKey, absent(), root);
   }
-  const want = concatBundle(snap, [f.crt, f.newCrt]);
+  const sources = [f.crt, f.newCrt];
+  const want = bundleOfFiles(snap, sources);
   const bundleRemade = !want || !same(snap.get(f.bundle), want);
   const bundle = bundleRemade
-    ? item(`${c}-bundle`, 'ca', 'create', [`trust bundle: ${f.crt} + ${f.newCrt}`], [made.name], [...backup(snap, f.bundle), { op: 'concat', from: [f.crt, f.newCrt], to: f.bundle, mode: MODE.public }])
+    ? item(`${c}-bundle`, 'ca', 'create', [`trust bundle: ${f.crt} + ${f.newCrt}`], [made.name], [...backup(snap, f.bundle), { op: 'concat', from: sources, to: f.bundle, mode: MODE.public }])
     : idleItem(`${c}-bundle`, 'ca', 'keep', ['trust bundle holds both CAs']);
   const copies = bundleCopies(instances, c).map((b) =>
     !bundleRemade && same(snap.get(b.to), want)
       ? idleItem(`${b.node}/${c}-bundle`, 'ca', 'keep', ['same as its source'])
-      : item(`${b.node}/${c}-bundle`, 'ca', 'create', [`copied from ${b.from}`], [bundle.name], [...backup(snap, b.to), { op: 'copy', from: b.from, to: b.to, mode: MODE.public }]),
+      : // Made from the same sources, not copied: each tree's bundle is read back before it is installed.
+        item(`${b.node}/${c}-bundle`, 'ca', 'create', [`same as ${b.from}`], [bundle.name], [...backup(snap, b.to), { op: 'concat', from: sources, to: b.to, mode: MODE.public }]),
   );
   const kubeconfigs = kubeconfigsOf(instances, c).map((kc) => kubeconfigItem(instances, kc, snap, f.bundle, want, [bundle.name], bundleRemade));
   return [made, bundle, ...copies, ...kubeconfigs];
