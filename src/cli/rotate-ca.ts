@@ -16,6 +16,7 @@ function reportText(report: RotateReport): string {
   if (report.command === 'status') return `${out.join('\n')}\n`;
   if (report.result === 'nothing') out.push('Nothing to do: no rotation under way for these CAs.');
   if (!dry && report.result !== 'nothing') out.push(`Changed files (kube-pki distribute sends these): ${report.changed.join(', ') || 'none'}`);
+  for (const n of report.notes) out.push(`note: ${n}`);
   if (report.backupDir) out.push(`Replaced and archived files are in ${report.backupDir}`);
   for (const e of report.errors) out.push(`error: ${e.name}: ${e.message}`);
   if (report.restart.length) {

@@ -214,17 +214,34 @@ function planReissue(instances: Instances, r: CaRotation, snap: Snapshot, option
   return [swap, ...leaves, ...copies, ...kubeconfigs];
 }
 
-/** finish: the bundle goes (source first: that marks the phase), kubeconfigs embed ca.crt alone, the old CA is archived. */
+/**
+ * A bundle file that keeps its name but holds only `crt` (finish: the new CA; abort: the old): a
+ * component still started with the bundle keeps working and already trusts that CA alone.
+ */
+export function retireBundles(instances: Instances, r: CaRotation, snap: Snapshot, reason: string): PlanItem[] {
+  const f = r.files;
+  const c = r.ca.name;
+  const want = bundleOfFiles(snap, [f.crt]);
+  const rewrite = (file: string): Step[] => (same(snap.get(file), want) ? [] : [...backup(snap, file), { op: 'concat', from: [f.crt], to: file, mode: MODE.public }]);
+  const bundle = item(`${c}-bundle`, 'ca', 'reissue', [`${f.bundle} ${reason}`], [], rewrite(f.bundle));
+  const copies = bundleCopies(instances, c).map((b) => item(`${b.node}/${c}-bundle`, 'ca', 'reissue', [`${b.to} ${reason}`], [bundle.name], rewrite(b.to)));
+  return [bundle, ...copies];
+}
+
+/**
+ * finish: the bundle keeps its name but holds only the new CA (source first: that marks the phase),
+ * kubeconfigs embed ca.crt alone, the old CA is archived. The bundle is not removed: the nodes'
+ * components run with it until their restart (docs/ca-rotation.md).
+ */
 function planFinish(instances: Instances, r: CaRotation, snap: Snapshot): PlanItem[] {
   const f = r.files;
   const c = r.ca.name;
   const remove = (file: string): Step[] => (snap.get(file) ? [{ op: 'backup', file }, { op: 'remove', file }] : []);
-  const bundle = item(`${c}-bundle`, 'ca', 'reissue', [`${f.bundle} removed: trust only the new CA`], [], remove(f.bundle));
-  const copies = bundleCopies(instances, c).map((b) => item(`${b.node}/${c}-bundle`, 'ca', 'reissue', [`${b.to} removed`], [bundle.name], remove(b.to)));
-  const kubeconfigs = kubeconfigsOf(instances, c).map((kc) => kubeconfigItem(instances, kc, snap, f.crt, snap.get(f.crt) ?? null, [bundle.name], false));
+  const [bundle, ...copies] = retireBundles(instances, r, snap, `holds only the new CA (${f.crt}): trust only the new CA`);
+  const kubeconfigs = kubeconfigsOf(instances, c).map((kc) => kubeconfigItem(instances, kc, snap, f.crt, snap.get(f.crt) ?? null, [bundle!.name], false));
   // Last: while ca-old.* are there, the folder says "finish under way", so a killed run is resumed.
-  const archive = item(`${c}-old`, 'ca', 'reissue', [`old CA archived in the backup folder`], [bundle.name, ...copies.map((i) => i.name), ...kubeconfigs.map((k) => k.name)], [...remove(f.oldCrt), ...remove(f.oldKey)]);
-  return [bundle, ...copies, ...kubeconfigs, archive];
+  const archive = item(`${c}-old`, 'ca', 'reissue', [`old CA archived in the backup folder`], [bundle!.name, ...copies.map((i) => i.name), ...kubeconfigs.map((k) => k.name)], [...remove(f.oldCrt), ...remove(f.oldKey)]);
+  return [bundle!, ...copies, ...kubeconfigs, archive];
 }
 
 export function planPhase(phase: RotationPhase, instances: Instances, rotations: CaRotation[], snap: Snapshot, options: RotateOptions = {}): Plan {

@@ -5,7 +5,7 @@ import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
 import { isExternalCa } from '../inspect/compare.js';
-import { caRotation, embedded, readSnapshot, rotationPaths, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
+import { bundleCopies, caFiles, caRotation, embedded, readSnapshot, rotationPaths, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
 import { certFacts } from '../inspect/x509.js';
 import type { Cluster } from '../model/cluster.js';
 import type { CertInstance, Instances } from '../model/instances.js';
@@ -54,6 +54,8 @@ export interface RotateReport {
   backupDir: string | null;
   /** Rolling restart after this phase: one node at a time, in this order. */
   restart: NodeRestart[];
+  /** What the user should know next (when a retired bundle's name may go). */
+  notes: string[];
   /** What the user should know although nothing failed (a leaf capped to the new CA's end). */
   warnings: string[];
   errors: { name: string; message: string }[];
@@ -68,6 +70,17 @@ function nextText(r: CaRotation, complete: boolean): string {
   if (r.state === 'finish') return 'rotation done';
   const after = PHASES[PHASES.indexOf(r.state) + 1]!;
   return `distribute, restart as listed, then ${run(after)}`;
+}
+
+/** When the bundle's name may go: after the restart, once nothing is started with it. */
+function retiredBundleNote(instances: Instances, caName: string, holds: string): string {
+  const f = caFiles(instances.certs.find((c) => c.name === caName)!);
+  const copies = bundleCopies(instances, caName).length ? ' (and its copies in the node trees)' : '';
+  return (
+    `${f.bundle}${copies} now holds only ${holds}, the same as ${f.crt}, and stays on the nodes: a component still started with it keeps working. ` +
+    `Once every component runs with the flags \`kube-pki flags\` prints now (${f.crt}), after the restart below, its name may go: ` +
+    `delete it here and run kube-pki distribute (it removes it from the nodes), or keep it: the next rotate-ca start reuses it`
+  );
 }
 
 /** The CAs of the catalog that kube-pki can rotate (made by kube-pki, key present), and why not the others. */
@@ -99,7 +112,10 @@ function selectCas(instances: Instances, snap: Snapshot, command: RotateCommand,
   const own = cas.filter((c) => !rotatable(snap, c));
   if (command === 'start') return own;
   const under = own.filter((c) => caRotation(c, snap).state !== 'none');
-  return under.length || command === 'reissue' ? under : own;
+  if (under.length || command === 'reissue') return under;
+  // finish again after a finish: the CAs whose rotation ended (their bundle retired), nothing to do.
+  const ended = own.filter((c) => caRotation(c, snap).retired);
+  return command === 'finish' && ended.length ? ended : own;
 }
 
 /** Refuses a phase out of order (exit 2), saying what to run instead. */
@@ -110,8 +126,9 @@ function assertOrder(command: RotationPhase, r: CaRotation, complete: boolean): 
   };
   const at = PHASES.indexOf(command);
   if (r.state === 'none') {
-    if (command === 'reissue') refuse(`has no rotation under way: run ${run('start')} first`);
-    return; // start begins one; finish has nothing to do
+    // start begins one; finish after a finish (the bundle retired) has nothing left to do.
+    if (command === 'reissue' || (command === 'finish' && !r.retired)) refuse(`has no rotation under way: run ${run('start')} first`);
+    return;
   }
   const now = PHASES.indexOf(r.state);
   if (now > at) refuse(`is already in the ${r.state} phase${complete ? '' : ' (not complete)'}: run ${run(r.state)}${r.state === 'finish' ? '' : complete ? ` or ${run(PHASES[now + 1]!)}` : ''}`);
@@ -149,7 +166,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   const passphrase = await passphraseFile(options.caPassphraseFile);
   let snap = await snapshotOf(outDir, instances);
   const cas = selectCas(instances, snap, command, options.ca);
-  const report: RotateReport = { outDir, profile: cluster.profile, source: cluster.source, command, result: 'ok', cas: [], changed: [], backupDir: null, restart: [], warnings: [], errors: [] };
+  const report: RotateReport = { outDir, profile: cluster.profile, source: cluster.source, command, result: 'ok', cas: [], changed: [], backupDir: null, restart: [], notes: [], warnings: [], errors: [] };
   const statuses = () => cas.map((c) => statusOf(instances, snap, c));
   if (command === 'status') return { exitCode: EXIT.ok, report: { ...report, cas: statuses() }, plan: null };
   if (!cas.length) {
@@ -173,6 +190,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   report.warnings = warningsOf(planned);
   const rotating = cas.filter((c) => command !== 'finish' || caRotation(c, snap).state !== 'none').map((c) => c.name);
   report.restart = rollingRestart(cluster, instances, rotating, command);
+  report.notes = command === 'finish' ? rotating.map((name) => retiredBundleNote(instances, name, 'the new CA')) : [];
   if (!rotating.length) return { exitCode: EXIT.ok, report: { ...report, result: 'nothing', cas: statuses(), restart: [] }, plan: planned };
   if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run', cas: statuses() }, plan: planned };
 
