@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { EXIT, UserError } from '../errors.js';
 import { isEncryptedKey } from '../inspect/x509.js';
 import { DAY_MS } from '../model/time.js';
@@ -11,6 +12,7 @@ import { PASSPHRASE, type Action, type Plan, type PlanItem, type Step } from '..
 import { extensionSection } from '../openssl/cnf.js';
 import { signArgs } from '../openssl/commands.js';
 import { certSteps, requestSteps, type RootSigning } from '../plan/cert-steps.js';
+import { planRoot } from '../plan/root.js';
 import { absent, cappedLeafDays, idleItem } from '../plan/plan.js';
 import { joinPem } from '../util/pem.js';
 
@@ -32,14 +34,14 @@ const touched = (steps: Step[]): string[] => [
   ...new Set(steps.flatMap((s) => (s.op === 'install' || s.op === 'remove' ? [s.file] : s.op === 'copy' || s.op === 'concat' ? [s.to] : []))),
 ];
 
-const item = (name: string, group: PlanItem['group'], action: Action, reasons: string[], needs: string[], steps: Step[], keySteps: Step[] = []): PlanItem =>
+export const item = (name: string, group: PlanItem['group'], action: Action, reasons: string[], needs: string[], steps: Step[], keySteps: Step[] = []): PlanItem =>
   steps.length + keySteps.length ? { name, group, action, reasons, needs, keySteps, steps, outputs: touched(steps) } : idleItem(name, group, 'keep', ['nothing left to do']);
 
-const same = (a: Buffer | null | undefined, b: Buffer | null | undefined) => !!a && !!b && a.equals(b);
-const backup = (snap: Snapshot, file: string): Step[] => (snap.get(file) ? [{ op: 'backup', file }] : []);
+export const same = (a: Buffer | null | undefined, b: Buffer | null | undefined) => !!a && !!b && a.equals(b);
+export const backup = (snap: Snapshot, file: string): Step[] => (snap.get(file) ? [{ op: 'backup', file }] : []);
 
 /** A kubeconfig written again with this CA file embedded, when it does not embed it already. */
-function kubeconfigItem(instances: Instances, kc: KubeconfigInstance, snap: Snapshot, caFile: string, caBytes: Buffer | null, needs: string[], remade: boolean): PlanItem {
+export function kubeconfigItem(instances: Instances, kc: KubeconfigInstance, snap: Snapshot, caFile: string, caBytes: Buffer | null, needs: string[], remade: boolean): PlanItem {
   const source = { ...kubeconfigSource(instances, kc), caFile };
   const now = embedded(snap.get(kc.path));
   const current = !remade && !!now && same(now.ca, caBytes) && same(now.cert, snap.get(source.certFile));
@@ -52,7 +54,7 @@ function kubeconfigItem(instances: Instances, kc: KubeconfigInstance, snap: Snap
 }
 
 /** What the bundle of these files will hold (the executor makes and checks it the same way). */
-const bundleOfFiles = (snap: Snapshot, from: readonly string[]): Buffer | null => {
+export const bundleOfFiles = (snap: Snapshot, from: readonly string[]): Buffer | null => {
   const parts = from.map((f) => snap.get(f));
   return parts.every((p): p is Buffer => !!p) ? joinPem(parts) : null;
 };
@@ -61,9 +63,11 @@ const bundleOfFiles = (snap: Snapshot, from: readonly string[]): Buffer | null =
  * start under rootCA: the new intermediate is signed by the root, as gen --replace-ca signs one:
  * its key here (encrypted: the passphrase file opens it), the new CA within the root's validity.
  */
-function rootSigning(r: CaRotation, snap: Snapshot, now: Date): RootSigning | undefined {
+function rootSigning(instances: Instances, r: CaRotation, snap: Snapshot, now: Date): RootSigning | undefined {
   const root = r.ca.root;
   if (!root) return undefined;
+  // Adopting a root: made in this run (newRootItem), long enough for its CAs (checked when read).
+  if (newRootItem(instances, snap)) return { name: root.name, certPath: root.certPath, keyPath: root.keyPath, ...(instances.rootEncrypt ?? true ? { passphrase: PASSPHRASE } : {}) };
   const key = snap.get(root.keyPath);
   if (!key)
     throw new UserError(`rotate-ca start: ${r.files.newCrt} must be signed by the root CA, but ${root.keyPath} is not in the output folder: put it back (it is needed only for this)`, EXIT.badInput);
@@ -76,6 +80,17 @@ function rootSigning(r: CaRotation, snap: Snapshot, now: Date): RootSigning | un
       EXIT.badInput,
     );
   return { name: root.name, certPath: root.certPath, keyPath: root.keyPath, ...(isEncryptedKey(key) ? { passphrase: PASSPHRASE } : {}) };
+}
+
+/**
+ * rootCA added to a cluster whose CAs are self-signed (no root in the folder yet): start makes the
+ * root first, as gen does (its key encrypted unless rootCA.encrypt is false), and signs the new CAs
+ * with it; the old self-signed CAs stay trusted through the overlap like any old CA.
+ */
+export function newRootItem(instances: Instances, snap: Snapshot): PlanItem | null {
+  const root = instances.root;
+  if (!root || snap.get(root.keyPath) || snap.get(root.certPath)) return null;
+  return planRoot(root, absent(), instances.rootEncrypt ?? true).item;
 }
 
 /** start: the new CA (ca-new.*), the bundle old + new, its copies in node trees, kubeconfigs embedding it. */
@@ -92,7 +107,7 @@ function planStart(instances: Instances, r: CaRotation, snap: Snapshot, now: Dat
   if (hasCrt) made = idleItem(newCa.name, 'ca', 'keep', ['new CA made']);
   // Key first, then certificate: a run killed between them leaves the key alone, and the next run certifies it.
   else {
-    const root = rootSigning(r, snap, now);
+    const root = rootSigning(instances, r, snap, now);
     const reason = hasKey ? 'new CA key kept; certificate made from it' : 'new CA';
     made = certSteps(newCa, 'create', [root ? `${reason}, signed by the root CA` : reason], !hasKey, absent(), root);
   }
@@ -117,7 +132,7 @@ function planStart(instances: Instances, r: CaRotation, snap: Snapshot, now: Dat
  * first, then the key renamed into place, then the certificate: at no moment a key beside a
  * certificate of another key. The old files are in `backups` or elsewhere already.
  */
-function pairSteps(snap: Snapshot, to: { crt: string; key: string }, from: { crt: string; key: string }, want: { crt: Buffer | null; key: Buffer | null }, keyMode: number = MODE.secret): Step[] {
+export function pairSteps(snap: Snapshot, to: { crt: string; key: string }, from: { crt: string; key: string }, want: { crt: Buffer | null; key: Buffer | null }, keyMode: number = MODE.secret): Step[] {
   const steps: Step[] = [];
   const keyChanges = !same(snap.get(to.key), want.key);
   const crtChanges = !same(snap.get(to.crt), want.crt);
@@ -156,17 +171,22 @@ function planSwap(r: CaRotation, snap: Snapshot): PlanItem {
   return item(name, 'ca', 'reissue', [`${f.crt}/${f.key} become the new CA; the old one is kept as ${f.oldCrt}/${f.oldKey}`], [], steps);
 }
 
-/** A leaf signed again by the new CA (ca.crt after the swap): key kept, or a new one (--new-keys). */
-function leafItem(leaf: CertInstance, snap: Snapshot, next: Parameters<typeof signedBy>[1], swap: string, options: RotateOptions): PlanItem {
+/**
+ * A leaf signed again by the CA in ca.crt once `needs` is done (reissue: the new CA after the swap;
+ * abort: the old one put back): key kept, or a new one (--new-keys).
+ */
+export function leafItem(leaf: CertInstance, snap: Snapshot, by: { ca: X509Certificate | null; label: 'new' | 'old' }, needs: string, options: RotateOptions): PlanItem {
+  const next = by.ca;
+  const signed = `signed by the ${by.label} CA`;
   if (signedBy(snap.get(leaf.certPath), next) && pairMatches(snap.get(leaf.certPath), snap.get(leaf.keyPath)))
-    return idleItem(leaf.name, 'cert', 'keep', ['signed by the new CA']);
+    return idleItem(leaf.name, 'cert', 'keep', [signed]);
   const hasKey = !!snap.get(leaf.keyPath);
   // The service-account key signs every token: a CA rotation never changes it, --new-keys or not.
   const keepsKey = signsTokens(leaf);
   if (!hasKey && (keepsKey || !options.newKeys))
     throw new UserError(`rotate-ca reissue: ${leaf.keyPath} is missing; ${keepsKey ? 'it signs service-account tokens: restore it' : 'give --new-keys to make new keys, or restore it'}`, EXIT.badInput);
   const newKey = !!options.newKeys && !keepsKey;
-  // The new CA may be older than its leaves would be (reissue long after start): capped as gen caps.
+  // The CA may be older than its leaves would be (reissue long after start): capped as gen caps.
   const { days, warning } = next ? cappedLeafDays(leaf, new Date(next.validTo), options.now ?? new Date()) : { days: leaf.days };
   const { cnf, csr, keySteps, steps } = requestSteps(leaf, newKey);
   steps.push({ op: 'openssl', args: signArgs({ csr, crt: { out: leaf.certPath }, days, cnf, section: extensionSection(leaf), signer: { caCrt: { in: leaf.ca!.certPath }, caKey: { in: leaf.ca!.keyPath } } }) });
@@ -177,8 +197,8 @@ function leafItem(leaf: CertInstance, snap: Snapshot, next: Parameters<typeof si
     steps.push({ op: 'install', file: leaf.keyPath, mode: MODE.secret });
   } else if (snap.get(leaf.certPath)) steps.push({ op: 'backup', file: leaf.certPath });
   steps.push({ op: 'install', file: leaf.certPath, mode: MODE.public });
-  const reason = newKey ? 'signed by the new CA, new key' : keepsKey ? 'signed by the new CA, key kept: it signs service-account tokens' : 'signed by the new CA, key kept';
-  const planned = item(leaf.name, 'cert', 'reissue', [reason], [swap], steps, keySteps);
+  const reason = newKey ? `${signed}, new key` : keepsKey ? `${signed}, key kept: it signs service-account tokens` : `${signed}, key kept`;
+  const planned = item(leaf.name, 'cert', 'reissue', [reason], [needs], steps, keySteps);
   return warning ? { ...planned, warnings: [warning] } : planned;
 }
 
@@ -186,12 +206,26 @@ function leafItem(leaf: CertInstance, snap: Snapshot, next: Parameters<typeof si
 function planReissue(instances: Instances, r: CaRotation, snap: Snapshot, options: RotateOptions): PlanItem[] {
   const f = r.files;
   const swap = planSwap(r, snap);
-  const leaves = instances.certs.filter((l) => l.caName === r.ca.name).map((l) => leafItem(l, snap, r.next, swap.name, options));
-  const remade = new Set([swap, ...leaves].filter((i) => i.steps.length).flatMap((i) => i.outputs));
+  const leaves = instances.certs.filter((l) => l.caName === r.ca.name).map((l) => leafItem(l, snap, { ca: r.next, label: 'new' }, swap.name, options));
+  const newPair = { crt: snap.get(f.newCrt) ?? snap.get(f.crt) ?? null, key: snap.get(f.newKey) ?? snap.get(f.key) ?? null };
+  const { copies, remade } = treeCopies(instances, r, snap, swap, leaves, newPair);
+  const bundle = snap.get(f.bundle) ?? null;
+  const kubeconfigs = kubeconfigsOf(instances, r.ca.name).map((kc) =>
+    kubeconfigItem(instances, kc, snap, f.bundle, bundle, [kc.certName], remade.has(instances.certs.find((c) => c.name === kc.certName)!.certPath)),
+  );
+  return [swap, ...leaves, ...copies, ...kubeconfigs];
+}
+
+/**
+ * The node-tree copies of a CA's pair and of its leaves, after `caItem` puts `caPair` into ca.* and
+ * the leaf items re-sign their certificates; `remade`: the files those items write.
+ */
+export function treeCopies(instances: Instances, r: CaRotation, snap: Snapshot, caItem: PlanItem, leaves: PlanItem[], caPair: { crt: Buffer | null; key: Buffer | null }): { copies: PlanItem[]; remade: Set<string> } {
+  const remade = new Set([caItem, ...leaves].filter((i) => i.steps.length).flatMap((i) => i.outputs));
   // What each source will hold after this run (a remade source: not known yet, so the copy follows it).
   const finalBytes = (p: string) => (remade.has(p) ? null : (snap.get(p) ?? null));
-  const newPair = { crt: snap.get(f.newCrt) ?? snap.get(f.crt) ?? null, key: snap.get(f.newKey) ?? snap.get(f.key) ?? null };
-  const sourceItem = new Map([[r.ca.name, swap.name], ...leaves.map((l) => [l.name, l.name] as const)]);
+  const newPair = caPair;
+  const sourceItem = new Map([[r.ca.name, caItem.name], ...leaves.map((l) => [l.name, l.name] as const)]);
   const copies = instances.copies
     .filter((c) => sourceItem.has(c.source))
     .map((copy) => {
@@ -207,11 +241,7 @@ function planReissue(instances: Instances, r: CaRotation, snap: Snapshot, option
             );
       return item(copy.name, copy.group, 'reissue', ['updated from its source'], [sourceItem.get(copy.source)!], steps);
     });
-  const bundle = snap.get(f.bundle) ?? null;
-  const kubeconfigs = kubeconfigsOf(instances, r.ca.name).map((kc) =>
-    kubeconfigItem(instances, kc, snap, f.bundle, bundle, [kc.certName], remade.has(instances.certs.find((c) => c.name === kc.certName)!.certPath)),
-  );
-  return [swap, ...leaves, ...copies, ...kubeconfigs];
+  return { copies, remade };
 }
 
 /**
@@ -245,10 +275,11 @@ function planFinish(instances: Instances, r: CaRotation, snap: Snapshot): PlanIt
 }
 
 export function planPhase(phase: RotationPhase, instances: Instances, rotations: CaRotation[], snap: Snapshot, options: RotateOptions = {}): Plan {
+  const root = phase === 'start' && rotations.some((r) => r.ca.root && !snap.get(r.files.newCrt)) ? newRootItem(instances, snap) : null;
   const items = rotations.flatMap((r) =>
     phase === 'start' ? planStart(instances, r, snap, options.now ?? new Date()) : phase === 'reissue' ? planReissue(instances, r, snap, options) : planFinish(instances, r, snap),
   );
-  return { profile: 'rotate-ca', items };
+  return { profile: 'rotate-ca', items: root ? [root, ...items] : items };
 }
 
 /** Nothing left to do in this phase for this CA. */

@@ -14,9 +14,10 @@ import type { Plan } from '../model/steps.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
 import { phaseComplete, planPhase } from './plan.js';
-import { rollingRestart, type NodeRestart } from './restart.js';
+import { assertAbortable, backInStartNote, planAbort } from './abort.js';
+import { mergeRestarts, rollingRestart, type NodeRestart } from './restart.js';
 
-export type RotateCommand = RotationPhase | 'status';
+export type RotateCommand = RotationPhase | 'abort' | 'status';
 
 export interface RotateCaOptions {
   out: string;
@@ -69,7 +70,7 @@ function nextText(r: CaRotation, complete: boolean): string {
   if (!complete) return `${run(r.state)} again to complete the ${r.state} phase`;
   if (r.state === 'finish') return 'rotation done';
   const after = PHASES[PHASES.indexOf(r.state) + 1]!;
-  return `distribute, restart as listed, then ${run(after)}`;
+  return `distribute, restart as listed, then ${run(after)} (or ${run('abort')} to go back)`;
 }
 
 /** When the bundle's name may go: after the restart, once nothing is started with it. */
@@ -81,6 +82,19 @@ function retiredBundleNote(instances: Instances, caName: string, holds: string):
     `Once every component runs with the flags \`kube-pki flags\` prints now (${f.crt}), after the restart below, its name may go: ` +
     `delete it here and run kube-pki distribute (it removes it from the nodes), or keep it: the next rotate-ca start reuses it`
   );
+}
+
+/**
+ * abort's restarts and notes, by where each CA was: from start the trust flags go back to ca.crt (the
+ * restarts of finish); from reissue the signing pair and the leaves change (the restarts of reissue).
+ */
+function abortReport(cluster: Cluster, instances: Instances, snap: Snapshot, caNames: string[]): Pick<RotateReport, 'restart' | 'notes'> {
+  const rotations = caNames.map((name) => caRotation(instances.certs.find((c) => c.name === name)!, snap));
+  const from = (state: RotationState) => rotations.filter((r) => r.state === state);
+  return {
+    restart: mergeRestarts(rollingRestart(cluster, instances, from('reissue').map((r) => r.ca.name), 'reissue'), rollingRestart(cluster, instances, from('start').map((r) => r.ca.name), 'finish')),
+    notes: [...from('reissue').map(backInStartNote), ...from('start').map((r) => retiredBundleNote(instances, r.ca.name, 'the old CA'))],
+  };
 }
 
 /** The CAs of the catalog that kube-pki can rotate (made by kube-pki, key present), and why not the others. */
@@ -113,9 +127,10 @@ function selectCas(instances: Instances, snap: Snapshot, command: RotateCommand,
   if (command === 'start') return own;
   const under = own.filter((c) => caRotation(c, snap).state !== 'none');
   if (under.length || command === 'reissue') return under;
-  // finish again after a finish: the CAs whose rotation ended (their bundle retired), nothing to do.
+  if (command === 'status') return own;
+  // finish or abort again after one: the CAs whose rotation ended (their bundle retired), nothing to do.
   const ended = own.filter((c) => caRotation(c, snap).retired);
-  return command === 'finish' && ended.length ? ended : own;
+  return ended.length ? ended : own;
 }
 
 /** Refuses a phase out of order (exit 2), saying what to run instead. */
@@ -176,6 +191,10 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
 
   const plan = (s: Snapshot): Plan => {
     const rotations = cas.map((c) => caRotation(c, s));
+    if (command === 'abort') {
+      rotations.forEach(assertAbortable);
+      return { profile: 'rotate-ca', items: rotations.filter((r) => r.state !== 'none').flatMap((r) => planAbort(instances, r, s, { now })) };
+    }
     for (const r of rotations) assertOrder(command, r, r.state === 'none' || phaseComplete(r.state, instances, r, s));
     // finish on a CA without a rotation: nothing to do (running finish twice changes nothing).
     return planPhase(command, instances, rotations.filter((r) => command !== 'finish' || r.state !== 'none'), s, { newKeys: !!options.newKeys, now });
@@ -188,9 +207,12 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   let planned = plan(snap);
   const warningsOf = (p: Plan) => p.items.flatMap((i) => (i.warnings ?? []).map((w) => `${i.name}: ${w}`));
   report.warnings = warningsOf(planned);
-  const rotating = cas.filter((c) => command !== 'finish' || caRotation(c, snap).state !== 'none').map((c) => c.name);
-  report.restart = rollingRestart(cluster, instances, rotating, command);
-  report.notes = command === 'finish' ? rotating.map((name) => retiredBundleNote(instances, name, 'the new CA')) : [];
+  const rotating = cas.filter((c) => command === 'start' || caRotation(c, snap).state !== 'none').map((c) => c.name);
+  if (command === 'abort') Object.assign(report, abortReport(cluster, instances, snap, rotating));
+  else {
+    report.restart = rollingRestart(cluster, instances, rotating, command);
+    report.notes = command === 'finish' ? rotating.map((name) => retiredBundleNote(instances, name, 'the new CA')) : [];
+  }
   if (!rotating.length) return { exitCode: EXIT.ok, report: { ...report, result: 'nothing', cas: statuses(), restart: [] }, plan: planned };
   if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run', cas: statuses() }, plan: planned };
 
