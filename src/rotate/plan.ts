@@ -67,7 +67,8 @@ function rootSigning(instances: Instances, r: CaRotation, snap: Snapshot, now: D
   const root = r.ca.root;
   if (!root) return undefined;
   // Adopting a root: made in this run (newRootItem), long enough for its CAs (checked when read).
-  if (newRootItem(instances, snap)) return { name: root.name, certPath: root.certPath, keyPath: root.keyPath, ...(instances.rootEncrypt ?? true ? { passphrase: PASSPHRASE } : {}) };
+  const made = newRootItem(instances, snap);
+  if (made) return made.signing;
   const key = snap.get(root.keyPath);
   if (!key)
     throw new UserError(`rotate-ca start: ${r.files.newCrt} must be signed by the root CA, but ${root.keyPath} is not in the output folder: put it back (it is needed only for this)`, EXIT.badInput);
@@ -87,10 +88,14 @@ function rootSigning(instances: Instances, r: CaRotation, snap: Snapshot, now: D
  * root first, as gen does (its key encrypted unless rootCA.encrypt is false), and signs the new CAs
  * with it; the old self-signed CAs stay trusted through the overlap like any old CA.
  */
-export function newRootItem(instances: Instances, snap: Snapshot): PlanItem | null {
+export function newRootItem(instances: Instances, snap: Snapshot): { item: PlanItem; signing: RootSigning } | null {
   const root = instances.root;
-  if (!root || snap.get(root.keyPath) || snap.get(root.certPath)) return null;
-  return planRoot(root, absent(), instances.rootEncrypt ?? true).item;
+  const key = root && snap.get(root.keyPath);
+  if (!root || snap.get(root.certPath)) return null;
+  // A key without its certificate: a start killed while installing the pair (rolled forward under
+  // the lock before the run plans again), or a key put there by hand; certified as gen would.
+  const planned = planRoot(root, { ...absent(), keyExists: !!key, keyEncrypted: !!key && isEncryptedKey(key) }, instances.rootEncrypt ?? true);
+  return planned.signing ? { item: planned.item, signing: planned.signing } : null;
 }
 
 /** start: the new CA (ca-new.*), the bundle old + new, its copies in node trees, kubeconfigs embedding it. */
@@ -275,7 +280,7 @@ function planFinish(instances: Instances, r: CaRotation, snap: Snapshot): PlanIt
 }
 
 export function planPhase(phase: RotationPhase, instances: Instances, rotations: CaRotation[], snap: Snapshot, options: RotateOptions = {}): Plan {
-  const root = phase === 'start' && rotations.some((r) => r.ca.root && !snap.get(r.files.newCrt)) ? newRootItem(instances, snap) : null;
+  const root = phase === 'start' && rotations.some((r) => r.ca.root && !snap.get(r.files.newCrt)) ? (newRootItem(instances, snap)?.item ?? null) : null;
   const items = rotations.flatMap((r) =>
     phase === 'start' ? planStart(instances, r, snap, options.now ?? new Date()) : phase === 'reissue' ? planReissue(instances, r, snap, options) : planFinish(instances, r, snap),
   );
