@@ -83,4 +83,20 @@ describe('rotate-ca --distribute (real sshd on loopback)', () => {
     }
     await checkRemote();
   }, 240_000);
+
+  it('abort --distribute from start: every node trusts the old CA alone again, under the bundle\'s name too', async () => {
+    const ca = await readFile(join(pki, 'ca.crt'));
+    const start = await withSsh(['rotate-ca', 'start', '--distribute']);
+    expect(start.exitCode, `${start.stdout}\n${start.stderr}`).toBe(0);
+    const abort = await withSsh(['rotate-ca', 'abort', '--distribute']);
+    expect(abort.exitCode, `${abort.stdout}\n${abort.stderr}`).toBe(0);
+    expect(abort.stdout).toContain('Restart, one node at a time');
+    for (const n of NODES) {
+      const home = lab.node(n.name).home;
+      expect((await readFile(join(home, 'pki/ca.crt'))).equals(ca), n.name).toBe(true);
+      expect(pemCerts(await readFile(join(home, 'pki/ca-bundle.crt'))).map((c) => c.fingerprint256)).toEqual(pemCerts(ca).map((c) => c.fingerprint256));
+    }
+    const r = await withSsh(['check', '--remote']);
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+  }, 240_000);
 });
