@@ -257,7 +257,8 @@ export function retireBundles(instances: Instances, r: CaRotation, snap: Snapsho
   const f = r.files;
   const c = r.ca.name;
   const want = bundleOfFiles(snap, [f.crt]);
-  const rewrite = (file: string): Step[] => (same(snap.get(file), want) ? [] : [...backup(snap, file), { op: 'concat', from: [f.crt], to: file, mode: MODE.public }]);
+  // Only a bundle that is there: one that never existed (a start killed before making it) names nothing.
+  const rewrite = (file: string): Step[] => (!snap.get(file) || same(snap.get(file), want) ? [] : [...backup(snap, file), { op: 'concat', from: [f.crt], to: file, mode: MODE.public }]);
   const bundle = item(`${c}-bundle`, 'ca', 'reissue', [`${f.bundle} ${reason}`], [], rewrite(f.bundle));
   const copies = bundleCopies(instances, c).map((b) => item(`${b.node}/${c}-bundle`, 'ca', 'reissue', [`${b.to} ${reason}`], [bundle.name], rewrite(b.to)));
   return [bundle, ...copies];

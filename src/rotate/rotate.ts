@@ -67,7 +67,8 @@ const run = (what: string) => `kube-pki rotate-ca ${what}`;
 
 function nextText(r: CaRotation, complete: boolean): string {
   if (r.state === 'none') return `no rotation under way (${run('start')} begins one)`;
-  if (!complete) return `${run(r.state)} again to complete the ${r.state} phase`;
+  // An abort cut short looks like its phase unfinished: both ways on are offered.
+  if (!complete) return `${run(r.state)} again to complete the ${r.state} phase${r.state === 'finish' ? '' : ` (or ${run('abort')} to go back)`}`;
   if (r.state === 'finish') return 'rotation done';
   const after = PHASES[PHASES.indexOf(r.state) + 1]!;
   return `distribute, restart as listed, then ${run(after)} (or ${run('abort')} to go back)`;
