@@ -2,7 +2,8 @@ import { EXIT, UserError } from '../errors.js';
 import { cert, kubeconfigsOf, pairMatches, type CaRotation, type Snapshot } from '../inspect/rotation.js';
 import type { Instances } from '../model/instances.js';
 import type { PlanItem, Step } from '../model/steps.js';
-import { item, kubeconfigItem, leafItem, pairSteps, retireBundles, treeCopies, type RotateOptions } from './plan.js';
+import { item, kubeconfigItem, pairSteps, retireBundles } from './items.js';
+import { leafItem, treeCopies, type RotateOptions } from './plan.js';
 
 // rotate-ca abort: the way back, one overlap at a time, so that no component ever meets a certificate
 // it does not trust. From reissue it goes back to phase start (the old CA signs again, every leaf is

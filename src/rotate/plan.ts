@@ -1,20 +1,17 @@
 import type { X509Certificate } from 'node:crypto';
 import { EXIT, UserError } from '../errors.js';
-import { isEncryptedKey } from '../inspect/x509.js';
-import { DAY_MS } from '../model/time.js';
-import { bundleCopies, cert, embedded, kubeconfigsOf, pairMatches, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
+import { bundleCopies, cert, kubeconfigsOf, pairMatches, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
 import { signsTokens } from '../catalog/tokens.js';
-import { kubeconfigSource } from '../kubeconfig/source.js';
 import { MODE } from '../model/files.js';
-import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
+import type { CertInstance, Instances } from '../model/instances.js';
 import type { RotationPhase } from '../model/rotation.js';
-import { PASSPHRASE, type Action, type Plan, type PlanItem, type Step } from '../model/steps.js';
+import type { Plan, PlanItem, Step } from '../model/steps.js';
 import { extensionSection } from '../openssl/cnf.js';
 import { signArgs } from '../openssl/commands.js';
-import { certSteps, requestSteps, type RootSigning } from '../plan/cert-steps.js';
-import { planRoot } from '../plan/root.js';
+import { certSteps, requestSteps } from '../plan/cert-steps.js';
 import { absent, cappedLeafDays, idleItem } from '../plan/plan.js';
-import { joinPem } from '../util/pem.js';
+import { backup, bundleOfFiles, item, kubeconfigItem, pairSteps, retireBundles, same } from './items.js';
+import { newRootItem, rootSigning } from './root.js';
 
 // The three phases of a CA rotation as plans for the ordinary executor (steps, temp folder, atomic
 // renames, lock): pure functions of the files as they are, so running a phase again plans only what
@@ -27,75 +24,6 @@ export interface RotateOptions {
   newKeys?: boolean;
   /** start under a root CA: when the new intermediate is signed. */
   now?: Date;
-}
-
-/** The files of the PKI folder a list of steps changes (written or removed). */
-const touched = (steps: Step[]): string[] => [
-  ...new Set(steps.flatMap((s) => (s.op === 'install' || s.op === 'remove' ? [s.file] : s.op === 'copy' || s.op === 'concat' ? [s.to] : []))),
-];
-
-export const item = (name: string, group: PlanItem['group'], action: Action, reasons: string[], needs: string[], steps: Step[], keySteps: Step[] = []): PlanItem =>
-  steps.length + keySteps.length ? { name, group, action, reasons, needs, keySteps, steps, outputs: touched(steps) } : idleItem(name, group, 'keep', ['nothing left to do']);
-
-export const same = (a: Buffer | null | undefined, b: Buffer | null | undefined) => !!a && !!b && a.equals(b);
-export const backup = (snap: Snapshot, file: string): Step[] => (snap.get(file) ? [{ op: 'backup', file }] : []);
-
-/** A kubeconfig written again with this CA file embedded, when it does not embed it already. */
-export function kubeconfigItem(instances: Instances, kc: KubeconfigInstance, snap: Snapshot, caFile: string, caBytes: Buffer | null, needs: string[], remade: boolean): PlanItem {
-  const source = { ...kubeconfigSource(instances, kc), caFile };
-  const now = embedded(snap.get(kc.path));
-  const current = !remade && !!now && same(now.ca, caBytes) && same(now.cert, snap.get(source.certFile));
-  if (current) return idleItem(kc.name, 'kubeconfig', 'keep', [`embeds ${caFile} already`]);
-  return item(kc.name, 'kubeconfig', 'reissue', [`embeds ${caFile}`], needs, [
-    { op: 'kubeconfig', file: kc.path, kubeconfig: source },
-    ...backup(snap, kc.path),
-    { op: 'install', file: kc.path, mode: MODE.secret },
-  ]);
-}
-
-/** What the bundle of these files will hold (the executor makes and checks it the same way). */
-export const bundleOfFiles = (snap: Snapshot, from: readonly string[]): Buffer | null => {
-  const parts = from.map((f) => snap.get(f));
-  return parts.every((p): p is Buffer => !!p) ? joinPem(parts) : null;
-};
-
-/**
- * start under rootCA: the new intermediate is signed by the root, as gen --replace-ca signs one:
- * its key here (encrypted: the passphrase file opens it), the new CA within the root's validity.
- */
-function rootSigning(instances: Instances, r: CaRotation, snap: Snapshot, now: Date): RootSigning | undefined {
-  const root = r.ca.root;
-  if (!root) return undefined;
-  // Adopting a root: made in this run (newRootItem), long enough for its CAs (checked when read).
-  const made = newRootItem(instances, snap);
-  if (made) return made.signing;
-  const key = snap.get(root.keyPath);
-  if (!key)
-    throw new UserError(`rotate-ca start: ${r.files.newCrt} must be signed by the root CA, but ${root.keyPath} is not in the output folder: put it back (it is needed only for this)`, EXIT.badInput);
-  const rootCrt = cert(snap.get(root.certPath));
-  const end = rootCrt ? new Date(rootCrt.validTo) : null;
-  if (!end) throw new UserError(`rotate-ca start: ${root.certPath} is missing or not a readable certificate: the root CA signs the new ${r.ca.name}`, EXIT.badInput);
-  if (now.getTime() + r.ca.days * DAY_MS > end.getTime())
-    throw new UserError(
-      `${root.certPath}: the root CA ends on ${end.toISOString()}; ${r.files.newCrt} made now for ${r.ca.daysField} ${r.ca.days} days would outlive it: lower ${r.ca.daysField}, or give the cluster a new root first`,
-      EXIT.badInput,
-    );
-  return { name: root.name, certPath: root.certPath, keyPath: root.keyPath, ...(isEncryptedKey(key) ? { passphrase: PASSPHRASE } : {}) };
-}
-
-/**
- * rootCA added to a cluster whose CAs are self-signed (no root in the folder yet): start makes the
- * root first, as gen does (its key encrypted unless rootCA.encrypt is false), and signs the new CAs
- * with it; the old self-signed CAs stay trusted through the overlap like any old CA.
- */
-export function newRootItem(instances: Instances, snap: Snapshot): { item: PlanItem; signing: RootSigning } | null {
-  const root = instances.root;
-  const key = root && snap.get(root.keyPath);
-  if (!root || snap.get(root.certPath)) return null;
-  // A key without its certificate: a start killed while installing the pair (rolled forward under
-  // the lock before the run plans again), or a key put there by hand; certified as gen would.
-  const planned = planRoot(root, { ...absent(), keyExists: !!key, keyEncrypted: !!key && isEncryptedKey(key) }, instances.rootEncrypt ?? true);
-  return planned.signing ? { item: planned.item, signing: planned.signing } : null;
 }
 
 /** start: the new CA (ca-new.*), the bundle old + new, its copies in node trees, kubeconfigs embedding it. */
@@ -130,21 +58,6 @@ function planStart(instances: Instances, r: CaRotation, snap: Snapshot, now: Dat
   );
   const kubeconfigs = kubeconfigsOf(instances, c).map((kc) => kubeconfigItem(instances, kc, snap, f.bundle, want, [bundle.name], bundleRemade));
   return [made, bundle, ...copies, ...kubeconfigs];
-}
-
-/**
- * Replaces a pair (a CA's ca.crt/ca.key, or a copy of them) by another: the certificate is removed
- * first, then the key renamed into place, then the certificate: at no moment a key beside a
- * certificate of another key. The old files are in `backups` or elsewhere already.
- */
-export function pairSteps(snap: Snapshot, to: { crt: string; key: string }, from: { crt: string; key: string }, want: { crt: Buffer | null; key: Buffer | null }, keyMode: number = MODE.secret): Step[] {
-  const steps: Step[] = [];
-  const keyChanges = !same(snap.get(to.key), want.key);
-  const crtChanges = !same(snap.get(to.crt), want.crt);
-  if (keyChanges && snap.get(to.crt)) steps.push(...backup(snap, to.crt), { op: 'remove', file: to.crt });
-  if (keyChanges) steps.push(...backup(snap, to.key), { op: 'copy', from: from.key, to: to.key, mode: keyMode });
-  if (crtChanges) steps.push(...(keyChanges ? [] : backup(snap, to.crt)), { op: 'copy', from: from.crt, to: to.crt, mode: MODE.public });
-  return steps;
 }
 
 /** reissue, first: the old pair kept as ca-old.*, the new one moved into ca.* (the signer). */
@@ -247,21 +160,6 @@ export function treeCopies(instances: Instances, r: CaRotation, snap: Snapshot, 
       return item(copy.name, copy.group, 'reissue', ['updated from its source'], [sourceItem.get(copy.source)!], steps);
     });
   return { copies, remade };
-}
-
-/**
- * A bundle file that keeps its name but holds only `crt` (finish: the new CA; abort: the old): a
- * component still started with the bundle keeps working and already trusts that CA alone.
- */
-export function retireBundles(instances: Instances, r: CaRotation, snap: Snapshot, reason: string): PlanItem[] {
-  const f = r.files;
-  const c = r.ca.name;
-  const want = bundleOfFiles(snap, [f.crt]);
-  // Only a bundle that is there: one that never existed (a start killed before making it) names nothing.
-  const rewrite = (file: string): Step[] => (!snap.get(file) || same(snap.get(file), want) ? [] : [...backup(snap, file), { op: 'concat', from: [f.crt], to: file, mode: MODE.public }]);
-  const bundle = item(`${c}-bundle`, 'ca', 'reissue', [`${f.bundle} ${reason}`], [], rewrite(f.bundle));
-  const copies = bundleCopies(instances, c).map((b) => item(`${b.node}/${c}-bundle`, 'ca', 'reissue', [`${b.to} ${reason}`], [bundle.name], rewrite(b.to)));
-  return [bundle, ...copies];
 }
 
 /**
