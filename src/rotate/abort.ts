@@ -89,3 +89,13 @@ export function assertAbortable(r: CaRotation): void {
 export const backInStartNote = (r: CaRotation): string =>
   `${r.ca.name}: back in phase start (${r.files.crt} is the old CA again and signs every leaf; both CAs stay trusted): distribute, restart as listed, ` +
   'then run kube-pki rotate-ca abort again to end trust in the new CA (or kube-pki rotate-ca reissue to go forward after all)';
+
+/**
+ * The CAs one abort run moves back, one step for all: the CAs in reissue when there is any (back to
+ * start), else those in start. A run killed after one CA got back to start therefore finishes the
+ * others when run again instead of taking that CA a second step back before its restart.
+ */
+export function abortTargets(rotations: CaRotation[]): CaRotation[] {
+  const back = rotations.filter((r) => r.state === 'reissue');
+  return back.length ? back : rotations.filter((r) => r.state === 'start');
+}

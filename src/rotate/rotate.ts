@@ -14,7 +14,7 @@ import type { Plan } from '../model/steps.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
 import { phaseComplete, planPhase } from './plan.js';
-import { assertAbortable, backInStartNote, planAbort } from './abort.js';
+import { abortTargets, assertAbortable, backInStartNote, planAbort } from './abort.js';
 import { mergeRestarts, rollingRestart, type NodeRestart } from './restart.js';
 
 export type RotateCommand = RotationPhase | 'abort' | 'status';
@@ -194,7 +194,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
     const rotations = cas.map((c) => caRotation(c, s));
     if (command === 'abort') {
       rotations.forEach(assertAbortable);
-      return { profile: 'rotate-ca', items: rotations.filter((r) => r.state !== 'none').flatMap((r) => planAbort(instances, r, s, { now })) };
+      return { profile: 'rotate-ca', items: abortTargets(rotations).flatMap((r) => planAbort(instances, r, s, { now })) };
     }
     for (const r of rotations) assertOrder(command, r, r.state === 'none' || phaseComplete(r.state, instances, r, s));
     // finish on a CA without a rotation: nothing to do (running finish twice changes nothing).
@@ -208,7 +208,8 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   let planned = plan(snap);
   const warningsOf = (p: Plan) => p.items.flatMap((i) => (i.warnings ?? []).map((w) => `${i.name}: ${w}`));
   report.warnings = warningsOf(planned);
-  const rotating = cas.filter((c) => command === 'start' || caRotation(c, snap).state !== 'none').map((c) => c.name);
+  const moving = command === 'abort' ? abortTargets(cas.map((c) => caRotation(c, snap))).map((r) => r.ca) : cas;
+  const rotating = moving.filter((c) => command === 'start' || caRotation(c, snap).state !== 'none').map((c) => c.name);
   if (command === 'abort') Object.assign(report, abortReport(cluster, instances, snap, rotating));
   else {
     report.restart = rollingRestart(cluster, instances, rotating, command);
