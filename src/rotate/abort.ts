@@ -1,9 +1,12 @@
 import { EXIT, UserError } from '../errors.js';
-import { cert, kubeconfigsOf, pairMatches, type CaRotation, type Snapshot } from '../inspect/rotation.js';
+import { caRotation, cert, kubeconfigsOf, pairMatches, type CaRotation, type Snapshot } from '../inspect/rotation.js';
+import type { Cluster } from '../model/cluster.js';
 import type { Instances } from '../model/instances.js';
 import type { PlanItem, Step } from '../model/steps.js';
 import { item, kubeconfigItem, pairSteps, retireBundles } from './items.js';
+import { backInStartNote, retiredBundleNote } from './notes.js';
 import { leafItem, treeCopies, type RotateOptions } from './plan.js';
+import { rollingRestart, type NodeRestart } from './restart.js';
 
 // rotate-ca abort: the way back, one overlap at a time, so that no component ever meets a certificate
 // it does not trust. From reissue it goes back to phase start (the old CA signs again, every leaf is
@@ -85,11 +88,6 @@ export function assertAbortable(r: CaRotation): void {
   if (r.state === 'finish') refuse('is in the finish phase: trust in the old CA is ending, there is no way back; run kube-pki rotate-ca finish');
 }
 
-/** What the user does after abort: from reissue, a second abort once the nodes run with the old CA's files. */
-export const backInStartNote = (r: CaRotation): string =>
-  `${r.ca.name}: back in phase start (${r.files.crt} is the old CA again and signs every leaf; both CAs stay trusted): distribute, restart as listed, ` +
-  'then run kube-pki rotate-ca abort again to end trust in the new CA (or kube-pki rotate-ca reissue to go forward after all)';
-
 /**
  * The CAs one abort run moves back, one step for all: the CAs in reissue when there is any (back to
  * start), else those in start. A run killed after one CA got back to start therefore finishes the
@@ -98,4 +96,18 @@ export const backInStartNote = (r: CaRotation): string =>
 export function abortTargets(rotations: CaRotation[]): CaRotation[] {
   const back = rotations.filter((r) => r.state === 'reissue');
   return back.length ? back : rotations.filter((r) => r.state === 'start');
+}
+
+/**
+ * abort's restarts and notes (its CAs are all in reissue or all in start, abortTargets): back from
+ * reissue the signing pair and the leaves change (the restarts of reissue); back from start the
+ * trust flags name ca.crt again (the restarts of finish).
+ */
+export function abortReport(cluster: Cluster, instances: Instances, snap: Snapshot, caNames: string[]): { restart: NodeRestart[]; notes: string[] } {
+  const rotations = caNames.map((name) => caRotation(instances.certs.find((c) => c.name === name)!, snap));
+  const fromReissue = rotations.some((r) => r.state === 'reissue');
+  return {
+    restart: rollingRestart(cluster, instances, caNames, fromReissue ? 'reissue' : 'finish'),
+    notes: rotations.map((r) => (fromReissue ? backInStartNote(r) : retiredBundleNote(instances, r.ca.name, 'the old CA'))),
+  };
 }

@@ -46,9 +46,3 @@ export function rollingRestart(cluster: Cluster, instances: Instances, caNames: 
     .filter((s) => s.components.length > 0);
 }
 
-/** Two rolling restarts as one: each node once, with the components of both, in the usual order. */
-export function mergeRestarts(a: NodeRestart[], b: NodeRestart[]): NodeRestart[] {
-  const order = [...new Set([...a, ...b].map((r) => r.node))];
-  const of = (node: string) => [...new Set([...a, ...b].filter((r) => r.node === node).flatMap((r) => r.components))].sort((x, y) => rankOf(x) - rankOf(y));
-  return order.map((node) => ({ node, components: of(node) }));
-}

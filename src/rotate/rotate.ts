@@ -5,7 +5,7 @@ import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
 import { isExternalCa } from '../inspect/compare.js';
-import { bundleCopies, caFiles, caRotation, embedded, readSnapshot, rotationPaths, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
+import { caRotation, embedded, readSnapshot, rotationPaths, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
 import { certFacts } from '../inspect/x509.js';
 import type { Cluster } from '../model/cluster.js';
 import type { CertInstance, Instances } from '../model/instances.js';
@@ -14,8 +14,9 @@ import type { Plan } from '../model/steps.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
 import { phaseComplete, planPhase } from './plan.js';
-import { abortTargets, assertAbortable, backInStartNote, planAbort } from './abort.js';
-import { mergeRestarts, rollingRestart, type NodeRestart } from './restart.js';
+import { abortReport, abortTargets, assertAbortable, planAbort } from './abort.js';
+import { retiredBundleNote } from './notes.js';
+import { rollingRestart, type NodeRestart } from './restart.js';
 
 export type RotateCommand = RotationPhase | 'abort' | 'status';
 
@@ -72,30 +73,6 @@ function nextText(r: CaRotation, complete: boolean): string {
   if (r.state === 'finish') return 'rotation done';
   const after = PHASES[PHASES.indexOf(r.state) + 1]!;
   return `distribute, restart as listed, then ${run(after)} (or ${run('abort')} to go back)`;
-}
-
-/** When the bundle's name may go: after the restart, once nothing is started with it. */
-function retiredBundleNote(instances: Instances, caName: string, holds: string): string {
-  const f = caFiles(instances.certs.find((c) => c.name === caName)!);
-  const copies = bundleCopies(instances, caName).length ? ' (and its copies in the node trees)' : '';
-  return (
-    `${f.bundle}${copies} now holds only ${holds}, the same as ${f.crt}, and stays on the nodes: a component still started with it keeps working. ` +
-    `Once every component runs with the flags \`kube-pki flags\` prints now (${f.crt}), after the restart below, its name may go: ` +
-    `delete it here and run kube-pki distribute (it removes it from the nodes), or keep it: the next rotate-ca start reuses it`
-  );
-}
-
-/**
- * abort's restarts and notes, by where each CA was: from start the trust flags go back to ca.crt (the
- * restarts of finish); from reissue the signing pair and the leaves change (the restarts of reissue).
- */
-function abortReport(cluster: Cluster, instances: Instances, snap: Snapshot, caNames: string[]): Pick<RotateReport, 'restart' | 'notes'> {
-  const rotations = caNames.map((name) => caRotation(instances.certs.find((c) => c.name === name)!, snap));
-  const from = (state: RotationState) => rotations.filter((r) => r.state === state);
-  return {
-    restart: mergeRestarts(rollingRestart(cluster, instances, from('reissue').map((r) => r.ca.name), 'reissue'), rollingRestart(cluster, instances, from('start').map((r) => r.ca.name), 'finish')),
-    notes: [...from('reissue').map(backInStartNote), ...from('start').map((r) => retiredBundleNote(instances, r.ca.name, 'the old CA'))],
-  };
 }
 
 /** The CAs of the catalog that kube-pki can rotate (made by kube-pki, key present), and why not the others. */
