@@ -8,7 +8,8 @@ import { pemCerts } from './helpers/rotation.js';
 
 // rotate-ca --distribute against real OpenSSH sshds on loopback (127.0.14.5x: this issue's range):
 // each phase ends with every node holding its files for that phase, and check --remote is clean.
-// After finish the trust bundle is removed from the nodes, not left behind.
+// After finish the trust bundle stays on the nodes with the new CA alone: components still started with
+// it (the previous phase's flags) keep working until their restart; no file a flag names goes missing.
 
 const NODES = [
   { name: 'master-1', address: '192.168.5.11', role: 'controlplane', ssh: '127.0.14.51' },
@@ -51,7 +52,7 @@ describe('rotate-ca --distribute (real sshd on loopback)', () => {
     await cleanup?.();
   });
 
-  it('each phase reaches every node; check --remote is clean after each; finish removes the bundle from the nodes', async () => {
+  it('each phase reaches every node; check --remote is clean after each; finish leaves the bundle on the nodes with the new CA alone', async () => {
     const checkRemote = async () => {
       const r = await withSsh(['check', '--remote']);
       expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
@@ -73,7 +74,29 @@ describe('rotate-ca --distribute (real sshd on loopback)', () => {
 
     const finish = await withSsh(['rotate-ca', 'finish', '--distribute']);
     expect(finish.exitCode, `${finish.stdout}\n${finish.stderr}`).toBe(0);
-    for (const n of NODES) expect(await nodeFiles(n.name)).not.toContain('ca-bundle.crt');
+    expect(finish.stdout).toContain('its name may go');
+    const newCa = await readFile(join(pki, 'ca.crt'));
+    for (const n of NODES) {
+      const bundle = pemCerts(await readFile(join(lab.node(n.name).home, 'pki/ca-bundle.crt')));
+      expect(bundle.map((c) => c.raw.toString('base64')), n.name).toEqual(pemCerts(newCa).map((c) => c.raw.toString('base64')));
+      expect((await readFile(join(lab.node(n.name).home, 'pki/ca.crt'))).equals(newCa)).toBe(true);
+    }
     await checkRemote();
+  }, 240_000);
+
+  it('abort --distribute from start: every node trusts the old CA alone again, under the bundle\'s name too', async () => {
+    const ca = await readFile(join(pki, 'ca.crt'));
+    const start = await withSsh(['rotate-ca', 'start', '--distribute']);
+    expect(start.exitCode, `${start.stdout}\n${start.stderr}`).toBe(0);
+    const abort = await withSsh(['rotate-ca', 'abort', '--distribute']);
+    expect(abort.exitCode, `${abort.stdout}\n${abort.stderr}`).toBe(0);
+    expect(abort.stdout).toContain('Restart, one node at a time');
+    for (const n of NODES) {
+      const home = lab.node(n.name).home;
+      expect((await readFile(join(home, 'pki/ca.crt'))).equals(ca), n.name).toBe(true);
+      expect(pemCerts(await readFile(join(home, 'pki/ca-bundle.crt'))).map((c) => c.fingerprint256)).toEqual(pemCerts(ca).map((c) => c.fingerprint256));
+    }
+    const r = await withSsh(['check', '--remote']);
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
   }, 240_000);
 });

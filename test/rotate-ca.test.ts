@@ -35,9 +35,12 @@ describe('rotate-ca on the hard-way lab (one CA, flat folder)', () => {
   it('refuses phases out of order (exit 2) and says what to run', async () => {
     const pki = await copyPki(out, join(dir, 'order'));
     const before = await hashes(pki);
-    const r = await rotate(['reissue'], pki);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('kube-pki rotate-ca start');
+    for (const phase of ['reissue', 'finish']) {
+      const r = await rotate([phase], pki);
+      expect(r.exitCode, phase).toBe(2);
+      expect(r.stderr).toMatch(/no rotation under way.*: run kube-pki rotate-ca start first/);
+    }
+    expect(changedFiles(before, await hashes(pki))).toEqual([]);
     expect((await rotate(['start'], pki)).exitCode).toBe(0);
     const early = await rotate(['finish'], pki);
     expect(early.exitCode).toBe(2);
@@ -72,7 +75,7 @@ describe('rotate-ca on the hard-way lab (one CA, flat folder)', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('nothing is written');
     expect(r.stdout).toMatch(/openssl genrsa -out ca-new\.key 2048/);
-    expect(r.stdout).toContain('cat ca.crt ca-new.crt > ca-bundle.crt');
+    expect(r.stdout).toContain('awk 1 ca.crt ca-new.crt > ca-bundle.crt');
     expect(r.stdout).toMatch(/1\. master-1: etcd, kube-apiserver, kube-controller-manager/);
     expect(changedFiles(before, await hashes(pki))).toEqual([]);
     expect((await rotate(['start'], pki)).exitCode).toBe(0);
@@ -134,11 +137,14 @@ describe('rotate-ca on the hard-way lab (one CA, flat folder)', () => {
     expect((await json(['reissue'], pki)).changed).toEqual([]);
     expect(changedFiles(snapshot, await hashes(pki))).toEqual([]);
 
-    // finish: the bundle goes, kubeconfigs embed the new CA alone, the old CA is archived, not deleted.
+    // finish: the bundle keeps its name with the new CA alone (components still started with it keep
+    // working until their restart), kubeconfigs embed the new CA alone, the old CA is archived, not deleted.
     const finish = await json(['finish'], pki);
     expect(finish.cas[0]).toEqual(expect.objectContaining({ state: 'none' }));
     const files = await readdir(pki);
-    expect(files.filter((f) => /^ca-(bundle|new|old)/.test(f))).toEqual([]);
+    expect(files.filter((f) => /^ca-(bundle|new|old)/.test(f))).toEqual(['ca-bundle.crt']);
+    expect(pemCerts(await readFile(join(pki, 'ca-bundle.crt'))).map((c) => c.fingerprint256)).toEqual([newCa.fingerprint256]);
+    expect(finish.notes).toEqual([expect.stringContaining('ca-bundle.crt now holds only the new CA, the same as ca.crt, and stays on the nodes')]);
     expect(finish.backupDir).toBeTruthy();
     expect((await readFile(join(finish.backupDir!, 'ca-old.crt'))).equals(Buffer.from(oldCa.toString()))).toBe(true);
     expect((await readFile(join(finish.backupDir!, 'ca-old.key'))).length).toBeGreaterThan(0);
@@ -260,7 +266,8 @@ describe('rotate-ca on the kubeadm layout (three CAs, node trees)', () => {
       expect(parts.cas).toHaveLength(1);
       expect(issued(parts.client, parts.cas[0]!)).toBe(true);
     }
-    expect(await readdir(join(pki, 'worker-1/pki'))).toEqual(['ca.crt']);
+    expect(await readdir(join(pki, 'worker-1/pki'))).toEqual(['ca-bundle.crt', 'ca.crt']);
+    expect(pemCerts(await readFile(join(pki, 'worker-1/pki/ca-bundle.crt'))).map((c) => c.fingerprint256)).toEqual([(await cert(join(pki, 'worker-1/pki/ca.crt'))).fingerprint256]);
     const saAfter = await Promise.all(['_cluster/pki/sa.key', '_cluster/pki/sa.pub', 'cp-1/pki/sa.key'].map((f) => readFile(join(pki, f))));
     saAfter.forEach((b, i) => expect(b.equals(saBefore[i]!)).toBe(true));
     const clean = await kubePki(['check', '--config', config, '--out', pki]);

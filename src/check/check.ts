@@ -404,8 +404,14 @@ function rootChainRules(facts: CertFacts, inst: CertInstance, ctx: Context): { c
   const file = ctx.byInstance.get(root.name)?.file;
   const rootCert = file?.facts?.cert ?? null;
   const { problems, notUnderRoot } = intermediateProblems(facts, rootCert, root.certPath);
-  const fix = notUnderRoot ? ': gen --replace-ca makes it an intermediate of the root' : '';
-  return { ca: notUnderRoot ? null : root.certPath, problems: problems.map((p) => problem('error', 'root-chain', `${p}${fix}`)) };
+  // rotate-ca start adopting the root: the old CA stays trusted through the overlap and reissue replaces it.
+  const adopting = notUnderRoot && ctx.overlap.has(inst.name);
+  const fix = adopting
+    ? ': the CA being replaced by the rotation under way (its new CA is the root\'s); rotate-ca reissue and finish end it'
+    : notUnderRoot
+      ? ': rotate-ca start (no outage) or gen --replace-ca makes it an intermediate of the root'
+      : '';
+  return { ca: notUnderRoot ? null : root.certPath, problems: problems.map((p) => problem(adopting ? 'note' : 'error', 'root-chain', `${p}${fix}`)) };
 }
 
 async function kubeconfigRow(m: KubeconfigMatch, ctx: Context): Promise<KubeconfigRow> {

@@ -1,9 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { catalogFor } from '../catalog/index.js';
 import { componentFlags, nodeFolder, type ComponentFlag } from '../catalog/flags.js';
 import type { CertSpec } from '../model/catalog.js';
 import { bundleOf, isSigningFlag } from '../model/rotation.js';
+import { isRetiredBundle } from '../inspect/rotation.js';
 import { instancesFor } from '../pki.js';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
@@ -23,10 +24,16 @@ export interface FlagsOptions {
 function inOverlap(cluster: Cluster, options: FlagsOptions, dir: string): (spec: CertSpec) => boolean {
   const local = statSync(dir, { throwIfNoEntry: false })?.isDirectory();
   const instances = local ? null : instancesFor(cluster);
+  // A bundle that holds only the CA itself (retired by finish or abort) is no overlap: flags name ca.crt again.
+  const overlapping = (folder: string, crt: string) => {
+    const read = (p: string) => (existsSync(join(folder, p)) ? readFileSync(join(folder, p)) : null);
+    const bundle = read(bundleOf(crt));
+    return !!bundle && !isRetiredBundle(bundle, read(crt));
+  };
   return (spec) => {
-    if (local) return existsSync(join(dir, bundleOf(`${spec.file(undefined)}.crt`)));
+    if (local) return overlapping(dir, `${spec.file(undefined)}.crt`);
     const ca = instances!.certs.find((c) => c.spec === spec)!;
-    return existsSync(join(options.out ?? 'pki', bundleOf(ca.certPath)));
+    return overlapping(options.out ?? 'pki', ca.certPath);
   };
 }
 

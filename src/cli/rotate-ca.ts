@@ -16,6 +16,7 @@ function reportText(report: RotateReport): string {
   if (report.command === 'status') return `${out.join('\n')}\n`;
   if (report.result === 'nothing') out.push('Nothing to do: no rotation under way for these CAs.');
   if (!dry && report.result !== 'nothing') out.push(`Changed files (kube-pki distribute sends these): ${report.changed.join(', ') || 'none'}`);
+  for (const n of report.notes) out.push(`note: ${n}`);
   if (report.backupDir) out.push(`Replaced and archived files are in ${report.backupDir}`);
   for (const e of report.errors) out.push(`error: ${e.name}: ${e.message}`);
   if (report.restart.length) {
@@ -28,6 +29,8 @@ function reportText(report: RotateReport): string {
 
 export async function rotateCaCommand(cluster: Cluster, command: RotateCommand, options: RotateCaOptions & { json?: boolean }): Promise<number> {
   const { exitCode, report, plan } = await rotateCa(cluster, command, options);
+  // On stderr, as gen's: a capped validity is worth seeing even with --json.
+  for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
   if (options.json) process.stdout.write(`${JSON.stringify({ ...report, ...(options.dryRun && plan ? { plan: plan.items.map(({ name, action, reasons, outputs }) => ({ name, action, reasons, outputs })) } : {}) }, null, 2)}\n`);
   else {
     process.stdout.write(reportText(report));

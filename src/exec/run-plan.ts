@@ -10,6 +10,7 @@ import { runOpenssl } from '../openssl/run.js';
 import { MODE, TMP_DIR } from '../model/files.js';
 import type { Arg, Plan, PlanItem, Step } from '../model/steps.js';
 import { limiter } from '../util/limit.js';
+import { pemBundle } from '../util/pem.js';
 
 export interface RunContext {
   outDir: string;
@@ -92,8 +93,9 @@ async function runStep(step: Step, ctx: RunContext, tmp: string, staged: Staged[
       return;
     }
     case 'concat': {
-      const parts = await Promise.all(step.from.map((f) => readFile(join(ctx.outDir, f))));
-      await writeFile(join(tmp, tmpName(step.to)), Buffer.concat(parts), { mode: step.mode });
+      const parts = await Promise.all(step.from.map(async (f) => ({ name: f, pem: await readFile(join(ctx.outDir, f)) })));
+      // Read back before it is installed: a bundle a strict PEM reader cannot split fails the item.
+      await writeFile(join(tmp, tmpName(step.to)), pemBundle(parts, step.to), { mode: step.mode });
       staged.push({ tmp: tmpName(step.to), final: step.to, mode: step.mode });
       return;
     }

@@ -125,7 +125,8 @@ function refuseRootless(plan: Plan): void {
   throw new UserError(
     `rootCA: ${plan.rootless.join(', ')} ${plan.rootless.length > 1 ? 'are CAs' : 'is a CA'} not signed by the root CA (self-signed, made before rootCA); ` +
       'putting the root over them replaces them: new CA keys, every certificate re-issued, every node updated. ' +
-      'Run gen --replace-ca to do that (the old files are backed up); nothing was written',
+      'On a running cluster, kube-pki rotate-ca start --ca-passphrase-file FILE does it without an outage (then reissue, finish); ' +
+      'gen --replace-ca does it at once (the old files are backed up); nothing was written',
     EXIT.badInput,
   );
 }

@@ -6,6 +6,7 @@ import { bundleOf, rotationFiles, type RotationFiles, type RotationState } from 
 import { UnusableFile } from '../files/read.js';
 import { readIfExists } from './disk.js';
 import { issuedBy, privateKey } from './x509.js';
+import { pemCertificates } from '../util/pem.js';
 
 // Where a CA rotation stands, read from the files themselves (as MKE4 does): no state file that
 // could be lost or disagree with the folder. See src/model/rotation.ts for the layout.
@@ -23,6 +24,22 @@ export interface CaRotation {
   next: X509Certificate | null;
   /** The CA being replaced (ca.crt before the swap, ca-old.crt after). */
   previous: X509Certificate | null;
+  /**
+   * The bundle holds just the CA of ca.crt: left by finish (or abort) under its name, so that a
+   * component still started with it keeps working until its restart; the next start reuses it.
+   */
+  retired: boolean;
+}
+
+/** A bundle that holds exactly the certificates of the CA file beside it: no longer an overlap. */
+export function isRetiredBundle(bundle: Buffer | null | undefined, crt: Buffer | null | undefined): boolean {
+  if (!bundle || !crt) return false;
+  try {
+    const prints = (pem: Buffer) => pemCertificates(pem).map((c) => c.fingerprint256).join();
+    return prints(bundle) === prints(crt) && prints(crt) !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** The copies of a CA's certificate in node trees, and where each tree's bundle goes. */
@@ -107,9 +124,11 @@ export function caRotation(ca: CertInstance, snap: Snapshot): CaRotation {
   const has = (p: string) => !!snap.get(p);
   const hasNew = has(files.newCrt) || has(files.newKey);
   const hasOld = has(files.oldCrt) || has(files.oldKey);
-  const hasBundle = has(files.bundle);
+  const retired = isRetiredBundle(snap.get(files.bundle), snap.get(files.crt));
+  // The overlap's bundle: old + new. A retired one (the current CA alone) marks no phase.
+  const hasBundle = has(files.bundle) && !retired;
   const crt = cert(snap.get(files.crt));
-  const base = { ca, files };
+  const base = { ca, files, retired };
   if (!hasNew && !hasOld && !hasBundle) return { ...base, state: 'none', next: null, previous: crt };
   if (hasNew && !hasOld) return { ...base, state: 'start', next: cert(snap.get(files.newCrt)), previous: crt };
   // Reissue copies the old pair to ca-old.* first, then moves the new one into ca.*.
@@ -122,7 +141,7 @@ export function caRotation(ca: CertInstance, snap: Snapshot): CaRotation {
     state: 'none',
     next: null,
     previous: crt,
-    broken: `${files.bundle} is there without ${files.newCrt} or ${files.oldCrt}: not a rotation kube-pki can follow; move it away (or restore the missing CA files from a backup-* folder)`,
+    broken: `${files.bundle} holds more than ${files.crt} but there is no ${files.newCrt} or ${files.oldCrt}: not a rotation kube-pki can follow; move it away (or restore the missing CA files from a backup-* folder)`,
   };
 }
 

@@ -23,7 +23,10 @@ export type Step =
   | { op: 'backup'; file: string }
   | { op: 'kubeconfig'; file: string; kubeconfig: KubeconfigSource }
   | { op: 'copy'; from: string; to: string; mode: number }
-  /** Several files of the PKI one after the other in one new file (a CA trust bundle), installed at once. */
+  /**
+   * CA certificates of the PKI as one PEM trust bundle (src/util/pem.ts: each file ending in one
+   * newline), read back to exactly their certificates before it is installed.
+   */
   | { op: 'concat'; from: string[]; to: string; mode: number }
   /** Removes a file of the PKI (backed up first by a 'backup' step when it is the only copy). */
   | { op: 'remove'; file: string };

@@ -7,6 +7,7 @@ import type { CertInstance, CopyFile, CopyInstance, Instances, KeyPairInstance, 
 import { kubeconfigSource } from '../kubeconfig/source.js';
 import { MODE } from '../model/files.js';
 import type { Action, Plan, PlanItem, Step } from '../model/steps.js';
+import { DAY_MS } from '../model/time.js';
 import { checkIntermediates, planRoot } from './root.js';
 import { certSteps, type RootSigning } from './cert-steps.js';
 import { plural } from '../util/words.js';
@@ -187,15 +188,15 @@ export const absent = (): CertState => ({ keyExists: false, keyUnreadable: false
 const changes = (a: Action | undefined) => a === 'create' || a === 'reissue';
 
 /**
- * The days a leaf signed now is valid for: validityDays.leaf, or less when its CA (kept from an earlier
- * run) expires sooner: a certificate must not outlive its issuer. Capped with a warning, as kubeadm
- * warns; a CA with less than a day left signs nothing.
+ * The days a leaf signed now is valid for: validityDays.leaf, or less when its CA expires sooner: a
+ * certificate must not outlive its issuer. Capped with a warning, as kubeadm warns; a CA with less
+ * than a day left signs nothing. Shared by gen (a CA kept from an earlier run) and rotate-ca reissue.
  */
-function leafDays(cert: CertInstance, ca: CertState | undefined, caRemade: boolean): { days: number; warning?: string } {
-  const left = ca?.remainingDays;
+export function cappedLeafDays(cert: CertInstance, caNotAfter: Date, now: Date): { days: number; warning?: string } {
+  const left = (caNotAfter.getTime() - now.getTime()) / DAY_MS;
   // One day of slack, as the stale check allows: a CA made moments before its leaves is not "shorter".
-  if (caRemade || left === undefined || cert.days <= left + 1 || !ca?.facts) return { days: cert.days };
-  const expires = ca.facts.notAfter.toISOString();
+  if (cert.days <= left + 1) return { days: cert.days };
+  const expires = caNotAfter.toISOString();
   const days = Math.floor(left);
   if (days < 1)
     throw new UserError(`${cert.ca!.certPath} expires on ${expires}, too soon to sign ${cert.certPath}: replace the CA (kube-pki gen --replace-ca)`, EXIT.failed);
@@ -203,6 +204,12 @@ function leafDays(cert: CertInstance, ca: CertState | undefined, caRemade: boole
     days,
     warning: `valid for ${plural(days, 'day')} instead of validityDays.leaf (${cert.days}): capped to the remaining life of its CA ${cert.ca!.certPath}, which expires on ${expires}; replace the CA (gen --replace-ca) before then`,
   };
+}
+
+function leafDays(cert: CertInstance, ca: CertState | undefined, caRemade: boolean): { days: number; warning?: string } {
+  if (caRemade || ca?.remainingDays === undefined || !ca.facts) return { days: cert.days };
+  // remainingDays was measured at the inspection's `now`: the same moment here.
+  return cappedLeafDays(cert, ca.facts.notAfter, new Date(ca.facts.notAfter.getTime() - ca.remainingDays * DAY_MS));
 }
 
 function planCert(cert: CertInstance, state: CertState, actions: Map<string, Action>, options: PlanOptions, root?: RootSigning, ca?: CertState): PlanItem {

@@ -16,6 +16,7 @@ import type { Plan, PlanItem } from '../model/steps.js';
 import { DAY_MS } from '../model/time.js';
 import { certUses, kubeconfigUses, restartsFor, type Restart } from '../catalog/restart.js';
 import { requireCerts } from '../catalog/select.js';
+import { signsTokens } from '../catalog/tokens.js';
 
 export interface RenewOptions {
   names: string[];
@@ -141,8 +142,6 @@ export function renewPlan(profile: string, instances: Instances, disk: DiskState
 /** The files a group of plan items rewrites, one row each. */
 const followersOf = (items: PlanItem[]): Follower[] => items.flatMap((i) => i.outputs.map((file) => ({ name: i.name, file })));
 
-/** A key the apiserver verifies service-account tokens with (catalog flags --service-account-*). */
-const signsTokens = (c: CertInstance) => (c.spec.uses ?? []).some((u) => u.flag.startsWith('--service-account-'));
 const TOKEN_WARNING =
   'with a new key, tokens signed with the old one fail until they are refreshed; to avoid that, give kube-apiserver the old ' +
   'certificate (from the backup folder) as a second --service-account-key-file';

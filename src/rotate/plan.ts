@@ -1,16 +1,17 @@
+import type { X509Certificate } from 'node:crypto';
 import { EXIT, UserError } from '../errors.js';
-import { isEncryptedKey } from '../inspect/x509.js';
-import { DAY_MS } from '../model/time.js';
-import { bundleCopies, cert, embedded, kubeconfigsOf, pairMatches, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
-import { kubeconfigSource } from '../kubeconfig/source.js';
+import { bundleCopies, cert, kubeconfigsOf, pairMatches, signedBy, type CaRotation, type Snapshot } from '../inspect/rotation.js';
+import { signsTokens } from '../catalog/tokens.js';
 import { MODE } from '../model/files.js';
-import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
+import type { CertInstance, Instances } from '../model/instances.js';
 import type { RotationPhase } from '../model/rotation.js';
-import { PASSPHRASE, type Action, type Plan, type PlanItem, type Step } from '../model/steps.js';
+import type { Plan, PlanItem, Step } from '../model/steps.js';
 import { extensionSection } from '../openssl/cnf.js';
 import { signArgs } from '../openssl/commands.js';
-import { certSteps, requestSteps, type RootSigning } from '../plan/cert-steps.js';
-import { absent, idleItem } from '../plan/plan.js';
+import { certSteps, requestSteps } from '../plan/cert-steps.js';
+import { absent, cappedLeafDays, idleItem } from '../plan/plan.js';
+import { backup, bundleOfFiles, item, kubeconfigItem, pairSteps, retireBundles, same } from './items.js';
+import { newRootItem, rootSigning } from './root.js';
 
 // The three phases of a CA rotation as plans for the ordinary executor (steps, temp folder, atomic
 // renames, lock): pure functions of the files as they are, so running a phase again plans only what
@@ -23,56 +24,6 @@ export interface RotateOptions {
   newKeys?: boolean;
   /** start under a root CA: when the new intermediate is signed. */
   now?: Date;
-}
-
-/** The files of the PKI folder a list of steps changes (written or removed). */
-const touched = (steps: Step[]): string[] => [
-  ...new Set(steps.flatMap((s) => (s.op === 'install' || s.op === 'remove' ? [s.file] : s.op === 'copy' || s.op === 'concat' ? [s.to] : []))),
-];
-
-const item = (name: string, group: PlanItem['group'], action: Action, reasons: string[], needs: string[], steps: Step[], keySteps: Step[] = []): PlanItem =>
-  steps.length + keySteps.length ? { name, group, action, reasons, needs, keySteps, steps, outputs: touched(steps) } : idleItem(name, group, 'keep', ['nothing left to do']);
-
-const same = (a: Buffer | null | undefined, b: Buffer | null | undefined) => !!a && !!b && a.equals(b);
-const backup = (snap: Snapshot, file: string): Step[] => (snap.get(file) ? [{ op: 'backup', file }] : []);
-
-/** A kubeconfig written again with this CA file embedded, when it does not embed it already. */
-function kubeconfigItem(instances: Instances, kc: KubeconfigInstance, snap: Snapshot, caFile: string, caBytes: Buffer | null, needs: string[], remade: boolean): PlanItem {
-  const source = { ...kubeconfigSource(instances, kc), caFile };
-  const now = embedded(snap.get(kc.path));
-  const current = !remade && !!now && same(now.ca, caBytes) && same(now.cert, snap.get(source.certFile));
-  if (current) return idleItem(kc.name, 'kubeconfig', 'keep', [`embeds ${caFile} already`]);
-  return item(kc.name, 'kubeconfig', 'reissue', [`embeds ${caFile}`], needs, [
-    { op: 'kubeconfig', file: kc.path, kubeconfig: source },
-    ...backup(snap, kc.path),
-    { op: 'install', file: kc.path, mode: MODE.secret },
-  ]);
-}
-
-const concatBundle = (snap: Snapshot, from: [string, string]): Buffer | null => {
-  const [a, b] = from.map((f) => snap.get(f));
-  return a && b ? Buffer.concat([a, b]) : null;
-};
-
-/**
- * start under rootCA: the new intermediate is signed by the root, as gen --replace-ca signs one:
- * its key here (encrypted: the passphrase file opens it), the new CA within the root's validity.
- */
-function rootSigning(r: CaRotation, snap: Snapshot, now: Date): RootSigning | undefined {
-  const root = r.ca.root;
-  if (!root) return undefined;
-  const key = snap.get(root.keyPath);
-  if (!key)
-    throw new UserError(`rotate-ca start: ${r.files.newCrt} must be signed by the root CA, but ${root.keyPath} is not in the output folder: put it back (it is needed only for this)`, EXIT.badInput);
-  const rootCrt = cert(snap.get(root.certPath));
-  const end = rootCrt ? new Date(rootCrt.validTo) : null;
-  if (!end) throw new UserError(`rotate-ca start: ${root.certPath} is missing or not a readable certificate: the root CA signs the new ${r.ca.name}`, EXIT.badInput);
-  if (now.getTime() + r.ca.days * DAY_MS > end.getTime())
-    throw new UserError(
-      `${root.certPath}: the root CA ends on ${end.toISOString()}; ${r.files.newCrt} made now for ${r.ca.daysField} ${r.ca.days} days would outlive it: lower ${r.ca.daysField}, or give the cluster a new root first`,
-      EXIT.badInput,
-    );
-  return { name: root.name, certPath: root.certPath, keyPath: root.keyPath, ...(isEncryptedKey(key) ? { passphrase: PASSPHRASE } : {}) };
 }
 
 /** start: the new CA (ca-new.*), the bundle old + new, its copies in node trees, kubeconfigs embedding it. */
@@ -89,37 +40,24 @@ function planStart(instances: Instances, r: CaRotation, snap: Snapshot, now: Dat
   if (hasCrt) made = idleItem(newCa.name, 'ca', 'keep', ['new CA made']);
   // Key first, then certificate: a run killed between them leaves the key alone, and the next run certifies it.
   else {
-    const root = rootSigning(r, snap, now);
+    const root = rootSigning(instances, r, snap, now);
     const reason = hasKey ? 'new CA key kept; certificate made from it' : 'new CA';
     made = certSteps(newCa, 'create', [root ? `${reason}, signed by the root CA` : reason], !hasKey, absent(), root);
   }
-  const want = concatBundle(snap, [f.crt, f.newCrt]);
+  const sources = [f.crt, f.newCrt];
+  const want = bundleOfFiles(snap, sources);
   const bundleRemade = !want || !same(snap.get(f.bundle), want);
   const bundle = bundleRemade
-    ? item(`${c}-bundle`, 'ca', 'create', [`trust bundle: ${f.crt} + ${f.newCrt}`], [made.name], [...backup(snap, f.bundle), { op: 'concat', from: [f.crt, f.newCrt], to: f.bundle, mode: MODE.public }])
+    ? item(`${c}-bundle`, 'ca', 'create', [`trust bundle: ${f.crt} + ${f.newCrt}`], [made.name], [...backup(snap, f.bundle), { op: 'concat', from: sources, to: f.bundle, mode: MODE.public }])
     : idleItem(`${c}-bundle`, 'ca', 'keep', ['trust bundle holds both CAs']);
   const copies = bundleCopies(instances, c).map((b) =>
     !bundleRemade && same(snap.get(b.to), want)
       ? idleItem(`${b.node}/${c}-bundle`, 'ca', 'keep', ['same as its source'])
-      : item(`${b.node}/${c}-bundle`, 'ca', 'create', [`copied from ${b.from}`], [bundle.name], [...backup(snap, b.to), { op: 'copy', from: b.from, to: b.to, mode: MODE.public }]),
+      : // Made from the same sources, not copied: each tree's bundle is read back before it is installed.
+        item(`${b.node}/${c}-bundle`, 'ca', 'create', [`same as ${b.from}`], [bundle.name], [...backup(snap, b.to), { op: 'concat', from: sources, to: b.to, mode: MODE.public }]),
   );
   const kubeconfigs = kubeconfigsOf(instances, c).map((kc) => kubeconfigItem(instances, kc, snap, f.bundle, want, [bundle.name], bundleRemade));
   return [made, bundle, ...copies, ...kubeconfigs];
-}
-
-/**
- * Replaces a pair (a CA's ca.crt/ca.key, or a copy of them) by another: the certificate is removed
- * first, then the key renamed into place, then the certificate: at no moment a key beside a
- * certificate of another key. The old files are in `backups` or elsewhere already.
- */
-function pairSteps(snap: Snapshot, to: { crt: string; key: string }, from: { crt: string; key: string }, want: { crt: Buffer | null; key: Buffer | null }, keyMode: number = MODE.secret): Step[] {
-  const steps: Step[] = [];
-  const keyChanges = !same(snap.get(to.key), want.key);
-  const crtChanges = !same(snap.get(to.crt), want.crt);
-  if (keyChanges && snap.get(to.crt)) steps.push(...backup(snap, to.crt), { op: 'remove', file: to.crt });
-  if (keyChanges) steps.push(...backup(snap, to.key), { op: 'copy', from: from.key, to: to.key, mode: keyMode });
-  if (crtChanges) steps.push(...(keyChanges ? [] : backup(snap, to.crt)), { op: 'copy', from: from.crt, to: to.crt, mode: MODE.public });
-  return steps;
 }
 
 /** reissue, first: the old pair kept as ca-old.*, the new one moved into ca.* (the signer). */
@@ -151,15 +89,25 @@ function planSwap(r: CaRotation, snap: Snapshot): PlanItem {
   return item(name, 'ca', 'reissue', [`${f.crt}/${f.key} become the new CA; the old one is kept as ${f.oldCrt}/${f.oldKey}`], [], steps);
 }
 
-/** A leaf signed again by the new CA (ca.crt after the swap): key kept, or a new one (--new-keys). */
-function leafItem(leaf: CertInstance, snap: Snapshot, next: Parameters<typeof signedBy>[1], swap: string, options: RotateOptions): PlanItem {
+/**
+ * A leaf signed again by the CA in ca.crt once `needs` is done (reissue: the new CA after the swap;
+ * abort: the old one put back): key kept, or a new one (--new-keys).
+ */
+export function leafItem(leaf: CertInstance, snap: Snapshot, by: { ca: X509Certificate | null; label: 'new' | 'old' }, needs: string, options: RotateOptions): PlanItem {
+  const next = by.ca;
+  const signed = `signed by the ${by.label} CA`;
   if (signedBy(snap.get(leaf.certPath), next) && pairMatches(snap.get(leaf.certPath), snap.get(leaf.keyPath)))
-    return idleItem(leaf.name, 'cert', 'keep', ['signed by the new CA']);
+    return idleItem(leaf.name, 'cert', 'keep', [signed]);
   const hasKey = !!snap.get(leaf.keyPath);
-  if (!hasKey && !options.newKeys) throw new UserError(`rotate-ca reissue: ${leaf.keyPath} is missing; give --new-keys to make new keys, or restore it`, EXIT.badInput);
-  const newKey = !!options.newKeys;
+  // The service-account key signs every token: a CA rotation never changes it, --new-keys or not.
+  const keepsKey = signsTokens(leaf);
+  if (!hasKey && (keepsKey || !options.newKeys))
+    throw new UserError(`rotate-ca reissue: ${leaf.keyPath} is missing; ${keepsKey ? 'it signs service-account tokens: restore it' : 'give --new-keys to make new keys, or restore it'}`, EXIT.badInput);
+  const newKey = !!options.newKeys && !keepsKey;
+  // The CA may be older than its leaves would be (reissue long after start): capped as gen caps.
+  const { days, warning } = next ? cappedLeafDays(leaf, new Date(next.validTo), options.now ?? new Date()) : { days: leaf.days };
   const { cnf, csr, keySteps, steps } = requestSteps(leaf, newKey);
-  steps.push({ op: 'openssl', args: signArgs({ csr, crt: { out: leaf.certPath }, days: leaf.days, cnf, section: extensionSection(leaf), signer: { caCrt: { in: leaf.ca!.certPath }, caKey: { in: leaf.ca!.keyPath } } }) });
+  steps.push({ op: 'openssl', args: signArgs({ csr, crt: { out: leaf.certPath }, days, cnf, section: extensionSection(leaf), signer: { caCrt: { in: leaf.ca!.certPath }, caKey: { in: leaf.ca!.keyPath } } }) });
   if (newKey) {
     // The old certificate goes before the new key comes: never a key beside a certificate of another key.
     if (snap.get(leaf.certPath)) steps.push({ op: 'backup', file: leaf.certPath }, { op: 'remove', file: leaf.certPath });
@@ -167,19 +115,35 @@ function leafItem(leaf: CertInstance, snap: Snapshot, next: Parameters<typeof si
     steps.push({ op: 'install', file: leaf.keyPath, mode: MODE.secret });
   } else if (snap.get(leaf.certPath)) steps.push({ op: 'backup', file: leaf.certPath });
   steps.push({ op: 'install', file: leaf.certPath, mode: MODE.public });
-  return item(leaf.name, 'cert', 'reissue', [newKey ? 'signed by the new CA, new key' : 'signed by the new CA, key kept'], [swap], steps, keySteps);
+  const reason = newKey ? `${signed}, new key` : keepsKey ? `${signed}, key kept: it signs service-account tokens` : `${signed}, key kept`;
+  const planned = item(leaf.name, 'cert', 'reissue', [reason], [needs], steps, keySteps);
+  return warning ? { ...planned, warnings: [warning] } : planned;
 }
 
 /** reissue: the swap, every leaf of the CA signed by the new one, copies in node trees, kubeconfigs. */
 function planReissue(instances: Instances, r: CaRotation, snap: Snapshot, options: RotateOptions): PlanItem[] {
   const f = r.files;
   const swap = planSwap(r, snap);
-  const leaves = instances.certs.filter((l) => l.caName === r.ca.name).map((l) => leafItem(l, snap, r.next, swap.name, options));
-  const remade = new Set([swap, ...leaves].filter((i) => i.steps.length).flatMap((i) => i.outputs));
+  const leaves = instances.certs.filter((l) => l.caName === r.ca.name).map((l) => leafItem(l, snap, { ca: r.next, label: 'new' }, swap.name, options));
+  const newPair = { crt: snap.get(f.newCrt) ?? snap.get(f.crt) ?? null, key: snap.get(f.newKey) ?? snap.get(f.key) ?? null };
+  const { copies, remade } = treeCopies(instances, r, snap, swap, leaves, newPair);
+  const bundle = snap.get(f.bundle) ?? null;
+  const kubeconfigs = kubeconfigsOf(instances, r.ca.name).map((kc) =>
+    kubeconfigItem(instances, kc, snap, f.bundle, bundle, [kc.certName], remade.has(instances.certs.find((c) => c.name === kc.certName)!.certPath)),
+  );
+  return [swap, ...leaves, ...copies, ...kubeconfigs];
+}
+
+/**
+ * The node-tree copies of a CA's pair and of its leaves, after `caItem` puts `caPair` into ca.* and
+ * the leaf items re-sign their certificates; `remade`: the files those items write.
+ */
+export function treeCopies(instances: Instances, r: CaRotation, snap: Snapshot, caItem: PlanItem, leaves: PlanItem[], caPair: { crt: Buffer | null; key: Buffer | null }): { copies: PlanItem[]; remade: Set<string> } {
+  const remade = new Set([caItem, ...leaves].filter((i) => i.steps.length).flatMap((i) => i.outputs));
   // What each source will hold after this run (a remade source: not known yet, so the copy follows it).
   const finalBytes = (p: string) => (remade.has(p) ? null : (snap.get(p) ?? null));
-  const newPair = { crt: snap.get(f.newCrt) ?? snap.get(f.crt) ?? null, key: snap.get(f.newKey) ?? snap.get(f.key) ?? null };
-  const sourceItem = new Map([[r.ca.name, swap.name], ...leaves.map((l) => [l.name, l.name] as const)]);
+  const newPair = caPair;
+  const sourceItem = new Map([[r.ca.name, caItem.name], ...leaves.map((l) => [l.name, l.name] as const)]);
   const copies = instances.copies
     .filter((c) => sourceItem.has(c.source))
     .map((copy) => {
@@ -195,31 +159,31 @@ function planReissue(instances: Instances, r: CaRotation, snap: Snapshot, option
             );
       return item(copy.name, copy.group, 'reissue', ['updated from its source'], [sourceItem.get(copy.source)!], steps);
     });
-  const bundle = snap.get(f.bundle) ?? null;
-  const kubeconfigs = kubeconfigsOf(instances, r.ca.name).map((kc) =>
-    kubeconfigItem(instances, kc, snap, f.bundle, bundle, [kc.certName], remade.has(instances.certs.find((c) => c.name === kc.certName)!.certPath)),
-  );
-  return [swap, ...leaves, ...copies, ...kubeconfigs];
+  return { copies, remade };
 }
 
-/** finish: the bundle goes (source first: that marks the phase), kubeconfigs embed ca.crt alone, the old CA is archived. */
+/**
+ * finish: the bundle keeps its name but holds only the new CA (source first: that marks the phase),
+ * kubeconfigs embed ca.crt alone, the old CA is archived. The bundle is not removed: the nodes'
+ * components run with it until their restart (docs/ca-rotation.md).
+ */
 function planFinish(instances: Instances, r: CaRotation, snap: Snapshot): PlanItem[] {
   const f = r.files;
   const c = r.ca.name;
   const remove = (file: string): Step[] => (snap.get(file) ? [{ op: 'backup', file }, { op: 'remove', file }] : []);
-  const bundle = item(`${c}-bundle`, 'ca', 'reissue', [`${f.bundle} removed: trust only the new CA`], [], remove(f.bundle));
-  const copies = bundleCopies(instances, c).map((b) => item(`${b.node}/${c}-bundle`, 'ca', 'reissue', [`${b.to} removed`], [bundle.name], remove(b.to)));
-  const kubeconfigs = kubeconfigsOf(instances, c).map((kc) => kubeconfigItem(instances, kc, snap, f.crt, snap.get(f.crt) ?? null, [bundle.name], false));
+  const [bundle, ...copies] = retireBundles(instances, r, snap, `holds only the new CA (${f.crt}): trust only the new CA`);
+  const kubeconfigs = kubeconfigsOf(instances, c).map((kc) => kubeconfigItem(instances, kc, snap, f.crt, snap.get(f.crt) ?? null, [bundle!.name], false));
   // Last: while ca-old.* are there, the folder says "finish under way", so a killed run is resumed.
-  const archive = item(`${c}-old`, 'ca', 'reissue', [`old CA archived in the backup folder`], [bundle.name, ...copies.map((i) => i.name), ...kubeconfigs.map((k) => k.name)], [...remove(f.oldCrt), ...remove(f.oldKey)]);
-  return [bundle, ...copies, ...kubeconfigs, archive];
+  const archive = item(`${c}-old`, 'ca', 'reissue', [`old CA archived in the backup folder`], [bundle!.name, ...copies.map((i) => i.name), ...kubeconfigs.map((k) => k.name)], [...remove(f.oldCrt), ...remove(f.oldKey)]);
+  return [bundle!, ...copies, ...kubeconfigs, archive];
 }
 
 export function planPhase(phase: RotationPhase, instances: Instances, rotations: CaRotation[], snap: Snapshot, options: RotateOptions = {}): Plan {
+  const root = phase === 'start' && rotations.some((r) => r.ca.root && !snap.get(r.files.newCrt)) ? (newRootItem(instances, snap)?.item ?? null) : null;
   const items = rotations.flatMap((r) =>
     phase === 'start' ? planStart(instances, r, snap, options.now ?? new Date()) : phase === 'reissue' ? planReissue(instances, r, snap, options) : planFinish(instances, r, snap),
   );
-  return { profile: 'rotate-ca', items };
+  return { profile: 'rotate-ca', items: root ? [root, ...items] : items };
 }
 
 /** Nothing left to do in this phase for this CA. */

@@ -45,3 +45,4 @@ export function rollingRestart(cluster: Cluster, instances: Instances, caNames: 
     }))
     .filter((s) => s.components.length > 0);
 }
+

@@ -15,9 +15,11 @@ import type { Plan } from '../model/steps.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
 import { phaseComplete, planPhase } from './plan.js';
+import { abortReport, abortTargets, assertAbortable, planAbort } from './abort.js';
+import { retiredBundleNote } from './notes.js';
 import { rollingRestart, type NodeRestart } from './restart.js';
 
-export type RotateCommand = RotationPhase | 'status';
+export type RotateCommand = RotationPhase | 'abort' | 'status';
 
 export interface RotateCaOptions {
   out: string;
@@ -55,6 +57,10 @@ export interface RotateReport {
   backupDir: string | null;
   /** Rolling restart after this phase: one node at a time, in this order. */
   restart: NodeRestart[];
+  /** What the user should know next (when a retired bundle's name may go). */
+  notes: string[];
+  /** What the user should know although nothing failed (a leaf capped to the new CA's end). */
+  warnings: string[];
   errors: { name: string; message: string }[];
 }
 
@@ -63,10 +69,11 @@ const run = (what: string) => `kube-pki rotate-ca ${what}`;
 
 function nextText(r: CaRotation, complete: boolean): string {
   if (r.state === 'none') return `no rotation under way (${run('start')} begins one)`;
-  if (!complete) return `${run(r.state)} again to complete the ${r.state} phase`;
+  // An abort cut short looks like its phase unfinished: both ways on are offered.
+  if (!complete) return `${run(r.state)} again to complete the ${r.state} phase${r.state === 'finish' ? '' : ` (or ${run('abort')} to go back)`}`;
   if (r.state === 'finish') return 'rotation done';
   const after = PHASES[PHASES.indexOf(r.state) + 1]!;
-  return `distribute, restart as listed, then ${run(after)}`;
+  return `distribute, restart as listed, then ${run(after)} (or ${run('abort')} to go back)`;
 }
 
 /** The CAs of the catalog that kube-pki can rotate (made by kube-pki, key present), and why not the others. */
@@ -98,7 +105,11 @@ function selectCas(instances: Instances, snap: Snapshot, command: RotateCommand,
   const own = cas.filter((c) => !rotatable(snap, c));
   if (command === 'start') return own;
   const under = own.filter((c) => caRotation(c, snap).state !== 'none');
-  return under.length || command === 'reissue' ? under : own;
+  if (under.length || command === 'reissue') return under;
+  if (command === 'status') return own;
+  // finish or abort again after one: the CAs whose rotation ended (their bundle retired), nothing to do.
+  const ended = own.filter((c) => caRotation(c, snap).retired);
+  return ended.length ? ended : own;
 }
 
 /** Refuses a phase out of order (exit 2), saying what to run instead. */
@@ -109,8 +120,9 @@ function assertOrder(command: RotationPhase, r: CaRotation, complete: boolean): 
   };
   const at = PHASES.indexOf(command);
   if (r.state === 'none') {
-    if (command === 'reissue') refuse(`has no rotation under way: run ${run('start')} first`);
-    return; // start begins one; finish has nothing to do
+    // start begins one; finish after a finish (the bundle retired) has nothing left to do.
+    if (command === 'reissue' || (command === 'finish' && !r.retired)) refuse(`has no rotation under way: run ${run('start')} first`);
+    return;
   }
   const now = PHASES.indexOf(r.state);
   if (now > at) refuse(`is already in the ${r.state} phase${complete ? '' : ' (not complete)'}: run ${run(r.state)}${r.state === 'finish' ? '' : complete ? ` or ${run(PHASES[now + 1]!)}` : ''}`);
@@ -149,7 +161,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   if (command !== 'status') await assertNothingUnfinished(outDir, instances, `rotate-ca ${command}`);
   let snap = await snapshotOf(outDir, instances);
   const cas = selectCas(instances, snap, command, options.ca);
-  const report: RotateReport = { outDir, profile: cluster.profile, source: cluster.source, command, result: 'ok', cas: [], changed: [], backupDir: null, restart: [], errors: [] };
+  const report: RotateReport = { outDir, profile: cluster.profile, source: cluster.source, command, result: 'ok', cas: [], changed: [], backupDir: null, restart: [], notes: [], warnings: [], errors: [] };
   const statuses = () => cas.map((c) => statusOf(instances, snap, c));
   if (command === 'status') return { exitCode: EXIT.ok, report: { ...report, cas: statuses() }, plan: null };
   if (!cas.length) {
@@ -159,6 +171,10 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
 
   const plan = (s: Snapshot): Plan => {
     const rotations = cas.map((c) => caRotation(c, s));
+    if (command === 'abort') {
+      rotations.forEach(assertAbortable);
+      return { profile: 'rotate-ca', items: abortTargets(rotations).flatMap((r) => planAbort(instances, r, s, { now })) };
+    }
     for (const r of rotations) assertOrder(command, r, r.state === 'none' || phaseComplete(r.state, instances, r, s));
     // finish on a CA without a rotation: nothing to do (running finish twice changes nothing).
     return planPhase(command, instances, rotations.filter((r) => command !== 'finish' || r.state !== 'none'), s, { newKeys: !!options.newKeys, now });
@@ -169,8 +185,15 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
     return p;
   };
   let planned = plan(snap);
-  const rotating = cas.filter((c) => command !== 'finish' || caRotation(c, snap).state !== 'none').map((c) => c.name);
-  report.restart = rollingRestart(cluster, instances, rotating, command);
+  const warningsOf = (p: Plan) => p.items.flatMap((i) => (i.warnings ?? []).map((w) => `${i.name}: ${w}`));
+  report.warnings = warningsOf(planned);
+  const moving = command === 'abort' ? abortTargets(cas.map((c) => caRotation(c, snap))).map((r) => r.ca) : cas;
+  const rotating = moving.filter((c) => command === 'start' || caRotation(c, snap).state !== 'none').map((c) => c.name);
+  if (command === 'abort') Object.assign(report, abortReport(cluster, instances, snap, rotating));
+  else {
+    report.restart = rollingRestart(cluster, instances, rotating, command);
+    report.notes = command === 'finish' ? rotating.map((name) => retiredBundleNote(instances, name, 'the new CA')) : [];
+  }
   if (!rotating.length) return { exitCode: EXIT.ok, report: { ...report, result: 'nothing', cas: statuses(), restart: [] }, plan: planned };
   await rootChecked(planned); // a dry run too: it exits as the real run would
   if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run', cas: statuses() }, plan: planned };
@@ -182,6 +205,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
     { operation: `rotate-ca ${command}`, instances, now, silent: true, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(passphrase ? { passphraseFile: passphrase.path } : {}) },
   );
   snap = await snapshotOf(outDir, instances);
+  report.warnings = warningsOf(planned);
   report.errors = [...errors].map(([name, message]) => ({ name, message }));
   report.changed = planned.items.filter((i) => i.steps.length && !errors.has(i.name)).flatMap((i) => i.outputs);
   const { backupDir } = runContext(outDir, now);

@@ -50,7 +50,8 @@ export function stepLines(step: Step, made: Set<string> = new Set()): string[] {
     case 'copy':
       return [...mkdir(step.to), `cp ${shellQuote(step.from)} ${shellQuote(step.to)}`, `chmod ${step.mode.toString(8)} ${shellQuote(step.to)}`];
     case 'concat':
-      return [...mkdir(step.to), `cat ${step.from.map(shellQuote).join(' ')} > ${shellQuote(step.to)}`, `chmod ${step.mode.toString(8)} ${shellQuote(step.to)}`];
+      // awk 1, not cat: every line ends in a newline, so no two PEM blocks are glued together.
+      return [...mkdir(step.to), `awk 1 ${step.from.map(shellQuote).join(' ')} > ${shellQuote(step.to)}`, `chmod ${step.mode.toString(8)} ${shellQuote(step.to)}`];
     case 'remove':
       return [`rm -f ${shellQuote(step.file)}`];
     case 'kubeconfig': {

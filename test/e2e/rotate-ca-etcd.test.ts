@@ -10,7 +10,8 @@ import { cert, issued, pemCerts } from '../helpers/rotation.js';
 
 // A real 3-member etcd cluster (kubeadm profile, mTLS for peers and clients) started from the files
 // `kube-pki flags etcd --dir OUT/<node>` names for the current phase, keeps quorum and its data through
-// rotate-ca start, reissue and finish --ca etcd-ca with a rolling restart of one member at a time.
+// rotate-ca start, reissue and finish --ca etcd-ca with a rolling restart of one member at a time, and
+// through an abort from reissue and then from start.
 
 const NODES = [
   { name: 'cp-1', ip: '127.0.14.11' },
@@ -157,5 +158,33 @@ describe('rotate-ca --ca etcd-ca on a live 3-member etcd cluster', () => {
       for (const file of [f['--cert-file']!, f['--peer-cert-file']!]) expect(issued(await cert(file), newCa), file).toBe(true);
     }
     for (const f of ['pki/etcd/healthcheck-client.crt', 'pki/apiserver-etcd-client.crt']) expect(issued(await cert(join(out, 'cp-1', f)), newCa)).toBe(true);
+  }, 300_000);
+
+  it('abort from reissue, then from start, keeps quorum and data; a client of the aborted CA is refused at the end', async () => {
+    const current = await cert(join(out, '_cluster/pki/etcd/ca.crt'));
+    await rotate('start');
+    await rollingRestart();
+    await rotate('reissue');
+    await rollingRestart();
+    // A client certificate of the CA about to be aborted.
+    const aborted = join(dir, 'aborted-client');
+    await mkdir(aborted);
+    const during = await client();
+    await copyFile(during.cert, join(aborted, 'client.crt'));
+    await copyFile(during.key, join(aborted, 'client.key'));
+    const abortedClient = async (): Promise<Client> => ({ cacert: (await client()).cacert, cert: join(aborted, 'client.crt'), key: join(aborted, 'client.key') });
+
+    await rotate('abort'); // back to start: the current CA signs again, both trusted
+    await rollingRestart();
+    expect((await etcdctl(await abortedClient(), ['get', 'key-1'])).exitCode).toBe(0);
+    await rotate('abort'); // trust only the current CA again
+    await rollingRestart();
+    const refused = await etcdctl(await abortedClient(), ['get', 'key-1']);
+    expect(refused.exitCode, refused.output).not.toBe(0);
+    for (const node of NODES) {
+      const f = await flagsOf('etcd', node.name);
+      expect(f['--trusted-ca-file']).toBe(join(out, node.name, 'pki/etcd/ca.crt'));
+      for (const file of [f['--cert-file']!, f['--peer-cert-file']!]) expect(issued(await cert(file), current), file).toBe(true);
+    }
   }, 300_000);
 });

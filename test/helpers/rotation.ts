@@ -25,15 +25,18 @@ export function changedFiles(a: Map<string, string>, b: Map<string, string>): st
   return [...new Set([...a.keys(), ...b.keys()])].filter((f) => a.get(f) !== b.get(f)).sort();
 }
 
-/** Every NAME.key beside a NAME.crt must be that certificate's key: the pairs that do not match. */
-export async function mismatchedPairs(root: string): Promise<string[]> {
+/**
+ * Every NAME.key beside a NAME.crt must be that certificate's key: the pairs that do not match. An
+ * encrypted key (the root CA's) is opened with `passphrase`.
+ */
+export async function mismatchedPairs(root: string, passphrase?: string): Promise<string[]> {
   const bad: string[] = [];
   for (const file of (await hashes(root)).keys()) {
     if (!file.endsWith('.crt')) continue;
     const keyFile = file.replace(/\.crt$/, '.key');
     const [crt, key] = await Promise.all([readFile(join(root, file)), readFile(join(root, keyFile)).catch(() => null)]);
     if (!key) continue;
-    if (!new X509Certificate(crt).checkPrivateKey(createPrivateKey(key))) bad.push(file);
+    if (!new X509Certificate(crt).checkPrivateKey(createPrivateKey(passphrase ? { key, passphrase } : key))) bad.push(file);
   }
   return bad;
 }

@@ -8,13 +8,15 @@ const PHASES = {
   start: 'make the new CA(s) and put old + new in every trust location (files and kubeconfigs); nothing re-issued yet',
   reissue: 'sign every certificate of the rotated CA(s) with the new CA (keys kept unless --new-keys); kubeconfigs still trust both',
   finish: 'trust only the new CA; archive the old CA (certificate and key) in the backup folder',
+  abort:
+    'go back to the old CA (from start or reissue), keys kept: from reissue the old CA signs again and re-signs the leaves (both still trusted); from start (or an abort of reissue, after its restart) trust only the old CA again',
   status: 'which phase the folder is in, per CA, and what is still signed by the old CA',
 } as const;
 
 export function register(program: Command): void {
   const rotate = program
     .command('rotate-ca')
-    .description('replace a CA of a running cluster in three phases with overlapping trust: start, reissue, finish (see docs/ca-rotation.md)');
+    .description('replace a CA of a running cluster in three phases with overlapping trust: start, reissue, finish; abort goes back (see docs/ca-rotation.md)');
   for (const [phase, description] of Object.entries(PHASES) as [keyof typeof PHASES, string][]) {
     const command = rotate
       .command(phase)
