@@ -51,12 +51,13 @@ export function alertRules(options: AlertOptions): Rule[] {
     },
     {
       alert: 'KubePkiCheckProblems',
-      expr: `${METRIC.checkProblems}{severity=~"error|warning"} > 0`,
+      // The series' own severity label would clash with the alert's: it travels as finding_severity.
+      expr: `label_replace(${METRIC.checkProblems}{severity=~"error|warning"} > 0, "finding_severity", "$1", "severity", "(.*)")`,
       for: FOR,
       labels: { severity: 'warning' },
       annotations: {
         summary: 'kube-pki check finds problems in the PKI folder',
-        description: '{{ $value }} finding(s) of severity {{ $labels.severity }} in {{ $labels.out_dir }}: run kube-pki check --out {{ $labels.out_dir }} to read them.',
+        description: '{{ $value }} finding(s) of severity {{ $labels.finding_severity }} in {{ $labels.out_dir }}: run kube-pki check --out {{ $labels.out_dir }} to read them.',
       },
     },
     {
