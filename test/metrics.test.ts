@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
@@ -116,6 +116,8 @@ describe('check --format prometheus', () => {
     const { config, pki: source } = pkis.hardway!;
     const pki = await copyPki(source, join(dir, 'problems'));
     await chmod(join(pki, 'admin.key'), 0o644);
+    // A file named as a certificate that holds none: check's error, the exporter's read error.
+    await writeFile(join(pki, 'junk.crt'), 'not a certificate\n');
     const { exitCode, report } = await checkJson(config, pki);
     expect(exitCode).toBe(1);
     const r = await kubePki(['check', '--config', config, '--out', pki, '--format', 'prometheus']);
@@ -123,6 +125,7 @@ describe('check --format prometheus', () => {
     const problems = Object.fromEntries(samples(r.stdout).filter((s) => s.name === 'kube_pki_check_problems').map((s) => [s.labels.severity, s.value]));
     expect(problems.error! + problems.warning!).toBeGreaterThan(0);
     expect(problems).toEqual({ error: report.summary.errors, warning: report.summary.warnings, note: report.summary.notes });
+    expect(samples(r.stdout).find((s) => s.name === 'x509_read_errors')!.value).toBe(1);
     // execa strips the last line feed of what it captured; the format needs it back.
     const lint = await promtoolMetrics(`${r.stdout}\n`);
     expect(lint.exitCode, lint.stdout + lint.stderr + r.stdout).toBe(0);

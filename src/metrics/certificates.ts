@@ -29,6 +29,8 @@ function certLabels(cert: X509Certificate): Labels {
 
 function found(pem: string | Buffer, base: Labels): FoundCert[] {
   const blocks = pem.toString().match(PEM_BLOCK) ?? [];
+  // Named as a certificate but holding none: a read error, as the exporter counts it.
+  if (!blocks.length) throw new Error(`${base.filepath}: no PEM certificate`);
   return blocks.map((block) => {
     const cert = new X509Certificate(block);
     return { labels: { ...base, ...certLabels(cert) }, notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) };
