@@ -16,7 +16,6 @@ import type { Plan, PlanItem } from '../model/steps.js';
 import { DAY_MS } from '../model/time.js';
 import { certUses, kubeconfigUses, restartsFor, type Restart } from '../catalog/restart.js';
 import { requireCerts } from '../catalog/select.js';
-import { writeRenewalRecord } from '../files/renewal-record.js';
 
 export interface RenewOptions {
   names: string[];
@@ -248,10 +247,6 @@ function restartsAfter(cluster: Cluster, instances: Instances, targets: CertInst
   return restartsFor(uses);
 }
 
-/** The time of this success in the output folder, for the metrics (check --format prometheus). */
-const recordSuccess = (report: RenewReport, now: Date) =>
-  writeRenewalRecord(report.outDir, { succeededAt: now.toISOString(), expiringWithin: report.expiringWithin, renewed: report.renewed.map((r) => r.name) });
-
 /**
  * Re-issues leaf certificates with the existing CA (keys kept unless newKey, SANs from the current
  * description), backing up the old files, and re-renders the kubeconfigs that embed them.
@@ -269,11 +264,7 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   await assertRenewable(outDir, asked, disk, now);
   const targets = expiringOnly(asked, disk, options.expiringWithin, now);
   const report = reportBefore(cluster, outDir, targets, disk, options);
-  if (!targets.length) {
-    // Nothing due is a success too: an unattended run that finds nothing to do is working.
-    if (!options.dryRun) await recordSuccess(report, now);
-    return { exitCode: EXIT.ok, report, plan: null };
-  }
+  if (!targets.length) return { exitCode: EXIT.ok, report, plan: null };
 
   const names = new Set(targets.map((c) => c.name));
   const { plan: firstPlan, left } = renewPlan(cluster.profile, instances, disk, names, !!options.newKey);
@@ -285,6 +276,5 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   await reportOutcome(report, plan, errors, now);
   Object.assign(report, restartsAfter(cluster, instances, targets, report.changed));
   report.result = errors.size ? 'failed' : 'ok';
-  if (!errors.size) await recordSuccess(report, now);
   return { exitCode: errors.size ? EXIT.failed : EXIT.ok, report, plan };
 }
