@@ -15,3 +15,9 @@ export const OWN_PREFIXES = ['.kube-pki', 'backup-'] as const;
  * kube-pki saw here and that is gone is lost, not an external CA's (inspect/held-keys.ts).
  */
 export const HELD_KEYS_RECORD = '.kube-pki-ca-keys.json';
+
+/**
+ * renew's record of its last success, in the output folder: check --format prometheus reports it
+ * (kube_pki_last_renewal_success_timestamp_seconds) so an alert can see an unattended renewal stall.
+ */
+export const RENEWAL_RECORD = '.kube-pki-renewal.json';

@@ -1,4 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import type { CheckReport } from '../../check/report.js';
 import type { DistributeOptions } from '../../distribute/prepare.js';
 import { EXIT, UserError } from '../../errors.js';
 import { DEFAULT_WARN_DAYS } from '../../model/time.js';
@@ -9,6 +12,48 @@ function days(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a whole number of days (0 or more)`);
   return n;
+}
+
+const FORMATS = ['text', 'json', 'prometheus'] as const;
+type Format = (typeof FORMATS)[number];
+
+interface CheckFlags {
+  config?: string;
+  warnDays: number;
+  remote?: boolean;
+  format: Format;
+  metricsFile?: string;
+}
+
+/** --json is --format json; the two must not disagree, and --metrics-file is for prometheus only. */
+function outputFormat(opts: CheckFlags & { json?: boolean }): Format {
+  if (opts.json && opts.format === 'prometheus') throw new UserError('check: --json and --format prometheus: give one', EXIT.badInput);
+  const format = opts.json ? 'json' : opts.format;
+  if (opts.metricsFile !== undefined && format !== 'prometheus')
+    throw new UserError(`check: --metrics-file ${JSON.stringify(opts.metricsFile)} needs --format prometheus`, EXIT.badInput);
+  if (format === 'prometheus' && opts.remote) throw new UserError('check: --remote does not report into --format prometheus yet; run it without --remote', EXIT.badInput);
+  opts.json = format === 'json';
+  return format;
+}
+
+/** The textfile collector reads *.prom files of a folder that exists: both checked before check runs. */
+async function assertMetricsFolder(file: string | undefined): Promise<void> {
+  if (file === undefined) return;
+  const bad = (why: string) => new UserError(`--metrics-file ${JSON.stringify(file)}: ${why}`, EXIT.badInput);
+  if (!file.endsWith('.prom') || basename(file) === '.prom') throw bad("node_exporter's textfile collector reads only files named *.prom");
+  const folder = await stat(dirname(resolve(file))).catch(() => null);
+  if (!folder?.isDirectory()) throw bad(`the folder ${dirname(resolve(file))} does not exist`);
+  if ((await stat(resolve(file)).catch(() => null))?.isDirectory()) throw bad('is a folder');
+}
+
+async function writeMetrics(report: CheckReport, file: string | undefined): Promise<void> {
+  const { metricsText } = await import('../../metrics/metrics.js');
+  const text = await metricsText(report, new Date(report.checkedAt));
+  if (file === undefined) process.stdout.write(text);
+  else {
+    const { writeMetricsFile } = await import('../../metrics/write.js');
+    await writeMetricsFile(file, text);
+  }
 }
 
 export function register(program: Command): void {
@@ -23,20 +68,30 @@ export function register(program: Command): void {
     .addOption(outOption())
     .addOption(new Option('--warn-days <n>', 'report certificates that expire within N days').default(DEFAULT_WARN_DAYS).argParser(days))
     .addOption(jsonOption())
+    .addOption(new Option('--format <format>', 'text, json (the same as --json) or prometheus (x509-certificate-exporter\'s metrics and kube-pki\'s)').choices(FORMATS).default('text'))
+    .option('--metrics-file <file>', 'with --format prometheus: write the metrics to FILE (*.prom, atomically, for node_exporter\'s textfile collector) instead of stdout')
     .option('--remote', "also compare each node's files with the local ones over SSH (hash and mode; as distribute --verify)");
-  addRemoteOptions(command).action(async (dir: string | undefined, opts: DistributeOptions & { config?: string; warnDays: number; remote?: boolean }) => {
+  addRemoteOptions(command).action(async (dir: string | undefined, opts: DistributeOptions & CheckFlags) => {
     if (dir !== undefined) {
       // A kubeadm user types `check /etc/kubernetes/pki`; --out says the same, and two different folders are a mistake.
       if (command.getOptionValueSource('out') === 'cli' && opts.out !== dir)
         throw new UserError(`check: the folder is given twice, as ${JSON.stringify(dir)} and as --out ${JSON.stringify(opts.out)}; give one`, EXIT.badInput);
       opts.out = dir;
     }
+    const format = outputFormat(opts);
+    if (format === 'prometheus') await assertMetricsFolder(opts.metricsFile);
     const { loadClusterOption } = await import('../cluster-option.js');
     const { checkPki } = await import('../../check/check.js');
     const { checkText } = await import('../../check/format.js');
     const cluster = await loadClusterOption(opts.config);
     const report = await checkPki(cluster, opts.out, { warnDays: opts.warnDays });
     const localOk = report.result === 'ok';
+    if (format === 'prometheus') {
+      // The exit code is check's, whatever the format: the metrics carry the same findings.
+      await writeMetrics(report, opts.metricsFile);
+      process.exitCode = localOk ? 0 : 1;
+      return;
+    }
     if (!opts.remote) {
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : checkText(report));
       process.exitCode = localOk ? 0 : 1;

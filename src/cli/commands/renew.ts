@@ -1,5 +1,12 @@
 import { Option, type Command } from 'commander';
+import type { RenewReport } from '../../renew/renew.js';
 import { caPassphraseOption, configOption, jsonOption, outOption, positiveInt } from '../options.js';
+
+/** The time of this success in the output folder, for the metrics (check --format prometheus). */
+async function recordSuccess(report: RenewReport): Promise<void> {
+  const { writeRenewalRecord } = await import('../../files/renewal-record.js');
+  await writeRenewalRecord(report.outDir, { succeededAt: new Date().toISOString(), expiringWithin: report.expiringWithin, renewed: report.renewed.map((r) => r.name) });
+}
 
 export function register(program: Command): void {
   program
@@ -24,6 +31,9 @@ export function register(program: Command): void {
       const { renewText } = await import('../../renew/format.js');
       const cluster = await loadClusterOption(opts.config);
       const { exitCode, report, plan } = await renew(cluster, opts.out, { ...opts, names });
+      // Recorded once the whole command has succeeded (anything it does after renewing included); nothing
+      // due is a success too: an unattended run that finds nothing to do is working.
+      if (exitCode === 0 && !opts.dryRun) await recordSuccess(report);
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
         process.stdout.write(renewText(report));
