@@ -15,10 +15,11 @@ import * as graph from './cli/commands/graph.js';
 import * as report from './cli/commands/report.js';
 import * as rotateCa from './cli/commands/rotate-ca.js';
 import * as manifests from './cli/commands/manifests.js';
+import * as kubeconfig from './cli/commands/kubeconfig.js';
 
 // Each command lives in src/cli/commands/<name>.ts and registers itself; its work is imported
 // lazily so that `gen` does not pay for loading ssh2 and the rest.
-const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, manifests];
+const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, manifests, kubeconfig];
 
 export function buildProgram(): Command {
   const program = new Command()
