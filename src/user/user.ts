@@ -7,6 +7,7 @@ import { lockOutDir } from '../exec/lock.js';
 import { recoverOutDir } from '../exec/run-locked.js';
 import { rotationRefusal, rotationsUnderWay } from '../inspect/rotation.js';
 import { certFacts, privateKey } from '../inspect/x509.js';
+import { readUserLedger } from '../inspect/user-ledger.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
@@ -87,6 +88,8 @@ export async function issueUserKubeconfig(cluster: Cluster, out: string, options
     await recoverOutDir(outDir);
     const refusal = rotationRefusal('kubeconfig user', await rotationsUnderWay(outDir, instances));
     if (refusal) throw new UserError(refusal, EXIT.badInput);
+    // A damaged ledger stops us before anything is signed: a certificate it cannot record must not exist.
+    await readUserLedger(outDir);
     const signing = await signingCa(outDir, ca, days, now);
     if (signing.warning) warnings.push(signing.warning);
     const { cert, key } = await signUserCert({ cn: name, o: groups, key: cluster.key, days: signing.days, caCrt: join(outDir, ca.certPath), caKey: join(outDir, ca.keyPath) });
