@@ -145,12 +145,15 @@ describe('kubeconfig user (profile kubeadm)', () => {
     // An expired entry, as the ledger would hold one a year from now.
     const l = await ledger();
     l.users.push({ ...l.users[0]!, name: 'old-timer', serial: '01', notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2020-01-02T00:00:00.000Z' });
+    // And one a CA signed that the folder no longer holds (replaced since).
+    l.users.push({ ...l.users[0]!, name: 'from-old-ca', serial: '02', issuer: { ...l.users[0]!.issuer, fingerprint256: '00:11:22' } });
     await writeFile(join(out, 'users.json'), JSON.stringify(l));
     const json = await kubePki(['check', '--config', config, '--out', out, '--json']);
     const report = JSON.parse(json.stdout) as CheckReport;
     const byName = new Map(report.users.map((u) => [u.name, u]));
     expect(byName.get('jane')).toMatchObject({ groups: ['dev', 'kubeadm:cluster-admins'], status: 'ok', residualDays: 0 });
     expect(byName.get('old-timer')!.problems).toEqual([expect.objectContaining({ severity: 'note', code: 'user-expired' })]);
+    expect(byName.get('from-old-ca')!.problems).toEqual([expect.objectContaining({ severity: 'note', code: 'user-other-ca' })]);
     expect(byName.get('longlived')!.problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'user-long-lived' })]);
     expect(report.users[0]!.name).toBe('old-timer');
     expect(report.summary.warnings).toBe(1);

@@ -100,7 +100,9 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   files.push(...(await keyRows(cluster, instances, outDir, scanned, usedKeys)));
   files.sort((a, b) => a.file.localeCompare(b.file));
   const backups = await backupRows(outDir, now);
-  const users = await userRows(outDir, now);
+  // The CA that signs user certificates now: one signed by an earlier CA is worth a note.
+  const userCa = instances.certs.find((c) => c.spec.id === 'ca' && !c.caName);
+  const users = await userRows(outDir, now, ctx.byInstance.get(userCa?.name ?? '')?.file?.facts?.cert.fingerprint256);
   files.push(...users.files);
   return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files, backups, users: users.users }, [...certMatches, ...kcMatches]);
 }
