@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { onExit } from 'signal-exit';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeySpec } from '../model/cluster.js';
@@ -8,7 +11,6 @@ import { usagesFor } from '../catalog/usages.js';
 import { extensionSection, renderCnf } from '../openssl/cnf.js';
 import { csrArgs, genKeyArgs, signArgs } from '../openssl/commands.js';
 import { runOpenssl } from '../openssl/run.js';
-import { randomBytes } from 'node:crypto';
 
 /** A client certificate's request as the catalog's rows make one, for openssl.cnf's template. */
 function userInstance(subject: { cn: string; o: string[] }, key: KeySpec, days: number): CertInstance {
@@ -49,6 +51,8 @@ const resolve = (dir: string) => (a: Arg): string => {
  */
 export async function signUserCert(o: { cn: string; o: string[]; key: KeySpec; days: number; caCrt: string; caKey: string }): Promise<{ cert: Buffer; key: Buffer }> {
   const dir = await mkdtemp(join(tmpdir(), 'kube-pki-user-'));
+  // Interrupted (Ctrl-C, SIGTERM), the key goes with the folder too; only SIGKILL leaves it, in a 0700 folder.
+  const off = onExit(() => rmSync(dir, { recursive: true, force: true }));
   try {
     const cert = userInstance({ cn: o.cn, o: o.o }, o.key, o.days);
     const r = resolve(dir);
@@ -61,5 +65,6 @@ export async function signUserCert(o: { cn: string; o: string[]; key: KeySpec; d
     return { cert: await readFile(join(dir, crt.out)), key: await readFile(join(dir, key.out)) };
   } finally {
     await rm(dir, { recursive: true, force: true });
+    off();
   }
 }
