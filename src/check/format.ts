@@ -54,6 +54,12 @@ export function checkText(report: CheckReport): string {
     for (const b of report.backups) out.push(...b.problems.map((p) => `  ${problemLine(p)}`));
   }
 
+  if (report.users.length) {
+    out.push('', 'User certificates (cannot be revoked: they live until they expire):');
+    const rows = report.users.map((u) => [[u.name], [u.groups.join(',') || '-'], [u.serial], [expiresText(new Date(u.notAfter))], [shortDuration(new Date(u.notAfter), now)], statusCell(u.problems)]);
+    out.push(...table(['USER', 'GROUPS', 'SERIAL', 'EXPIRES', 'RESIDUAL TIME', 'STATUS'], rows).map((l) => `  ${l}`), '');
+  }
+
   const { recognised, missing, unknown } = report.catalog;
   const total = recognised.length + missing.length;
   const names = recognised.map((r) => (r.by === 'cn' ? `${r.name} (${r.file}, by CN)` : r.name));

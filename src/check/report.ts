@@ -88,6 +88,20 @@ export interface BackupRow {
   problems: Problem[];
 }
 
+/** A user certificate from the ledger (users.json) that `kube-pki kubeconfig user` keeps: it cannot be revoked. */
+export interface UserCertRow {
+  name: string;
+  groups: string[];
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  /** Whole days left (negative once expired). */
+  residualDays: number;
+  issuerFingerprint256: string;
+  status: Status;
+  problems: Problem[];
+}
+
 export interface CheckReport {
   outDir: string;
   profile: string;
@@ -106,6 +120,8 @@ export interface CheckReport {
   files: FileRow[];
   /** Backup folders, oldest first: they hold replaced keys until someone removes them. */
   backups: BackupRow[];
+  /** User certificates from users.json, soonest to expire first: they live until they expire. */
+  users: UserCertRow[];
   catalog: {
     recognised: { name: string; file: string; by: 'file' | 'cn' }[];
     missing: { name: string; file: string }[];

@@ -15,8 +15,9 @@ import { planPki } from '../plan/plan.js';
 import type { Plan, PlanItem } from '../model/steps.js';
 import { DAY_MS } from '../model/time.js';
 import { certUses, kubeconfigUses, restartsFor, type Restart } from '../catalog/restart.js';
-import { requireCerts } from '../catalog/select.js';
+import { lookupCerts } from '../catalog/select.js';
 import { signsTokens } from '../catalog/tokens.js';
+import { KUBEADM_ALL, KUBEADM_RENEW_NAMES, kubeadmNameCerts } from './kubeadm-names.js';
 
 export interface RenewOptions {
   names: string[];
@@ -83,15 +84,38 @@ export interface RenewResult {
   plan: Plan | null;
 }
 
+/**
+ * Profile kubeadm also takes kubeadm's names (`kubeadm certs renew admin.conf`, `all`): `all` is --all,
+ * the others their certificates (kubeadm-names.ts). Kube-pki's own names are looked up first.
+ */
+function withKubeadmNames(profile: string, options: RenewOptions): RenewOptions {
+  if (profile !== 'kubeadm' || !options.names.includes(KUBEADM_ALL)) return options;
+  if (options.all || options.names.length > 1)
+    throw new UserError(`renew: give ${KUBEADM_ALL} (or --all) alone, not with other names (names: ${options.names.join(', ')})`, EXIT.badInput);
+  return { ...options, names: [], all: true };
+}
+
+/** What renew takes, for the error about a name it does not know: the leaves, and kubeadm's names in that profile. */
+function knownNames(profile: string, instances: Instances): string[] {
+  const leaves = instances.certs.filter((c) => c.caName).map((c) => c.name);
+  if (profile !== 'kubeadm') return leaves;
+  return [...leaves, ...KUBEADM_RENEW_NAMES.filter((n) => kubeadmNameCerts(instances, n)), KUBEADM_ALL];
+}
+
 /** The leaf certificates the command line asks for; CAs are refused. */
-function requested(instances: Instances, options: RenewOptions): CertInstance[] {
+function requested(profile: string, instances: Instances, given: RenewOptions): CertInstance[] {
+  const options = withKubeadmNames(profile, given);
   if (options.all && options.names.length) throw new UserError(`give certificate names or --all, not both (names: ${options.names.join(', ')})`, EXIT.badInput);
   if (!options.all && !options.names.length && options.expiringWithin === undefined)
     throw new UserError('name the certificates to renew, or give --all or --expiring-within DAYS', EXIT.badInput);
   if (!options.names.length) return instances.certs.filter((c) => c.caName);
+  const leaves = instances.certs.filter((c) => c.caName);
   const picked = new Map<string, CertInstance>();
   for (const name of options.names) {
-    for (const cert of requireCerts(instances, name, 'renew', instances.certs.filter((c) => c.caName))) {
+    const found = lookupCerts(instances, name);
+    const certs = found.length ? found : profile === 'kubeadm' ? kubeadmNameCerts(instances, name) : null;
+    if (!certs) throw new UserError(`renew: unknown certificate ${JSON.stringify(name)}; known: ${knownNames(profile, instances).join(', ')}`, EXIT.badInput);
+    for (const cert of certs) {
       if (!cert.caName)
         throw new UserError(`renew: ${JSON.stringify(name)} is a CA; renew never renews a CA (gen --replace-ca replaces it and re-issues everything)`, EXIT.badInput);
       picked.set(cert.name, cert);
@@ -257,7 +281,7 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
   await assertOutDir(outDir, ownPaths(instances)); // gen's answer for a folder that is not a PKI
-  const asked = requested(instances, options);
+  const asked = requested(cluster.profile, instances, options);
   await assertNothingUnfinished(outDir, instances, 'renew');
   const disk = await inspectDisk(outDir, instances, now);
   await assertRenewable(outDir, asked, disk, now);
