@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { link, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -78,21 +78,44 @@ async function createOwned(path: string, owner: Owner): Promise<boolean> {
 }
 
 interface Seen {
-  text: string;
+  /** null: this user may not read it (another user's lock, e.g. a `sudo kube-pki`'s). */
+  text: string | null;
   ino: number;
+  uid: number;
   ageMs: number;
 }
 
+/**
+ * The lock as it is now, read through one open file: its content and its inode are the same file's,
+ * so a lock released (or replaced) meanwhile is never mistaken for an empty one. null: no lock.
+ */
 async function look(path: string): Promise<Seen | null> {
+  const seen = (s: { ino: number; uid: number; mtimeMs: number }, text: string | null): Seen => ({ text, ino: s.ino, uid: s.uid, ageMs: Date.now() - s.mtimeMs });
+  let handle;
   try {
-    const [s, text] = await Promise.all([stat(path), readFile(path, 'utf8').catch(() => '')]);
-    return { text, ino: s.ino, ageMs: Date.now() - s.mtimeMs };
-  } catch {
-    return null; // released meanwhile
+    handle = await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null; // released meanwhile
+    if (code !== 'EACCES') throw err;
+    const s = await stat(path).catch(() => null);
+    return s && seen(s, null);
+  }
+  try {
+    return seen(await handle.stat(), await handle.readFile('utf8'));
+  } finally {
+    await handle.close();
   }
 }
 
 async function busy(outDir: string, path: string, seen: Seen): Promise<UserError | null> {
+  // Another user's lock: its owner cannot be judged from here, and it is never taken over.
+  if (seen.text === null)
+    return new UserError(
+      `${path} belongs to another user (uid ${seen.uid}) and this user cannot read it: another kube-pki (e.g. one run with sudo) is working in ${outDir}; ` +
+        `wait for it, or remove ${path} if no kube-pki is running`,
+      EXIT.failed,
+    );
   const owner = parseOwner(seen.text);
   if (!owner) {
     if (seen.ageMs > OWNERLESS_LOCK_MS) return null;
