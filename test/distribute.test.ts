@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { DistributeReport, VerifyReport } from '../src/distribute/report.js';
 import { kubePki, tempDir } from './helpers/cli.js';
+import { pairProblems } from './helpers/pairs.js';
 import { startCutProxy, startLab, startTrap, type SshLab } from './helpers/sshd.js';
+import { NODE_PROMISE } from '../src/distribute/install.js';
 
 // Distribution against real OpenSSH sshds, one per simulated node on its own loopback address and
 // port 2222, each letting in only its own user: a node's home folder is its disk. The certificates
@@ -325,24 +327,20 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
       const files = await tree(home('master-2', 'cut-pki'));
       const finals = [...files.keys()].filter((k) => MASTER_FILES.includes(k));
       const others = [...files.keys()].filter((k) => !MASTER_FILES.includes(k));
-      expect(finals.length, 'the cut came after some files').toBeGreaterThan(0);
-      expect(finals.length, 'the cut came before the last file').toBeLessThan(MASTER_FILES.length);
-      for (const k of finals) {
-        expect(files.get(k)!.data.equals(await readFile(join(pki, k))), `${k} is whole`).toBe(true);
-        expect(files.get(k)!.mode).toBe(wantMode(k));
-      }
+      // A node's files are staged first and installed together: cut while staging, none is in place.
+      expect(others.length, 'the cut came after some files were staged').toBeGreaterThan(0);
+      expect(finals, 'nothing installed before every file is staged').toEqual([]);
       for (const k of others) expect(k).toMatch(/^\..+\.kube-pki-[0-9a-f]{12}\.tmp$/);
-      // What it reports as sent is there (a file renamed just before the cut may be there unreported).
-      for (const f of m2.files.filter((x: { action: string }) => x.action === 'sent')) expect(finals).toContain(f.path);
+      expect(m2.files.filter((x: { action: string }) => x.action === 'sent')).toEqual([]);
 
-      // The next two connections are cut early too: the run tries again with backoff, keeps what the
-      // cut run finished (skipped as identical) and completes.
+      // The next two connections are cut early too: the run tries again with backoff, removes the
+      // cut run's staged files and completes.
       proxy.cutAfter = 2000;
       proxy.maxCuts = proxy.cuts + 2;
       const resumed = await runJson(config, ['--only', 'master-2', '--retries', '3']);
       expect(resumed.exitCode, resumed.stderr).toBe(0);
       expect(proxy.cuts).toBe(3);
-      expect(resumed.report.nodes[0]).toMatchObject({ attempts: 3, skipped: finals.length, sent: MASTER_FILES.length - finals.length });
+      expect(resumed.report.nodes[0]).toMatchObject({ attempts: 3, skipped: 0, sent: MASTER_FILES.length });
       proxy.cutAfter = null;
       const after = await tree(home('master-2', 'cut-pki'));
       expect([...after.keys()].sort()).toEqual(MASTER_FILES);
@@ -351,6 +349,47 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
       await proxy.close();
     }
   });
+
+  it('a node gets its files together: killed after each of its renames, the promise on the node completes every pair, and a re-run finishes', async () => {
+    // A second PKI (every key and certificate new) replaces the first on master-2.
+    const fresh = join(dir, 'pki-b');
+    expect((await kubePki(['gen', '--config', base, '--out', fresh])).exitCode).toBe(0);
+    const config = await writeConfig('kill', (c) => {
+      node('master-2')(c).ssh = { ...node('master-2')(c).ssh, remoteDir: 'kill-pki' };
+    });
+    const folder = home('master-2', 'kill-pki');
+    const send = (out: string, env: Record<string, string> = {}) =>
+      kubePki(['distribute', '--config', config, '--out', out, '--known-hosts', knownHosts, '--only', 'master-2', '--json'], { env: { SSH_AUTH_SOCK: '', ...env } });
+    const bytes = async (root: string) => new Map([...(await tree(root))].map(([k, v]) => [k, v.data]));
+    let kills = 0;
+    for (let n = 1; n < 40; n++) {
+      const first = await send(pki);
+      expect(first.exitCode, first.stderr).toBe(0);
+      const killed = await send(fresh, { KUBE_PKI_TEST_STOP_AFTER_RENAME: String(n) });
+      if (killed.signal !== 'SIGKILL') {
+        expect(killed.exitCode, killed.stderr).toBe(0);
+        break;
+      }
+      kills++;
+      // What the node holds, with what its promise names put in place: every pair matches.
+      const onNode = await bytes(folder);
+      const promise = onNode.get(NODE_PROMISE);
+      const promised = promise ? (JSON.parse(promise.toString('utf8')) as { files: { tmp: string; final: string }[] }).files : [];
+      for (const { tmp, final } of promised) if (onNode.has(tmp)) onNode.set(final, onNode.get(tmp)!);
+      const completed = new Map([...onNode].filter(([k]) => MASTER_FILES.includes(k)));
+      expect(pairProblems(completed), `killed after rename ${n}, promise applied`).toEqual([]);
+      const again = await send(fresh);
+      expect(again.exitCode, `killed after rename ${n}, then again: ${again.stderr}`).toBe(0);
+      const notes = JSON.parse(again.stdout).nodes[0].notes.join('\n');
+      if (promised.some(({ tmp }) => onNode.has(tmp))) expect(notes).toContain('completed what an interrupted distribute had promised');
+      const after = await bytes(folder);
+      expect([...after.keys()].sort(), `killed after rename ${n}, then again`).toEqual(MASTER_FILES);
+      expect(pairProblems(after)).toEqual([]);
+      for (const [k, v] of after) expect(v.equals(await readFile(join(fresh, k))), k).toBe(true);
+    }
+    // The promise, then each of the 13 files' renames.
+    expect(kills).toBe(MASTER_FILES.length + 1);
+  }, 300_000);
 
   it('sudo: true installs root-owned files through a private staging folder (kubeadm node tree)', async () => {
     const out = join(dir, 'kubeadm-out');
@@ -405,6 +444,22 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     expect(JSON.parse(again.stdout).nodes[0]).toMatchObject({ result: 'ok', sent: 0, skipped: 4 });
     const verify = await kubePki(['distribute', '--verify', '--config', config, '--out', out, '--known-hosts', knownHosts, '--only', 'master-1'], { env: { SSH_AUTH_SOCK: '' } });
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+
+    // A new pair, the run killed once its promise is on the node (root's, like the files): the next run completes it first.
+    await writeFile(join(out, 'master-1/pki/ca.crt'), await readFile(join(pki, 'kube-apiserver.crt')));
+    await writeFile(join(out, 'master-1/pki/ca.key'), await readFile(join(pki, 'kube-apiserver.key')));
+    const killed = await kubePki(['distribute', '--config', config, '--out', out, '--known-hosts', knownHosts, '--only', 'master-1', '--json'], {
+      env: { SSH_AUTH_SOCK: '', KUBE_PKI_TEST_STOP_AFTER_RENAME: '1' },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const promise = await stat(join(target, NODE_PROMISE));
+    expect([promise.uid, promise.mode & 0o777]).toEqual([0, 0o600]);
+    expect((await readFile(join(target, 'pki/ca.crt'), 'utf8'))).toBe(files['master-1/pki/ca.crt']); // nothing renamed yet
+    const rolled = await kubePki(['distribute', '--config', config, '--out', out, '--known-hosts', knownHosts, '--only', 'master-1', '--json'], { env: { SSH_AUTH_SOCK: '' } });
+    expect(rolled.exitCode, rolled.stderr).toBe(0);
+    expect(JSON.parse(rolled.stdout).nodes[0].notes.join('\n')).toContain('completed what an interrupted distribute had promised: pki/ca.crt, pki/ca.key');
+    for (const f of ['pki/ca.crt', 'pki/ca.key']) expect((await readFile(join(target, f))).equals(await readFile(join(out, 'master-1', f))), f).toBe(true);
+    expect((await readdir(target)).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
   it('quotes remote command arguments so that the login shell passes them through unchanged', async () => {
