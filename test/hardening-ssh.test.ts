@@ -136,7 +136,7 @@ describe('distribute: host keys and durable writes on the nodes (real sshd on lo
     expect(synced).toContain(home);
     // The node's files are renamed together (after their promise), then their folder synced once.
     const lines = (await readFile(log, 'utf8')).split('\n');
-    const lastRename = lines.findLastIndex((l) => /rename/.test(l) && l.includes(join(home, 'synced/deeper/')));
+    const lastRename = lines.reduce((last, l, i) => (/rename/.test(l) && l.includes(join(home, 'synced/deeper/')) ? i : last), -1);
     expect(lastRename).toBeGreaterThan(0);
     expect(lines.slice(lastRename).some((l) => l.trim() === `fsync "${join(home, 'synced/deeper')}"`), lines.slice(lastRename).join('\n')).toBe(true);
   });
