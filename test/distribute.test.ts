@@ -235,14 +235,13 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     expect(after.exitCode, after.stderr).toBe(0);
   });
 
-  it('a wrong hostKey is refused before anything is sent; the message names the node and both fingerprints', async () => {
+  it('a wrong hostKey is refused before anything is sent; the message names both fingerprints', async () => {
     const config = await writeConfig('wrong-key', (c) => {
       node('master-1')(c).ssh = { ...node('master-1')(c).ssh, hostKey: lab.node('worker-1').fingerprint, remoteDir: 'wrong-key-pki' };
     });
     const r = await runJson(config, ['--only', 'master-1']);
     expect(r.exitCode).toBe(1);
     const m1 = r.report.nodes.find((n) => n.node === 'master-1')!;
-    expect(m1.error).toContain('master-1');
     expect(m1.error).toContain(lab.node('master-1').fingerprint);
     expect(m1.error).toContain(lab.node('worker-1').fingerprint);
     expect(m1.error).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
@@ -258,6 +257,13 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     const unknown = await runJson(config, ['--only', 'worker-1']);
     expect(unknown.exitCode).toBe(1);
     expect(unknown.report.nodes.find((n) => n.node === 'worker-1')!.error).toMatch(/can't be established.*SHA256:.*--accept-new/s);
+    // In plain output the node's error is told once (after the table), never once per file, and the node is named once.
+    const plain = await run(config, ['--only', 'worker-1']);
+    expect(plain.exitCode).toBe(1);
+    const all = plain.stdout + plain.stderr;
+    expect(all.split(lab.node('worker-1').fingerprint).length - 1, all).toBe(1);
+    expect(all).not.toContain('worker-1: worker-1:');
+    expect(plain.stderr).toMatch(/^error: worker-1: host key verification failed for \[127\.0\.1\.21\]:2222: /m);
 
     const accepted = await runJson(config, ['--only', 'worker-1', '--accept-new']);
     expect(accepted.exitCode, accepted.stderr).toBe(0);
@@ -526,22 +532,46 @@ describe('bad input: exit 2, a clear message, nothing connected', () => {
     await cleanup?.();
   });
 
+  // A login key problem stops the real run; a dry run, which connects to nothing, only warns of it.
   it.each([
-    ['a missing identity file', { identityFile: '/nonexistent/id_ed25519' }, {}, [], /ssh\.identityFile: "\/nonexistent\/id_ed25519": no such file/],
-    ['a port out of range', {}, { port: 70000 }, [], /nodes\[0\]\.ssh\.port: 70000: must be 1 to 65535/],
-    ['an unknown node in --only', {}, {}, ['--only', 'worker-9'], /--only "worker-9": no such node in .*bad\.yaml \(nodes: master-1, worker-1\)$/m],
-    ['a remoteDir that is the home folder', { remoteDir: '~' }, {}, [], /ssh\.remoteDir: "~": names \/ or the login folder itself/],
-    ['a public key given as identity file', {}, { identityFile: 'PUB' }, [], /nodes\[0\]\.ssh\.identityFile: ".*id_ed25519\.pub": is not a private key/],
-  ])('%s', async (_what, ssh, nodeSsh, args, message) => {
+    ['a missing identity file', { identityFile: '/nonexistent/id_ed25519' }, {}, [], /ssh\.identityFile: "\/nonexistent\/id_ed25519": no such file/, 'key'],
+    ['a port out of range', {}, { port: 70000 }, [], /nodes\[0\]\.ssh\.port: 70000: must be 1 to 65535/, ''],
+    ['an unknown node in --only', {}, {}, ['--only', 'worker-9'], /--only "worker-9": no such node in .*bad\.yaml \(nodes: master-1, worker-1\)$/m, ''],
+    ['a remoteDir that is the home folder', { remoteDir: '~' }, {}, [], /ssh\.remoteDir: "~": names \/ or the login folder itself/, ''],
+    ['a public key given as identity file', {}, { identityFile: 'PUB' }, [], /nodes\[0\]\.ssh\.identityFile: ".*id_ed25519\.pub": is not a private key/, 'key'],
+  ])('%s', async (_what, ssh, nodeSsh, args, message, keyProblem) => {
     const file = await config('bad', ssh, Object.fromEntries(Object.entries(nodeSsh).map(([k, v]) => [k, v === 'PUB' ? `${key}.pub` : v])));
     const before = trap.count();
-    for (const extra of [[], ['--dry-run']]) {
-      const r = await run(file, [...args, ...extra]);
-      expect(r.exitCode, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(message);
-      expect(r.stdout).toBe('');
+    const r = await run(file, args);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+    const dry = await run(file, [...args, '--dry-run']);
+    expect(dry.stderr).toMatch(message);
+    if (keyProblem) {
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      expect(dry.stderr).toContain('warning: the real run would stop here (no connection is made now)');
+      expect(dry.stdout).toMatch(/^master-1 \(controlplane\) → /m);
+    } else {
+      expect(dry.exitCode, dry.stderr).toBe(2);
+      expect(dry.stdout).toBe('');
     }
     expect(trap.count()).toBe(before);
+  });
+
+  it('--dry-run needs no SSH credentials at all (no key, no agent); the real run stops with exit 2', async () => {
+    const file = await config('no-credentials', { identityFile: undefined });
+    const home = join(dir, 'empty-home');
+    await mkdir(home, { recursive: true });
+    const env = { SSH_AUTH_SOCK: '', HOME: home };
+    const dry = await kubePki(['distribute', '--config', file, '--out', join(dir, 'pki'), '--dry-run'], { env });
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^worker-1 \(worker\) → /m);
+    expect(dry.stderr).toMatch(/warning: .*no SSH credentials: set ssh\.identityFile/);
+    const real = await kubePki(['distribute', '--config', file, '--out', join(dir, 'pki')], { env });
+    expect(real.exitCode).toBe(2);
+    expect(real.stderr).toContain('no SSH credentials');
+    expect(trap.count()).toBe(0);
   });
 
   it('a bad --ssh-config value names the file, the host and the directive', async () => {
