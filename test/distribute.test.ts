@@ -468,6 +468,18 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     expect((await readdir(target)).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
+  it("a ca-bundle.crt that kube-pki did not send (an operator's own OIDC bundle) is left on the node, with a note", async () => {
+    const own = join(home('master-1'), 'ca-bundle.crt');
+    const content = await readFile(join(pki, 'kube-apiserver.crt'));
+    await writeFile(own, content, { mode: 0o644 });
+    await chown(own, lab.node('master-1').uid, (await stat(home('master-1'))).gid);
+    const r = await runJson(base, ['--only', 'master-1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await readFile(own)).equals(content)).toBe(true);
+    expect(r.report.nodes[0]!.notes.join('\n')).toContain('left as they are, not a trust bundle kube-pki sent (their content is none it sent from this folder): ca-bundle.crt');
+    await unlink(own);
+  });
+
   it('quotes remote command arguments so that the login shell passes them through unchanged', async () => {
     const { commandLine } = await import('../src/ssh/quote.js');
     const words = ["it's", 'a b', '$(id)', '`id`', '*', '~', '=x', '"q"', '\\', ';', '&&', '', '!', 'é', '-n', '%s'];

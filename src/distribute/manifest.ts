@@ -19,6 +19,8 @@ export interface ManifestFile {
   mode: number;
   /** The private key of a CA: allowed on control-plane nodes only. */
   caKey: boolean;
+  /** A CA rotation's trust bundle (retired from the nodes once the rotation is over). */
+  bundle?: boolean;
 }
 
 /** A file of a node's tree that is not sent, and why (kubeadm: not in the catalog, or not generated). */
@@ -125,7 +127,7 @@ export function sendablePaths(cluster: Cluster, instances: Instances = instances
  */
 function addRotationBundles(m: NodeManifest, instances: Instances, outDir: string): void {
   for (const ca of m.files.filter(isCaCertOf(instances))) {
-    const bundle = { ...ca, local: bundleOf(ca.local), remote: bundleOf(ca.remote) };
+    const bundle = { ...ca, local: bundleOf(ca.local), remote: bundleOf(ca.remote), bundle: true };
     if (existsSync(join(outDir, bundle.local))) {
       m.files.push(bundle);
       m.notSent = m.notSent.filter((n) => n.local !== bundle.local);

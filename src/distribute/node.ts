@@ -112,8 +112,11 @@ export async function distributeNode(
   local: Map<string, LocalFile>,
   options: SessionOptions,
   events: DistributeEvents = {},
-  /** Paths under remoteDir to remove when found (NodeManifest.retired). */
-  retiredFiles: readonly string[] = [],
+  /**
+   * Paths under remoteDir to remove when found (NodeManifest.retired), and the SHA-256 of the
+   * bundles kube-pki sent: a retired path is removed only when it holds one of them.
+   */
+  retiring: { paths: readonly string[]; sent: ReadonlySet<string> } = { paths: [], sent: new Set() },
 ): Promise<NodeDistribution> {
   const outcomes = new Map<ManifestFile, FileOutcome>();
   const settle = (file: ManifestFile, outcome: FileOutcome) => {
@@ -134,11 +137,16 @@ export async function distributeNode(
       // Before anything else: what an interrupted distribute promised on this node is completed.
       const completed = await rollForward(store);
       const found: NodeInspection = await inspectNode(store, files, local);
-      // Leftovers of a cut run, and a finished CA rotation's trust bundle (rotate-ca finish).
-      const retired = found.extra.filter((p) => retiredFiles.includes(p));
+      // Leftovers of a cut run, and a finished CA rotation's trust bundle (rotate-ca finish) if kube-pki put it there.
+      const candidates = found.extra.filter((p) => retiring.paths.includes(p));
+      const sums = await store.hash(candidates.map((p) => posix.join(store.dir, p)));
+      const retired = candidates.filter((p) => retiring.sent.has(sums.get(posix.join(store.dir, p)) ?? ''));
+      const foreign = candidates.filter((p) => !retired.includes(p));
       await store.remove([...found.leftovers, ...retired.map((p) => posix.join(store.dir, p))]);
-      const others = found.extra.filter((p) => !found.leftovers.includes(posix.join(store.dir, p)) && !retired.includes(p));
-      notes = [...(completed.length ? [`completed what an interrupted distribute had promised: ${completed.join(', ')}`] : []), ...(retired.length ? [`removed (a finished CA rotation's trust bundle): ${retired.join(', ')}`] : []), ...store.notes, ...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : [])];
+      const others = found.extra.filter((p) => !found.leftovers.includes(posix.join(store.dir, p)) && !candidates.includes(p));
+      notes = [...(completed.length ? [`completed what an interrupted distribute had promised: ${completed.join(', ')}`] : []), ...(retired.length ? [`removed (a finished CA rotation's trust bundle): ${retired.join(', ')}`] : []), ...store.notes, ...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : []),
+        ...(foreign.length ? [`left as they are, not a trust bundle kube-pki sent (their content is none it sent from this folder): ${foreign.join(', ')}`] : []),
+      ];
       // On a retry, what an earlier attempt finished is already settled.
       const open = found.files.filter((s) => !outcomes.has(s.file));
       const toSend = open.filter((s) => s.status !== 'same');

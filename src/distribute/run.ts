@@ -6,6 +6,7 @@ import { lockOutDir } from '../exec/lock.js';
 import { recoverOutDir } from '../exec/run-locked.js';
 import { limiter } from '../util/limit.js';
 import { readLocalFiles, type LocalFile } from './compare.js';
+import { recordBundles } from './sent-bundles.js';
 import type { NodeManifest } from './manifest.js';
 import { distributeNode, type FileAction, type FileOutcome, type NodeDistribution, type SessionOptions } from './node.js';
 import { prepareDistribution, sessionOptions, type DistributeOptions, type Prepared } from './prepare.js';
@@ -30,12 +31,13 @@ export async function distribute(cluster: Cluster, options: DistributeOptions): 
     // Read under the lock, after an interrupted gen is completed: never a key without its certificate.
     await recoverOutDir(outDir);
     const local = await readLocalFiles(outDir, manifests);
+    const sent = await recordBundles(outDir, manifests, local);
     const limit = limiter(options.parallel ?? 16);
     const views: NodeView[] = [];
     const running = manifests.map((m) => {
       const target = targets.get(m.node.name);
       if (!target) return Promise.resolve<NodeReport>({ ...nodeBase(m, undefined), result: 'nothing-to-send', sent: 0, skipped: 0, failed: 0, files: [] });
-      return sendToNode(m, target, { local, session, limit, views });
+      return sendToNode(m, target, { local, session, limit, views, sent });
     });
     const all = Promise.all(running);
     await showNodes(views, { silent: !!options.json });
@@ -57,10 +59,12 @@ interface Sending {
   limit: <T>(task: () => Promise<T>) => Promise<T>;
   /** The progress view's rows: this node's is added before anything is sent. */
   views: NodeView[];
+  /** SHA-256 of the trust bundles distribute sent from this folder. */
+  sent: ReadonlySet<string>;
 }
 
 /** Sends one node its files (within the --parallel bound), showing each file's outcome as it comes. */
-async function sendToNode(m: NodeManifest, target: NodeTarget, { local, session, limit, views }: Sending): Promise<NodeReport> {
+async function sendToNode(m: NodeManifest, target: NodeTarget, { local, session, limit, views, sent }: Sending): Promise<NodeReport> {
   const files = new Map(m.files.map((f) => [f, deferred<FileOutcome>()]));
   const done = deferred<{ ok: boolean; summary: string }>();
   const view: NodeView = {
@@ -81,7 +85,7 @@ async function sendToNode(m: NodeManifest, target: NodeTarget, { local, session,
           onFile: (f, o) => files.get(f)!.resolve(o),
           onRetry: (attempt, error) => view.onStatus?.(`attempt ${attempt} failed (${error}); trying again`),
         },
-        m.retired,
+        { paths: m.retired, sent },
       ),
     );
     const report = nodeReport(m, target, local, result);
