@@ -1,8 +1,9 @@
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { lockOutDir } from '../exec/lock.js';
+import { assertOwnFolder } from '../exec/own-folder.js';
 import { recoverOutDir } from '../exec/run-locked.js';
 import { limiter } from '../util/limit.js';
 import { readLocalFiles, type LocalFile } from './compare.js';
@@ -21,6 +22,8 @@ export { verifyRemote } from './verify.js';
 /** `kube-pki distribute`: returns the exit code (0: every node succeeded, 1: some failed). */
 export async function distribute(cluster: Cluster, options: DistributeOptions): Promise<number> {
   if (options.verify) return verifyCommand(cluster, options);
+  // The keys sent are read from this folder: never from one another user could have filled.
+  await assertOwnFolder(resolve(options.out));
   const prepared = await prepareDistribution(cluster, options, { withoutCredentials: !!options.dryRun });
   if (options.dryRun) return dryRun(cluster, prepared, options);
   const { outDir, manifests, targets } = prepared;

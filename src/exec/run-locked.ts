@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
 import { completeInterrupted } from './install-together.js';
+import { assertOwnFolder } from './own-folder.js';
 import { clearLeftovers, runContext, startPlan } from './run-plan.js';
 import { TMP_DIR } from '../model/files.js';
 import { ensureDir } from '../files/atomic.js';
@@ -49,6 +50,7 @@ export async function assertOutDir(outDir: string, ownPaths: readonly string[] =
   const existing = await stat(outDir).catch(() => null);
   if (!existing) return;
   if (!existing.isDirectory()) throw new UserError(`--out ${outDir}: is not a folder`, EXIT.badInput);
+  await assertOwnFolder(outDir);
   const entries = await readdir(outDir).catch((err: unknown) => {
     throw new UnusableFile(outDir, errorReason(err));
   });
@@ -78,6 +80,7 @@ export async function runLocked(
   outDir: string,
   options: { concurrency?: number; silent: boolean; now?: Date; passphraseFile?: string; after?: (plan: Plan, errors: Map<string, string>) => Promise<void> },
 ): Promise<Map<string, string>> {
+  await assertOwnFolder(outDir); // before the lock: never a lock (nor a file) in a folder another user controls
   const unlock = await lockOutDir(outDir);
   const errors = new Map<string, string>();
   try {
