@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { DistributeReport, VerifyReport } from '../src/distribute/report.js';
-import { kubePki, tempDir } from './helpers/cli.js';
+import { CLI, kubePki, tempDir } from './helpers/cli.js';
 import { pairProblems } from './helpers/pairs.js';
 import { startCutProxy, startLab, startTrap, type SshLab } from './helpers/sshd.js';
 import { NODE_PROMISE } from '../src/distribute/install.js';
@@ -493,6 +493,27 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
       { stdin: 'ignore' },
     );
     expect(r.stdout.split('\n')).toEqual(words);
+  });
+
+  it('Ctrl-C during a distribution: says what was interrupted, releases the lock; running again completes every node', async () => {
+    const out = join(dir, 'pki-interrupted');
+    expect((await kubePki(['gen', '--config', base, '--out', out])).exitCode).toBe(0);
+    const args = ['distribute', '--config', base, '--out', out, '--known-hosts', knownHosts];
+    const run = execa(process.execPath, [CLI, ...args], { reject: false, env: { CI: '1', SSH_AUTH_SOCK: '' } });
+    const lock = join(out, '.kube-pki.lock');
+    for (let i = 0; i < 2000 && !(await stat(lock).catch(() => null)); i++) await new Promise((r) => setTimeout(r, 2));
+    run.kill('SIGINT');
+    const r = await run;
+    expect(r.signal, r.stdout + r.stderr).toBe('SIGINT');
+    expect(r.stderr).toContain(`kube-pki: interrupted by SIGINT: kube-pki ${args.join(' ')} (in ${out})`);
+    expect(r.stderr).toContain('each node holds whole files only');
+    expect(r.stderr).toContain(`the lock ${lock} is released`);
+    expect(await stat(lock).catch(() => null)).toBeNull();
+    const again = await kubePki(args, { env: { SSH_AUTH_SOCK: '' } });
+    expect(again.exitCode, again.stderr).toBe(0);
+    const verify = await kubePki([...args, '--verify'], { env: { SSH_AUTH_SOCK: '' } });
+    expect(verify.exitCode, verify.stdout).toBe(0);
+    for (const n of NODES) expect(pairProblems(new Map([...(await tree(home(n.name)))].map(([k, v]) => [k, v.data]))), n.name).toEqual([]);
   });
 
   it('gen --distribute generates, then distributes', async () => {

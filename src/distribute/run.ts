@@ -28,7 +28,9 @@ export async function distribute(cluster: Cluster, options: DistributeOptions): 
   if (options.dryRun) return dryRun(cluster, prepared, options);
   const { outDir, manifests, targets } = prepared;
   const session = await sessionOptions(options);
-  const unlock = await lockOutDir(outDir);
+  const unlock = await lockOutDir(outDir, {
+    onInterrupt: () => ['each node holds whole files only: what was staged on a node is removed, and what was promised there installed, by the next distribute'],
+  });
   let reports: NodeReport[];
   try {
     // Read under the lock, after an interrupted gen is completed: never a key without its certificate.

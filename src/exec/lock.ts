@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync, statSync } from 'node:fs';
 import { link, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT, UserError } from '../errors.js';
+import { interruptible } from './interrupt.js';
 
 const LOCK = '.kube-pki.lock';
 /** Held for a moment by the one run that removes a stale lock, so that two runs never both remove one. */
@@ -147,17 +149,34 @@ async function breakStale(dir: string, path: string, seen: Seen): Promise<void> 
   }
 }
 
+export interface LockOptions {
+  /** What runs under the lock, for the message of an interrupted run (default: the command line). */
+  what?: string;
+  /** Synchronous: on Ctrl-C (or SIGTERM, SIGHUP), before the lock is released: tidies up, returns what to tell. */
+  onInterrupt?: () => string[];
+}
+
 /**
  * One kube-pki at a time per output folder. The lock names its owner from the moment it exists; it
  * is taken over only when that owner is gone (a killed run), or, naming no owner, when it is old.
  */
-export async function lockOutDir(outDir: string): Promise<() => Promise<void>> {
+export async function lockOutDir(outDir: string, interrupted: LockOptions = {}): Promise<() => Promise<void>> {
   const path = join(outDir, LOCK);
   const owner = await me();
   for (let attempt = 0; attempt < 100; attempt++) {
     if (await createOwned(path, owner)) {
       const mine = await look(path);
+      const done = interruptible({
+        what: interrupted.what ?? `kube-pki ${process.argv.slice(2).join(' ')} (in ${outDir})`,
+        stop: () => {
+          const told = interrupted.onInterrupt?.() ?? [];
+          // Ours still (same inode): removed. The process ends right after, so nothing of it writes on.
+          if (mine && statSync(path, { throwIfNoEntry: false })?.ino === mine.ino) rmSync(path, { force: true });
+          return [...told, `the lock ${path} is released`];
+        },
+      });
       return async () => {
+        done();
         // Only our own lock is removed, never one another run took over meanwhile.
         const now = await look(path);
         if (now && mine && now.ino === mine.ino) await rm(path, { force: true });
