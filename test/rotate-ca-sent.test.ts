@@ -32,4 +32,12 @@ describe('rotate-ca names the changed files that distribute sends', () => {
     expect(sentNow.filter((f) => /-(old|new)\.key$/.test(f)), reissue.stdout).toEqual([]);
     expect(sentNow).toContain('ca.key');
   });
+
+  it('renew: a certificate no node receives (admin.crt: only admin.kubeconfig goes out) is named apart', async () => {
+    const fresh = await genPki(dir, config, 'renew-pki');
+    const r = await kubePki(['renew', 'admin', '--config', config, '--out', fresh]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Changed files \(kube-pki distribute sends only these\): admin\.kubeconfig$/m);
+    expect(r.stdout).toMatch(/^Changed here only \(never sent to a node\): admin\.crt$/m);
+  });
 });

@@ -26,7 +26,8 @@ export function register(program: Command): void {
       const { exitCode, report, plan } = await renew(cluster, opts.out, { ...opts, names });
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
-        process.stdout.write(renewText(report));
+        const { sendablePaths } = await import('../../distribute/manifest.js');
+        process.stdout.write(renewText(report, sendablePaths(cluster)));
         if (opts.dryRun && plan) {
           const { planText } = await import('../gen.js');
           process.stdout.write(planText(plan, report.outDir, cluster));
