@@ -397,6 +397,41 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     expect(kills).toBe(MASTER_FILES.length + 1);
   }, 300_000);
 
+  it('a rename refused part-way (an immutable ca.key) leaves the node promised; once it can be, the next run completes every pair', async () => {
+    const fresh = join(dir, 'pki-immutable');
+    expect((await kubePki(['gen', '--config', base, '--out', fresh])).exitCode).toBe(0);
+    const config = await writeConfig('immutable', (c) => {
+      node('master-2')(c).ssh = { ...node('master-2')(c).ssh, remoteDir: 'immutable-pki' };
+    });
+    const folder = home('master-2', 'immutable-pki');
+    const send = (out: string) => runJson(config, ['--only', 'master-2', '--out', out]);
+    expect((await send(pki)).exitCode).toBe(0);
+    await execa('chattr', ['+i', join(folder, 'ca.key')]);
+    try {
+      const refused = await send(fresh);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.report.nodes[0]!.error).toMatch(/ca\.key.*the node's new files are promised in .*\.kube-pki-install-intent\.json: the next distribute completes them first/);
+      // The node is promised: its staged files complete every pair.
+      const onNode = new Map([...(await tree(folder))].map(([k, v]) => [k, v.data]));
+      const promised = (JSON.parse(onNode.get(NODE_PROMISE)!.toString('utf8')) as { files: { tmp: string; final: string }[] }).files;
+      for (const { tmp, final } of promised) if (onNode.has(tmp)) onNode.set(final, onNode.get(tmp)!);
+      expect(pairProblems(new Map([...onNode].filter(([k]) => MASTER_FILES.includes(k))))).toEqual([]);
+      // Still immutable: the next run stops at the promise and does nothing else.
+      const stuck = await send(fresh);
+      expect(stuck.exitCode).toBe(1);
+      expect(stuck.report.nodes[0]!.error).toContain('cannot complete what an interrupted distribute promised');
+    } finally {
+      await execa('chattr', ['-i', join(folder, 'ca.key')]);
+    }
+    const done = await send(fresh);
+    expect(done.exitCode, done.stderr).toBe(0);
+    expect(done.report.nodes[0]!.notes.join('\n')).toContain('completed what an interrupted distribute had promised: ca.key');
+    const after = new Map([...(await tree(folder))].map(([k, v]) => [k, v.data]));
+    expect([...after.keys()].sort()).toEqual(MASTER_FILES);
+    expect(pairProblems(after)).toEqual([]);
+    for (const [k, v] of after) expect(v.equals(await readFile(join(fresh, k))), k).toBe(true);
+  });
+
   it('sudo: true installs root-owned files through a private staging folder (kubeadm node tree)', async () => {
     const out = join(dir, 'kubeadm-out');
     const files: Record<string, string> = {

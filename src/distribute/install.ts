@@ -66,7 +66,12 @@ export async function rollForward(store: RemoteStore): Promise<string[]> {
   if (!data) return [];
   const files = parsePromise(store.dir, data.toString('utf8'));
   if (!files) throw new Error(`${path} is not an install promise kube-pki wrote: look at it and remove it, then run again`);
-  const done = await store.renameStaged(files);
+  let done: string[];
+  try {
+    done = await store.renameStaged(files);
+  } catch (err) {
+    throw new Error(`cannot complete what an interrupted distribute promised in ${path} (nothing else is done on this node until it is): ${(err as Error).message}`);
+  }
   await store.remove([path]);
   return done.map((p) => posix.relative(store.dir, p));
 }
