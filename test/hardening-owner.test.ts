@@ -56,11 +56,19 @@ describe('an output folder (or a key in it) another user controls', () => {
 
   it('a folder of this user that others may write, or a CA key in it owned by another user or writable by others, is refused', async () => {
     const open = await planted('open', 0, 0o777);
-    await refused(['gen'], open, open, /is writable by its group and others \(mode 777\)/);
+    await refused(['gen'], open, open, /is writable by others \(mode 777\)/);
+    // Group-writable: refused when the group has other members (nogroup: nobody's), not when only the owner is in it.
+    const shared = await planted('shared-group', 0, 0o770);
+    await chown(shared, 0, NOBODY);
+    await refused(['gen'], shared, shared, /is writable by its group \(mode 770\)/);
+    const privateGroup = await planted('private-group', 0, 0o770);
+    const upg = await kubePki(['gen', '--config', config, '--out', privateGroup]);
+    expect(upg.exitCode, upg.stderr).toBe(0);
     const theirKey = await planted('their-key', 0, 0o700, NOBODY);
     await refused(['gen'], theirKey, join(theirKey, 'ca.key'), /is owned by uid 65534/);
     const writableKey = await planted('writable-key', 0, 0o700);
     await chmod(join(writableKey, 'ca.key'), 0o666);
+    await chown(join(writableKey, 'ca.key'), 0, NOBODY);
     await refused(['distribute', '--dry-run'], writableKey, join(writableKey, 'ca.key'), /is writable by its group and others \(mode 666\)/);
     // Its own folder, its own keys: fine.
     const mine = await planted('mine', 0, 0o700);
