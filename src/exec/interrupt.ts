@@ -27,6 +27,8 @@ function onSignal(signal: NodeJS.Signals): void {
     lines.push(`interrupted by ${signal}: ${h.what}`, ...told.map((t) => `  ${t}`));
   }
   holders.clear();
+  // The progress view (listr2) hides the cursor on a terminal and would show it again on its own way out.
+  if (process.stderr.isTTY) process.stderr.write('\u001b[?25h');
   if (lines.length) process.stderr.write(`\nkube-pki: ${lines.join('\nkube-pki: ')}\nkube-pki: run the same command again: it completes what was begun\n`);
   // Ended by the signal now, synchronously: with no listener left it takes its default action inside
   // kill(), before anything else of this run (a callback of a stopped openssl) can run on.
