@@ -144,8 +144,14 @@ export async function distributeNode(
       const foreign = candidates.filter((p) => !retired.includes(p));
       await store.remove([...found.leftovers, ...retired.map((p) => posix.join(store.dir, p))]);
       const others = found.extra.filter((p) => !found.leftovers.includes(posix.join(store.dir, p)) && !candidates.includes(p));
-      notes = [...(completed.length ? [`completed what an interrupted distribute had promised: ${completed.join(', ')}`] : []), ...(retired.length ? [`removed (a finished CA rotation's trust bundle): ${retired.join(', ')}`] : []), ...store.notes, ...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : []),
-        ...(foreign.length ? [`left as they are, not a trust bundle kube-pki sent (their content is none it sent from this folder): ${foreign.join(', ')}`] : []),
+      const said = (list: string[], text: string) => (list.length ? [`${text}: ${list.join(', ')}`] : []);
+      notes = [
+        ...said(completed, 'completed what an interrupted distribute had promised'),
+        ...said(retired, "removed (a finished CA rotation's trust bundle)"),
+        ...store.notes,
+        ...found.notes,
+        ...said(others, 'not in its manifest, left as they are'),
+        ...said(foreign, 'left as they are, not a trust bundle kube-pki sent (their content is none it sent from this folder)'),
       ];
       // On a retry, what an earlier attempt finished is already settled.
       const open = found.files.filter((s) => !outcomes.has(s.file));
@@ -172,13 +178,10 @@ export async function distributeNode(
         await new Promise((resolve) => setImmediate(resolve));
         if (lost()) throw new Error([...failures.values()][0]);
         await store.remove([...staged.values()]).catch(() => undefined);
-        for (const s of staged.keys()) withheld.set(s.file, 'not installed: another file of this node failed, and a node\'s files are installed together');
+        for (const s of staged.keys()) withheld.set(s.file, "not installed: another file of this node failed, and a node's files are installed together");
         return;
       }
-      await installStaged(
-        store,
-        [...staged].map(([s, tmp]) => ({ tmp, final: s.remotePath })),
-      );
+      await installStaged(store, [...staged].map(([s, tmp]) => ({ tmp, final: s.remotePath })));
       for (const s of staged.keys()) settle(s.file, { action: 'sent', reason: whyResend(s) });
     }));
   } catch (err) {
