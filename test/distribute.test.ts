@@ -432,6 +432,41 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     for (const [k, v] of after) expect(v.equals(await readFile(join(fresh, k))), k).toBe(true);
   });
 
+  it('a file that cannot be staged (a folder it may not write) stops the node before any rename: none of its files change', async () => {
+    const out = join(dir, 'tree-out');
+    const write = async (files: Record<string, string>) => {
+      for (const [p, from] of Object.entries(files)) {
+        await mkdir(join(out, p, '..'), { recursive: true });
+        await writeFile(join(out, p), await readFile(join(pki, from)), { mode: p.endsWith('.crt') ? 0o644 : 0o600 });
+      }
+    };
+    await write({ 'master-2/pki/ca.crt': 'ca.crt', 'master-2/pki/ca.key': 'ca.key', 'master-2/pki/etcd/ca.crt': 'etcd-server.crt', 'master-2/admin.conf': 'admin.kubeconfig' });
+    const config = await writeConfig('tree', (c) => {
+      c.profile = 'kubeadm';
+      node('master-2')(c).ssh = { ...node('master-2')(c).ssh, remoteDir: 'tree-pki' };
+    });
+    const args = ['--only', 'master-2', '--out', out];
+    expect((await runJson(config, args)).exitCode).toBe(0);
+    const folder = home('master-2', 'tree-pki');
+    const before = await tree(folder);
+    // A new pair, and a new file in a folder the login user may no longer write.
+    await write({ 'master-2/pki/ca.crt': 'kube-apiserver.crt', 'master-2/pki/ca.key': 'kube-apiserver.key', 'master-2/pki/etcd/ca.crt': 'ca.crt' });
+    await chmod(join(folder, 'pki/etcd'), 0o500);
+    try {
+      const r = await runJson(config, args);
+      expect(r.exitCode).toBe(1);
+      const files = r.report.nodes[0]!.files;
+      expect(files.find((f) => f.path === 'pki/etcd/ca.crt')).toMatchObject({ action: 'failed' });
+      expect(files.find((f) => f.path === 'pki/ca.key')).toMatchObject({ action: 'not-sent', reason: expect.stringContaining('installed together') });
+      expect(await tree(folder)).toEqual(before); // the old pair in place, no staged file left
+    } finally {
+      await chmod(join(folder, 'pki/etcd'), 0o700);
+    }
+    const again = await runJson(config, args);
+    expect(again.exitCode, again.stderr).toBe(0);
+    for (const f of ['pki/ca.crt', 'pki/ca.key', 'pki/etcd/ca.crt']) expect((await readFile(join(folder, f))).equals(await readFile(join(out, 'master-2', f))), f).toBe(true);
+  });
+
   it('sudo: true installs root-owned files through a private staging folder (kubeadm node tree)', async () => {
     const out = join(dir, 'kubeadm-out');
     const files: Record<string, string> = {
