@@ -65,9 +65,11 @@ async function ownerGone(owner: Owner): Promise<boolean> {
  * Creates `path` with the owner already in it, or returns false if it exists: the content is written
  * to a private file first and hard-linked into place, so no other run ever reads an empty lock.
  */
-async function createOwned(path: string, owner: Owner): Promise<boolean> {
+async function createOwned(path: string, owner: Owner, linking?: Linking): Promise<boolean> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(tmp, `${JSON.stringify(owner)}\n`, { mode: 0o600, flag: 'wx' });
+  // The hard link shares the file's inode: known before the link exists, so no moment is unaccounted for.
+  if (linking) Object.assign(linking, { tmp, ino: (await stat(tmp)).ino });
   try {
     await link(tmp, path);
     return true;
@@ -77,6 +79,12 @@ async function createOwned(path: string, owner: Owner): Promise<boolean> {
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+/** The lock file being linked into place (or linked): its temporary name and inode. */
+interface Linking {
+  tmp?: string;
+  ino?: number;
 }
 
 interface Seen {
@@ -163,30 +171,42 @@ export interface LockOptions {
 export async function lockOutDir(outDir: string, interrupted: LockOptions = {}): Promise<() => Promise<void>> {
   const path = join(outDir, LOCK);
   const owner = await me();
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (await createOwned(path, owner)) {
-      const mine = await look(path);
-      const done = interruptible({
-        what: interrupted.what ?? `kube-pki ${process.argv.slice(2).join(' ')} (in ${outDir})`,
-        stop: () => {
-          const told = interrupted.onInterrupt?.() ?? [];
-          // Ours still (same inode): removed. The process ends right after, so nothing of it writes on.
-          if (mine && statSync(path, { throwIfNoEntry: false })?.ino === mine.ino) rmSync(path, { force: true });
-          return [...told, `the lock ${path} is released`];
-        },
-      });
-      return async () => {
-        done();
-        // Only our own lock is removed, never one another run took over meanwhile.
-        const now = await look(path);
-        if (now && mine && now.ino === mine.ino) await rm(path, { force: true });
-      };
+  // Listening before the lock exists: a signal at any moment after it appears finds it accounted for.
+  const linking: Linking = {};
+  const ours = () => linking.ino !== undefined && statSync(path, { throwIfNoEntry: false })?.ino === linking.ino;
+  const done = interruptible({
+    what: interrupted.what ?? `kube-pki ${process.argv.slice(2).join(' ')} (in ${outDir})`,
+    stop: () => {
+      if (linking.tmp) rmSync(linking.tmp, { force: true });
+      if (!ours()) return ['the folder was not locked by this run (not yet, or no longer): nothing to release'];
+      const told = interrupted.onInterrupt?.() ?? [];
+      // The process ends right after, so nothing of it writes on once the lock is gone.
+      rmSync(path, { force: true });
+      return [...told, `the lock ${path} is released`];
+    },
+  });
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (await createOwned(path, owner, linking)) {
+        const mine = linking.ino;
+        return async () => {
+          // Only our own lock is removed, never one another run took over meanwhile.
+          const now = await look(path);
+          if (now && now.ino === mine) await rm(path, { force: true });
+          done(); // after: a signal before the lock is gone still releases it
+        };
+      }
+      linking.ino = undefined;
+      const seen = await look(path);
+      if (!seen) continue;
+      const error = await busy(outDir, path, seen);
+      if (error) throw error;
+      await breakStale(outDir, path, seen);
     }
-    const seen = await look(path);
-    if (!seen) continue;
-    const error = await busy(outDir, path, seen);
-    if (error) throw error;
-    await breakStale(outDir, path, seen);
+  } catch (err) {
+    done();
+    throw err;
   }
+  done();
   throw new UserError(`cannot lock ${outDir}: ${path} keeps coming back; is another kube-pki starting and stopping there?`, EXIT.failed);
 }
