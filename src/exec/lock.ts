@@ -158,8 +158,6 @@ async function breakStale(dir: string, path: string, seen: Seen): Promise<void> 
 }
 
 export interface LockOptions {
-  /** What runs under the lock, for the message of an interrupted run (default: the command line). */
-  what?: string;
   /** Synchronous: on Ctrl-C (or SIGTERM, SIGHUP), before the lock is released: tidies up, returns what to tell. */
   onInterrupt?: () => string[];
 }
@@ -175,7 +173,7 @@ export async function lockOutDir(outDir: string, interrupted: LockOptions = {}):
   const linking: Linking = {};
   const ours = () => linking.ino !== undefined && statSync(path, { throwIfNoEntry: false })?.ino === linking.ino;
   const done = interruptible({
-    what: interrupted.what ?? `kube-pki ${process.argv.slice(2).join(' ')} (in ${outDir})`,
+    what: `kube-pki ${process.argv.slice(2).join(' ')} (in ${outDir})`,
     stop: () => {
       if (linking.tmp) rmSync(linking.tmp, { force: true });
       if (!ours()) return ['the folder was not locked by this run (not yet, or no longer): nothing to release'];
