@@ -1,6 +1,6 @@
+import { sendablePaths } from '../distribute/manifest.js';
 import type { Cluster } from '../model/cluster.js';
 import { rotateCa, type RotateCaOptions, type RotateCommand, type RotateReport } from '../rotate/rotate.js';
-import { sendablePaths } from '../distribute/manifest.js';
 import { planText } from './gen.js';
 
 const STATE_TEXT = { none: 'no rotation', start: 'start', reissue: 'reissue', finish: 'finish' } as const;
