@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { DistributeReport, VerifyReport } from '../src/distribute/report.js';
-import { kubePki, tempDir } from './helpers/cli.js';
+import { CLI, kubePki, tempDir } from './helpers/cli.js';
+import { pairProblems } from './helpers/pairs.js';
 import { startCutProxy, startLab, startTrap, type SshLab } from './helpers/sshd.js';
+import { NODE_PROMISE } from '../src/distribute/install.js';
 
 // Distribution against real OpenSSH sshds, one per simulated node on its own loopback address and
 // port 2222, each letting in only its own user: a node's home folder is its disk. The certificates
@@ -233,14 +235,13 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     expect(after.exitCode, after.stderr).toBe(0);
   });
 
-  it('a wrong hostKey is refused before anything is sent; the message names the node and both fingerprints', async () => {
+  it('a wrong hostKey is refused before anything is sent; the message names both fingerprints', async () => {
     const config = await writeConfig('wrong-key', (c) => {
       node('master-1')(c).ssh = { ...node('master-1')(c).ssh, hostKey: lab.node('worker-1').fingerprint, remoteDir: 'wrong-key-pki' };
     });
     const r = await runJson(config, ['--only', 'master-1']);
     expect(r.exitCode).toBe(1);
     const m1 = r.report.nodes.find((n) => n.node === 'master-1')!;
-    expect(m1.error).toContain('master-1');
     expect(m1.error).toContain(lab.node('master-1').fingerprint);
     expect(m1.error).toContain(lab.node('worker-1').fingerprint);
     expect(m1.error).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
@@ -256,6 +257,13 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     const unknown = await runJson(config, ['--only', 'worker-1']);
     expect(unknown.exitCode).toBe(1);
     expect(unknown.report.nodes.find((n) => n.node === 'worker-1')!.error).toMatch(/can't be established.*SHA256:.*--accept-new/s);
+    // In plain output the node's error is told once (after the table), never once per file, and the node is named once.
+    const plain = await run(config, ['--only', 'worker-1']);
+    expect(plain.exitCode).toBe(1);
+    const all = plain.stdout + plain.stderr;
+    expect(all.split(lab.node('worker-1').fingerprint).length - 1, all).toBe(1);
+    expect(all).not.toContain('worker-1: worker-1:');
+    expect(plain.stderr).toMatch(/^error: worker-1: host key verification failed for \[127\.0\.1\.21\]:2222: /m);
 
     const accepted = await runJson(config, ['--only', 'worker-1', '--accept-new']);
     expect(accepted.exitCode, accepted.stderr).toBe(0);
@@ -325,24 +333,20 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
       const files = await tree(home('master-2', 'cut-pki'));
       const finals = [...files.keys()].filter((k) => MASTER_FILES.includes(k));
       const others = [...files.keys()].filter((k) => !MASTER_FILES.includes(k));
-      expect(finals.length, 'the cut came after some files').toBeGreaterThan(0);
-      expect(finals.length, 'the cut came before the last file').toBeLessThan(MASTER_FILES.length);
-      for (const k of finals) {
-        expect(files.get(k)!.data.equals(await readFile(join(pki, k))), `${k} is whole`).toBe(true);
-        expect(files.get(k)!.mode).toBe(wantMode(k));
-      }
+      // A node's files are staged first and installed together: cut while staging, none is in place.
+      expect(others.length, 'the cut came after some files were staged').toBeGreaterThan(0);
+      expect(finals, 'nothing installed before every file is staged').toEqual([]);
       for (const k of others) expect(k).toMatch(/^\..+\.kube-pki-[0-9a-f]{12}\.tmp$/);
-      // What it reports as sent is there (a file renamed just before the cut may be there unreported).
-      for (const f of m2.files.filter((x: { action: string }) => x.action === 'sent')) expect(finals).toContain(f.path);
+      expect(m2.files.filter((x: { action: string }) => x.action === 'sent')).toEqual([]);
 
-      // The next two connections are cut early too: the run tries again with backoff, keeps what the
-      // cut run finished (skipped as identical) and completes.
+      // The next two connections are cut early too: the run tries again with backoff, removes the
+      // cut run's staged files and completes.
       proxy.cutAfter = 2000;
       proxy.maxCuts = proxy.cuts + 2;
       const resumed = await runJson(config, ['--only', 'master-2', '--retries', '3']);
       expect(resumed.exitCode, resumed.stderr).toBe(0);
       expect(proxy.cuts).toBe(3);
-      expect(resumed.report.nodes[0]).toMatchObject({ attempts: 3, skipped: finals.length, sent: MASTER_FILES.length - finals.length });
+      expect(resumed.report.nodes[0]).toMatchObject({ attempts: 3, skipped: 0, sent: MASTER_FILES.length });
       proxy.cutAfter = null;
       const after = await tree(home('master-2', 'cut-pki'));
       expect([...after.keys()].sort()).toEqual(MASTER_FILES);
@@ -350,6 +354,117 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('a node gets its files together: killed after each of its renames, the promise on the node completes every pair, and a re-run finishes', async () => {
+    // A second PKI (every key and certificate new) replaces the first on master-2.
+    const fresh = join(dir, 'pki-b');
+    expect((await kubePki(['gen', '--config', base, '--out', fresh])).exitCode).toBe(0);
+    const config = await writeConfig('kill', (c) => {
+      node('master-2')(c).ssh = { ...node('master-2')(c).ssh, remoteDir: 'kill-pki' };
+    });
+    const folder = home('master-2', 'kill-pki');
+    const send = (out: string, env: Record<string, string> = {}) =>
+      kubePki(['distribute', '--config', config, '--out', out, '--known-hosts', knownHosts, '--only', 'master-2', '--json'], { env: { SSH_AUTH_SOCK: '', ...env } });
+    const bytes = async (root: string) => new Map([...(await tree(root))].map(([k, v]) => [k, v.data]));
+    let kills = 0;
+    for (let n = 1; n < 40; n++) {
+      const first = await send(pki);
+      expect(first.exitCode, first.stderr).toBe(0);
+      const killed = await send(fresh, { KUBE_PKI_TEST_STOP_AFTER_RENAME: String(n) });
+      if (killed.signal !== 'SIGKILL') {
+        expect(killed.exitCode, killed.stderr).toBe(0);
+        break;
+      }
+      kills++;
+      // What the node holds, with what its promise names put in place: every pair matches.
+      const onNode = await bytes(folder);
+      const promise = onNode.get(NODE_PROMISE);
+      const promised = promise ? (JSON.parse(promise.toString('utf8')) as { files: { tmp: string; final: string }[] }).files : [];
+      for (const { tmp, final } of promised) if (onNode.has(tmp)) onNode.set(final, onNode.get(tmp)!);
+      const completed = new Map([...onNode].filter(([k]) => MASTER_FILES.includes(k)));
+      expect(pairProblems(completed), `killed after rename ${n}, promise applied`).toEqual([]);
+      const again = await send(fresh);
+      expect(again.exitCode, `killed after rename ${n}, then again: ${again.stderr}`).toBe(0);
+      const notes = JSON.parse(again.stdout).nodes[0].notes.join('\n');
+      if (promised.some(({ tmp }) => onNode.has(tmp))) expect(notes).toContain('completed what an interrupted distribute had promised');
+      const after = await bytes(folder);
+      expect([...after.keys()].sort(), `killed after rename ${n}, then again`).toEqual(MASTER_FILES);
+      expect(pairProblems(after)).toEqual([]);
+      for (const [k, v] of after) expect(v.equals(await readFile(join(fresh, k))), k).toBe(true);
+    }
+    // The promise, then each of the 13 files' renames.
+    expect(kills).toBe(MASTER_FILES.length + 1);
+  }, 300_000);
+
+  it('a rename refused part-way (an immutable ca.key) leaves the node promised; once it can be, the next run completes every pair', async () => {
+    const fresh = join(dir, 'pki-immutable');
+    expect((await kubePki(['gen', '--config', base, '--out', fresh])).exitCode).toBe(0);
+    const config = await writeConfig('immutable', (c) => {
+      node('master-2')(c).ssh = { ...node('master-2')(c).ssh, remoteDir: 'immutable-pki' };
+    });
+    const folder = home('master-2', 'immutable-pki');
+    const send = (out: string) => runJson(config, ['--only', 'master-2', '--out', out]);
+    expect((await send(pki)).exitCode).toBe(0);
+    await execa('chattr', ['+i', join(folder, 'ca.key')]);
+    try {
+      const refused = await send(fresh);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.report.nodes[0]!.error).toMatch(/ca\.key.*the node's new files are promised in .*\.kube-pki-install-intent\.json: the next distribute completes them first/);
+      // The node is promised: its staged files complete every pair.
+      const onNode = new Map([...(await tree(folder))].map(([k, v]) => [k, v.data]));
+      const promised = (JSON.parse(onNode.get(NODE_PROMISE)!.toString('utf8')) as { files: { tmp: string; final: string }[] }).files;
+      for (const { tmp, final } of promised) if (onNode.has(tmp)) onNode.set(final, onNode.get(tmp)!);
+      expect(pairProblems(new Map([...onNode].filter(([k]) => MASTER_FILES.includes(k))))).toEqual([]);
+      // Still immutable: the next run stops at the promise and does nothing else.
+      const stuck = await send(fresh);
+      expect(stuck.exitCode).toBe(1);
+      expect(stuck.report.nodes[0]!.error).toContain('cannot complete what an interrupted distribute promised');
+    } finally {
+      await execa('chattr', ['-i', join(folder, 'ca.key')]);
+    }
+    const done = await send(fresh);
+    expect(done.exitCode, done.stderr).toBe(0);
+    expect(done.report.nodes[0]!.notes.join('\n')).toContain('completed what an interrupted distribute had promised: ca.key');
+    const after = new Map([...(await tree(folder))].map(([k, v]) => [k, v.data]));
+    expect([...after.keys()].sort()).toEqual(MASTER_FILES);
+    expect(pairProblems(after)).toEqual([]);
+    for (const [k, v] of after) expect(v.equals(await readFile(join(fresh, k))), k).toBe(true);
+  });
+
+  it('a file that cannot be staged (a folder it may not write) stops the node before any rename: none of its files change', async () => {
+    const out = join(dir, 'tree-out');
+    const write = async (files: Record<string, string>) => {
+      for (const [p, from] of Object.entries(files)) {
+        await mkdir(join(out, p, '..'), { recursive: true });
+        await writeFile(join(out, p), await readFile(join(pki, from)), { mode: p.endsWith('.crt') ? 0o644 : 0o600 });
+      }
+    };
+    await write({ 'master-2/pki/ca.crt': 'ca.crt', 'master-2/pki/ca.key': 'ca.key', 'master-2/pki/etcd/ca.crt': 'etcd-server.crt', 'master-2/admin.conf': 'admin.kubeconfig' });
+    const config = await writeConfig('tree', (c) => {
+      c.profile = 'kubeadm';
+      node('master-2')(c).ssh = { ...node('master-2')(c).ssh, remoteDir: 'tree-pki' };
+    });
+    const args = ['--only', 'master-2', '--out', out];
+    expect((await runJson(config, args)).exitCode).toBe(0);
+    const folder = home('master-2', 'tree-pki');
+    const before = await tree(folder);
+    // A new pair, and a new file in a folder the login user may no longer write.
+    await write({ 'master-2/pki/ca.crt': 'kube-apiserver.crt', 'master-2/pki/ca.key': 'kube-apiserver.key', 'master-2/pki/etcd/ca.crt': 'ca.crt' });
+    await chmod(join(folder, 'pki/etcd'), 0o500);
+    try {
+      const r = await runJson(config, args);
+      expect(r.exitCode).toBe(1);
+      const files = r.report.nodes[0]!.files;
+      expect(files.find((f) => f.path === 'pki/etcd/ca.crt')).toMatchObject({ action: 'failed' });
+      expect(files.find((f) => f.path === 'pki/ca.key')).toMatchObject({ action: 'not-sent', reason: expect.stringContaining('installed together') });
+      expect(await tree(folder)).toEqual(before); // the old pair in place, no staged file left
+    } finally {
+      await chmod(join(folder, 'pki/etcd'), 0o700);
+    }
+    const again = await runJson(config, args);
+    expect(again.exitCode, again.stderr).toBe(0);
+    for (const f of ['pki/ca.crt', 'pki/ca.key', 'pki/etcd/ca.crt']) expect((await readFile(join(folder, f))).equals(await readFile(join(out, 'master-2', f))), f).toBe(true);
   });
 
   it('sudo: true installs root-owned files through a private staging folder (kubeadm node tree)', async () => {
@@ -405,6 +520,34 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     expect(JSON.parse(again.stdout).nodes[0]).toMatchObject({ result: 'ok', sent: 0, skipped: 4 });
     const verify = await kubePki(['distribute', '--verify', '--config', config, '--out', out, '--known-hosts', knownHosts, '--only', 'master-1'], { env: { SSH_AUTH_SOCK: '' } });
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+
+    // A new pair, the run killed once its promise is on the node (root's, like the files): the next run completes it first.
+    await writeFile(join(out, 'master-1/pki/ca.crt'), await readFile(join(pki, 'kube-apiserver.crt')));
+    await writeFile(join(out, 'master-1/pki/ca.key'), await readFile(join(pki, 'kube-apiserver.key')));
+    const killed = await kubePki(['distribute', '--config', config, '--out', out, '--known-hosts', knownHosts, '--only', 'master-1', '--json'], {
+      env: { SSH_AUTH_SOCK: '', KUBE_PKI_TEST_STOP_AFTER_RENAME: '1' },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const promise = await stat(join(target, NODE_PROMISE));
+    expect([promise.uid, promise.mode & 0o777]).toEqual([0, 0o600]);
+    expect((await readFile(join(target, 'pki/ca.crt'), 'utf8'))).toBe(files['master-1/pki/ca.crt']); // nothing renamed yet
+    const rolled = await kubePki(['distribute', '--config', config, '--out', out, '--known-hosts', knownHosts, '--only', 'master-1', '--json'], { env: { SSH_AUTH_SOCK: '' } });
+    expect(rolled.exitCode, rolled.stderr).toBe(0);
+    expect(JSON.parse(rolled.stdout).nodes[0].notes.join('\n')).toContain('completed what an interrupted distribute had promised: pki/ca.crt, pki/ca.key');
+    for (const f of ['pki/ca.crt', 'pki/ca.key']) expect((await readFile(join(target, f))).equals(await readFile(join(out, 'master-1', f))), f).toBe(true);
+    expect((await readdir(target)).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it("a ca-bundle.crt that kube-pki did not send (an operator's own OIDC bundle) is left on the node, with a note", async () => {
+    const own = join(home('master-1'), 'ca-bundle.crt');
+    const content = await readFile(join(pki, 'kube-apiserver.crt'));
+    await writeFile(own, content, { mode: 0o644 });
+    await chown(own, lab.node('master-1').uid, (await stat(home('master-1'))).gid);
+    const r = await runJson(base, ['--only', 'master-1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await readFile(own)).equals(content)).toBe(true);
+    expect(r.report.nodes[0]!.notes.join('\n')).toContain('left as they are, not a trust bundle kube-pki sent (their content is none it sent from this folder): ca-bundle.crt');
+    await unlink(own);
   });
 
   it('quotes remote command arguments so that the login shell passes them through unchanged', async () => {
@@ -420,6 +563,27 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
       { stdin: 'ignore' },
     );
     expect(r.stdout.split('\n')).toEqual(words);
+  });
+
+  it('Ctrl-C during a distribution: says what was interrupted, releases the lock; running again completes every node', async () => {
+    const out = join(dir, 'pki-interrupted');
+    expect((await kubePki(['gen', '--config', base, '--out', out])).exitCode).toBe(0);
+    const args = ['distribute', '--config', base, '--out', out, '--known-hosts', knownHosts];
+    const run = execa(process.execPath, [CLI, ...args], { reject: false, env: { CI: '1', SSH_AUTH_SOCK: '' } });
+    const lock = join(out, '.kube-pki.lock');
+    for (let i = 0; i < 2000 && !(await stat(lock).catch(() => null)); i++) await new Promise((r) => setTimeout(r, 2));
+    run.kill('SIGINT');
+    const r = await run;
+    expect(r.signal, r.stdout + r.stderr).toBe('SIGINT');
+    expect(r.stderr).toContain(`kube-pki: interrupted by SIGINT: kube-pki ${args.join(' ')} (in ${out})`);
+    expect(r.stderr).toContain('each node holds whole files only');
+    expect(r.stderr).toContain(`the lock ${lock} is released`);
+    expect(await stat(lock).catch(() => null)).toBeNull();
+    const again = await kubePki(args, { env: { SSH_AUTH_SOCK: '' } });
+    expect(again.exitCode, again.stderr).toBe(0);
+    const verify = await kubePki([...args, '--verify'], { env: { SSH_AUTH_SOCK: '' } });
+    expect(verify.exitCode, verify.stdout).toBe(0);
+    for (const n of NODES) expect(pairProblems(new Map([...(await tree(home(n.name)))].map(([k, v]) => [k, v.data]))), n.name).toEqual([]);
   });
 
   it('gen --distribute generates, then distributes', async () => {
@@ -471,22 +635,46 @@ describe('bad input: exit 2, a clear message, nothing connected', () => {
     await cleanup?.();
   });
 
+  // A login key problem stops the real run; a dry run, which connects to nothing, only warns of it.
   it.each([
-    ['a missing identity file', { identityFile: '/nonexistent/id_ed25519' }, {}, [], /ssh\.identityFile: "\/nonexistent\/id_ed25519": no such file/],
-    ['a port out of range', {}, { port: 70000 }, [], /nodes\[0\]\.ssh\.port: 70000: must be 1 to 65535/],
-    ['an unknown node in --only', {}, {}, ['--only', 'worker-9'], /--only "worker-9": no such node in .*bad\.yaml \(nodes: master-1, worker-1\)$/m],
-    ['a remoteDir that is the home folder', { remoteDir: '~' }, {}, [], /ssh\.remoteDir: "~": names \/ or the login folder itself/],
-    ['a public key given as identity file', {}, { identityFile: 'PUB' }, [], /nodes\[0\]\.ssh\.identityFile: ".*id_ed25519\.pub": is not a private key/],
-  ])('%s', async (_what, ssh, nodeSsh, args, message) => {
+    ['a missing identity file', { identityFile: '/nonexistent/id_ed25519' }, {}, [], /ssh\.identityFile: "\/nonexistent\/id_ed25519": no such file/, 'key'],
+    ['a port out of range', {}, { port: 70000 }, [], /nodes\[0\]\.ssh\.port: 70000: must be 1 to 65535/, ''],
+    ['an unknown node in --only', {}, {}, ['--only', 'worker-9'], /--only "worker-9": no such node in .*bad\.yaml \(nodes: master-1, worker-1\)$/m, ''],
+    ['a remoteDir that is the home folder', { remoteDir: '~' }, {}, [], /ssh\.remoteDir: "~": names \/ or the login folder itself/, ''],
+    ['a public key given as identity file', {}, { identityFile: 'PUB' }, [], /nodes\[0\]\.ssh\.identityFile: ".*id_ed25519\.pub": is not a private key/, 'key'],
+  ])('%s', async (_what, ssh, nodeSsh, args, message, keyProblem) => {
     const file = await config('bad', ssh, Object.fromEntries(Object.entries(nodeSsh).map(([k, v]) => [k, v === 'PUB' ? `${key}.pub` : v])));
     const before = trap.count();
-    for (const extra of [[], ['--dry-run']]) {
-      const r = await run(file, [...args, ...extra]);
-      expect(r.exitCode, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(message);
-      expect(r.stdout).toBe('');
+    const r = await run(file, args);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+    const dry = await run(file, [...args, '--dry-run']);
+    expect(dry.stderr).toMatch(message);
+    if (keyProblem) {
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      expect(dry.stderr).toContain('warning: the real run would stop here (no connection is made now)');
+      expect(dry.stdout).toMatch(/^master-1 \(controlplane\) → /m);
+    } else {
+      expect(dry.exitCode, dry.stderr).toBe(2);
+      expect(dry.stdout).toBe('');
     }
     expect(trap.count()).toBe(before);
+  });
+
+  it('--dry-run needs no SSH credentials at all (no key, no agent); the real run stops with exit 2', async () => {
+    const file = await config('no-credentials', { identityFile: undefined });
+    const home = join(dir, 'empty-home');
+    await mkdir(home, { recursive: true });
+    const env = { SSH_AUTH_SOCK: '', HOME: home };
+    const dry = await kubePki(['distribute', '--config', file, '--out', join(dir, 'pki'), '--dry-run'], { env });
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^worker-1 \(worker\) → /m);
+    expect(dry.stderr).toMatch(/warning: .*no SSH credentials: set ssh\.identityFile/);
+    const real = await kubePki(['distribute', '--config', file, '--out', join(dir, 'pki')], { env });
+    expect(real.exitCode).toBe(2);
+    expect(real.stderr).toContain('no SSH credentials');
+    expect(trap.count()).toBe(0);
   });
 
   it('a bad --ssh-config value names the file, the host and the directive', async () => {

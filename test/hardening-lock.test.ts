@@ -1,10 +1,11 @@
 import { execa } from 'execa';
 import { hostname } from 'node:os';
-import { readFile, readdir, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, chown, readFile, readdir, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { kubePki, tempDir } from './helpers/cli.js';
+import { lockOutDir } from '../src/exec/lock.js';
+import { CLI, kubePki, tempDir } from './helpers/cli.js';
 import { SMALL_CLUSTER } from './helpers/small-cluster.js';
 
 // One kube-pki at a time per output folder: the lock names its owner from its first moment and is
@@ -110,5 +111,46 @@ describe('the output folder lock', () => {
       expect(r.exitCode, `${args.join(' ')}: ${r.stdout}`).toBe(1);
       expect(r.stderr, args.join(' ')).toMatch(BUSY);
     }
+  });
+
+  it("a lock this user cannot read (another user's, e.g. a sudo kube-pki's) is held, even when old", async () => {
+    const NOBODY = 65534;
+    const shared = join(dir, 'shared');
+    await mkdir(shared, { mode: 0o755 });
+    await chmod(dir, 0o755);
+    const pki = join(shared, 'pki');
+    await mkdir(pki, { mode: 0o700 });
+    await chown(pki, NOBODY, NOBODY);
+    const lock = join(pki, LOCK);
+    // root's lock, 0600: its owner runs on (this test process), but nobody cannot read that.
+    await writeFile(lock, `${JSON.stringify({ pid: process.pid, host: hostname(), started: await startTime(process.pid) })}\n`, { mode: 0o600 });
+    const old = new Date(Date.now() - 5 * 60_000);
+    await utimes(lock, old, old);
+    const r = await execa('node', [CLI, 'gen', '--config', config, '--out', pki], { uid: NOBODY, gid: NOBODY, reject: false, stdin: 'ignore', env: { CI: '1', HOME: shared } });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain(`${lock} belongs to another user (uid 0) and this user cannot read it`);
+    expect(await readdir(pki)).toEqual([LOCK]); // still there, nothing written
+  });
+
+  it('a lock released while another run looks at it is never reported as naming no owner', async () => {
+    const pki = join(dir, 'race');
+    await mkdir(pki, { mode: 0o700 });
+    let stop = false;
+    // One run takes and releases the lock as fast as it can; the other keeps trying to take it.
+    const churn = (async () => {
+      while (!stop) await (await lockOutDir(pki).catch(() => async () => undefined))();
+    })();
+    const messages = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const unlock = await lockOutDir(pki).catch((err: Error) => {
+        messages.add(err.message.replace(/\d+/g, 'N'));
+        return null;
+      });
+      await unlock?.();
+    }
+    stop = true;
+    await churn;
+    expect([...messages].filter((m) => m.includes('names no owner'))).toEqual([]);
+    expect([...messages].every((m) => /another kube-pki \(pid N\) is working in/.test(m)), [...messages].join('\n')).toBe(true);
   });
 });

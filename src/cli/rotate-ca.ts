@@ -1,10 +1,18 @@
+import { sendablePaths } from '../distribute/manifest.js';
 import type { Cluster } from '../model/cluster.js';
 import { rotateCa, type RotateCaOptions, type RotateCommand, type RotateReport } from '../rotate/rotate.js';
 import { planText } from '../gen/gen.js';
 
 const STATE_TEXT = { none: 'no rotation', start: 'start', reissue: 'reissue', finish: 'finish' } as const;
 
-function reportText(report: RotateReport): string {
+/** The changed files that distribute sends, and those that stay in the folder (the waiting CA keys…). */
+function changedLines(report: RotateReport, sendable: Set<string>): string[] {
+  const sent = report.changed.filter((f) => sendable.has(f));
+  const kept = report.changed.filter((f) => !sendable.has(f));
+  return [`Changed files (kube-pki distribute sends these): ${sent.join(', ') || 'none'}`, ...(kept.length ? [`Changed here only (never sent to a node): ${kept.join(', ')}`] : [])];
+}
+
+function reportText(report: RotateReport, sendable: Set<string>): string {
   const out: string[] = [];
   const dry = report.result === 'dry-run';
   out.push(`rotate-ca ${report.command} in ${report.outDir} (profile ${report.profile}, from ${report.source})${dry ? ': plan only, nothing written' : ''}`);
@@ -15,7 +23,7 @@ function reportText(report: RotateReport): string {
   }
   if (report.command === 'status') return `${out.join('\n')}\n`;
   if (report.result === 'nothing') out.push('Nothing to do: no rotation under way for these CAs.');
-  if (!dry && report.result !== 'nothing') out.push(`Changed files (kube-pki distribute sends these): ${report.changed.join(', ') || 'none'}`);
+  if (!dry && report.result !== 'nothing') out.push(...changedLines(report, sendable));
   for (const n of report.notes) out.push(`note: ${n}`);
   if (report.backupDir) out.push(`Replaced and archived files are in ${report.backupDir}`);
   for (const e of report.errors) out.push(`error: ${e.name}: ${e.message}`);
@@ -33,7 +41,7 @@ export async function rotateCaCommand(cluster: Cluster, command: RotateCommand, 
   for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
   if (options.json) process.stdout.write(`${JSON.stringify({ ...report, ...(options.dryRun && plan ? { plan: plan.items.map(({ name, action, reasons, outputs }) => ({ name, action, reasons, outputs })) } : {}) }, null, 2)}\n`);
   else {
-    process.stdout.write(reportText(report));
+    process.stdout.write(reportText(report, sendablePaths(cluster)));
     if (options.dryRun && plan) process.stdout.write(planText(plan, report.outDir, cluster));
   }
   return exitCode;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import type { ManifestFile, NodeManifest } from './manifest.js';
+import { NODE_PROMISE } from './install.js';
 import { sha256, TEMP_NAME, type FolderListing, type RemoteStore } from './store.js';
 
 export interface LocalFile {
@@ -96,6 +97,7 @@ export async function inspectNode(store: RemoteStore, files: ManifestFile[], loc
   for (const folder of folders) {
     const l = listing.get(folder);
     if (!l) continue;
+    if (l.entries.has(NODE_PROMISE) && folder === store.dir) notes.push(`${NODE_PROMISE}: an interrupted distribute promised files here; kube-pki distribute completes them`);
     if (l.mode & 0o077) notes.push(`folder ${folder} has mode ${l.mode.toString(8)}: others may enter it (the keys in it are 0600)`);
     for (const [name, entry] of l.entries) {
       const path = posix.join(folder, name);

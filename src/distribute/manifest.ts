@@ -19,6 +19,8 @@ export interface ManifestFile {
   mode: number;
   /** The private key of a CA: allowed on control-plane nodes only. */
   caKey: boolean;
+  /** A CA rotation's trust bundle (retired from the nodes once the rotation is over). */
+  bundle?: boolean;
 }
 
 /** A file of a node's tree that is not sent, and why (kubeadm: not in the catalog, or not generated). */
@@ -106,14 +108,26 @@ function hardwayManifest(cluster: Cluster, instances: Instances): NodeManifest[]
   return cluster.nodes.map((node) => ({ node, files: placement.get(node.name)!, notSent: [], retired: [] }));
 }
 
+/** A CA certificate (or a node tree's copy of one): its rotation bundle goes where it goes. */
+const isCaCertOf = (instances: Instances) => (f: { local: string }) =>
+  instances.certs.some((c) => !c.caName && c.certPath === f.local) || instances.copies.some((c) => c.group === 'ca' && c.files.some((x) => x.part === 'crt' && x.to === f.local));
+
+/**
+ * Every local file that distribute can send to some node, by the catalog's placement alone (a CA
+ * certificate's rotation bundle included): to tell a user which changed files reach the nodes.
+ */
+export function sendablePaths(cluster: Cluster, instances: Instances = instancesFor(cluster)): Set<string> {
+  const placed = [...placementFor(cluster, instances).values()].flat();
+  return new Set([...placed.map((f) => f.local), ...placed.filter(isCaCertOf(instances)).map((f) => bundleOf(f.local))]);
+}
+
 /**
  * A CA rotation's trust bundle (rotate-ca, docs/ca-rotation.md) goes wherever its CA certificate goes
  * while it is in the folder; once finish removed it, it is retired on the nodes.
  */
 function addRotationBundles(m: NodeManifest, instances: Instances, outDir: string): void {
-  const isCaCert = (f: ManifestFile) => instances.certs.some((c) => !c.caName && c.certPath === f.local) || instances.copies.some((c) => c.group === 'ca' && c.files.some((x) => x.part === 'crt' && x.to === f.local));
-  for (const ca of m.files.filter(isCaCert)) {
-    const bundle = { ...ca, local: bundleOf(ca.local), remote: bundleOf(ca.remote) };
+  for (const ca of m.files.filter(isCaCertOf(instances))) {
+    const bundle = { ...ca, local: bundleOf(ca.local), remote: bundleOf(ca.remote), bundle: true };
     if (existsSync(join(outDir, bundle.local))) {
       m.files.push(bundle);
       m.notSent = m.notSent.filter((n) => n.local !== bundle.local);

@@ -5,6 +5,7 @@ import type { KnownHosts } from '../ssh/known-hosts.js';
 import { limiter } from '../util/limit.js';
 import { inspectNode, type FileState, type ForbiddenFile, type LocalFile, type NodeInspection } from './compare.js';
 import type { ManifestFile } from './manifest.js';
+import { installStaged, rollForward } from './install.js';
 import { SftpStore, SudoStore, type RemoteStore } from './store.js';
 import type { NodeTarget } from './targets.js';
 
@@ -96,6 +97,9 @@ export interface NodeDistribution {
 /** Files sent at once on one connection (SFTP requests pipeline; sshd allows 10 sessions). */
 const PER_NODE = 8;
 
+/** A file not sent because its node failed: the node's error is told once, not once per file. */
+export const NODE_FAILED = 'the node failed';
+
 const whyResend = (s: FileState) => (s.status === 'missing' ? 'not on the node' : s.reasons.join('; '));
 
 /**
@@ -108,8 +112,11 @@ export async function distributeNode(
   local: Map<string, LocalFile>,
   options: SessionOptions,
   events: DistributeEvents = {},
-  /** Paths under remoteDir to remove when found (NodeManifest.retired). */
-  retiredFiles: readonly string[] = [],
+  /**
+   * Paths under remoteDir to remove when found (NodeManifest.retired), and the SHA-256 of the
+   * bundles kube-pki sent: a retired path is removed only when it holds one of them.
+   */
+  retiring: { paths: readonly string[]; sent: ReadonlySet<string> } = { paths: [], sent: new Set() },
 ): Promise<NodeDistribution> {
   const outcomes = new Map<ManifestFile, FileOutcome>();
   const settle = (file: ManifestFile, outcome: FileOutcome) => {
@@ -117,6 +124,8 @@ export async function distributeNode(
     if (outcome.action === 'sent' || outcome.action === 'skipped') events.onFile?.(file, outcome);
   };
   const failures = new Map<ManifestFile, string>();
+  /** Staged, but not installed because another file of the node failed. */
+  const withheld = new Map<ManifestFile, string>();
   let remoteDir: string | undefined;
   let notes: string[] = [];
   let attempts = 0;
@@ -125,33 +134,55 @@ export async function distributeNode(
     ({ attempts } = await withSession(target, { ...options, onRetry: events.onRetry ?? options.onRetry }, async ({ store, lost }) => {
       remoteDir = store.dir;
       failures.clear();
+      // Before anything else: what an interrupted distribute promised on this node is completed.
+      const completed = await rollForward(store);
       const found: NodeInspection = await inspectNode(store, files, local);
-      // Leftovers of a cut run, and a finished CA rotation's trust bundle (rotate-ca finish).
-      const retired = found.extra.filter((p) => retiredFiles.includes(p));
+      // Leftovers of a cut run, and a finished CA rotation's trust bundle (rotate-ca finish) if kube-pki put it there.
+      const candidates = found.extra.filter((p) => retiring.paths.includes(p));
+      const sums = await store.hash(candidates.map((p) => posix.join(store.dir, p)));
+      const retired = candidates.filter((p) => retiring.sent.has(sums.get(posix.join(store.dir, p)) ?? ''));
+      const foreign = candidates.filter((p) => !retired.includes(p));
       await store.remove([...found.leftovers, ...retired.map((p) => posix.join(store.dir, p))]);
-      const others = found.extra.filter((p) => !found.leftovers.includes(posix.join(store.dir, p)) && !retired.includes(p));
-      notes = [...(retired.length ? [`removed (a finished CA rotation's trust bundle): ${retired.join(', ')}`] : []), ...store.notes, ...found.notes, ...(others.length ? [`not in its manifest, left as they are: ${others.join(', ')}`] : [])];
+      const others = found.extra.filter((p) => !found.leftovers.includes(posix.join(store.dir, p)) && !candidates.includes(p));
+      const said = (list: string[], text: string) => (list.length ? [`${text}: ${list.join(', ')}`] : []);
+      notes = [
+        ...said(completed, 'completed what an interrupted distribute had promised'),
+        ...said(retired, "removed (a finished CA rotation's trust bundle)"),
+        ...store.notes,
+        ...found.notes,
+        ...said(others, 'not in its manifest, left as they are'),
+        ...said(foreign, 'left as they are, not a trust bundle kube-pki sent (their content is none it sent from this folder)'),
+      ];
       // On a retry, what an earlier attempt finished is already settled.
       const open = found.files.filter((s) => !outcomes.has(s.file));
       const toSend = open.filter((s) => s.status !== 'same');
       for (const s of open) if (s.status === 'same') settle(s.file, { action: 'skipped', reason: 'identical on the node' });
       await store.mkdirs(found.missingFolders.filter((f) => toSend.some((s) => posix.dirname(s.remotePath) === f)));
+      // Every file staged first (up to PER_NODE at once), then all installed together: never a new
+      // certificate beside an old key, whatever stops the run.
+      const staged = new Map<FileState, string>();
       const limit = limiter(PER_NODE);
       await Promise.all(
         toSend.map((s) =>
           limit(async () => {
             const l = local.get(s.file.local)!;
             try {
-              await store.put(s.remotePath, l.data, s.file.mode, l.sha256);
-              settle(s.file, { action: 'sent', reason: whyResend(s) });
+              staged.set(s, await store.stage(s.remotePath, l.data, s.file.mode, l.sha256));
             } catch (err) {
               failures.set(s.file, (err as Error).message);
             }
           }),
         ),
       );
-      if (failures.size) await new Promise((resolve) => setImmediate(resolve));
-      if (failures.size && lost()) throw new Error([...failures.values()][0]);
+      if (failures.size) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (lost()) throw new Error([...failures.values()][0]);
+        await store.remove([...staged.values()]).catch(() => undefined);
+        for (const s of staged.keys()) withheld.set(s.file, "not installed: another file of this node failed, and a node's files are installed together");
+        return;
+      }
+      await installStaged(store, [...staged].map(([s, tmp]) => ({ tmp, final: s.remotePath })));
+      for (const s of staged.keys()) settle(s.file, { action: 'sent', reason: whyResend(s) });
     }));
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
@@ -160,7 +191,7 @@ export async function distributeNode(
   for (const file of files) {
     if (outcomes.has(file)) continue;
     const failed = failures.get(file);
-    const outcome: FileOutcome = failed ? { action: 'failed', reason: failed } : { action: 'not-sent', reason: error ?? 'not sent' };
+    const outcome: FileOutcome = failed ? { action: 'failed', reason: failed } : { action: 'not-sent', reason: withheld.get(file) ?? (error ? NODE_FAILED : 'not sent') };
     outcomes.set(file, outcome);
     events.onFile?.(file, outcome);
   }

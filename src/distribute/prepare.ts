@@ -38,13 +38,15 @@ export interface Prepared {
   /** The selected nodes, in description order, with their manifests. */
   manifests: NodeManifest[];
   targets: Map<string, NodeTarget>;
+  /** With `withoutCredentials` (a dry run): what the real run would refuse about the login keys. */
+  credentialProblems: string[];
 }
 
 /**
  * Everything that can be checked without a connection: --only, the manifest, every node's SSH
  * settings and keys. Throws UserError (exit 2) on bad input.
  */
-export async function prepareDistribution(cluster: Cluster, options: RemoteOptions): Promise<Prepared> {
+export async function prepareDistribution(cluster: Cluster, options: RemoteOptions, { withoutCredentials = false } = {}): Promise<Prepared> {
   const outDir = resolve(options.out);
   const names = cluster.nodes.map((n) => n.name);
   const unknown = (options.only ?? []).filter((n) => !names.includes(n));
@@ -53,8 +55,10 @@ export async function prepareDistribution(cluster: Cluster, options: RemoteOptio
   const selected = (n: ClusterNode) => !options.only?.length || options.only.includes(n.name);
   const manifests = (await manifestFor(cluster, outDir)).filter((m) => selected(m.node));
   const withFiles = manifests.filter((m) => m.files.length > 0).map((m) => m.node);
-  const targets = new Map((await resolveTargets(cluster, withFiles, options.sshConfig ? { sshConfig: options.sshConfig } : {})).map((t) => [t.node.name, t]));
-  return { outDir, manifests, targets };
+  const credentialProblems: string[] = [];
+  const targetOptions = { ...(options.sshConfig ? { sshConfig: options.sshConfig } : {}), ...(withoutCredentials ? { credentialProblems } : {}) };
+  const targets = new Map((await resolveTargets(cluster, withFiles, targetOptions)).map((t) => [t.node.name, t]));
+  return { outDir, manifests, targets, credentialProblems };
 }
 
 export async function sessionOptions(options: RemoteOptions): Promise<SessionOptions> {

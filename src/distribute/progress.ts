@@ -1,6 +1,6 @@
 import { Listr, type ListrTask } from 'listr2';
 import { plainOutput } from '../tasks/progress.js';
-import type { FileOutcome } from './node.js';
+import { NODE_FAILED, type FileOutcome } from './node.js';
 
 /** What the progress view shows of one node: its files (may be none) and its end. */
 export interface NodeView {
@@ -18,6 +18,9 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } 
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
+
+/** A file not sent because its node failed: the node's line tells why, once. */
+const nodeFailed = (o: FileOutcome) => o.action === 'not-sent' && o.reason === NODE_FAILED;
 
 export const describeOutcome = (o: FileOutcome) =>
   o.action === 'skipped' ? 'skipped (identical on the node)' : `${o.action.replace('-', ' ')}${o.reason ? ` (${o.reason})` : ''}`;
@@ -41,6 +44,7 @@ export async function showNodes(views: NodeView[], options: { silent: boolean })
               task: async (_c, t) => {
                 const o = await f.outcome;
                 t.title = `${f.label}: ${describeOutcome(o)}`;
+                if (nodeFailed(o)) return;
                 if (o.action === 'failed' || o.action === 'not-sent') throw new Error(`${f.label}: ${describeOutcome(o)}`);
               },
             }),
@@ -72,7 +76,12 @@ async function plainLines(views: NodeView[]): Promise<void> {
   await Promise.all(
     views.map(async (v) => {
       v.onStatus = (line) => say(`${v.name}: ${line}`);
-      await Promise.all(v.files.map(async (f) => say(`${v.name}: ${f.label}: ${describeOutcome(await f.outcome)}`)));
+      await Promise.all(
+        v.files.map(async (f) => {
+          const o = await f.outcome;
+          if (!nodeFailed(o)) say(`${v.name}: ${f.label}: ${describeOutcome(o)}`);
+        }),
+      );
       const d = await v.done;
       say(`${v.name}: ${d.summary}`);
     }),

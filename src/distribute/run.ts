@@ -3,11 +3,13 @@ import { join, resolve } from 'node:path';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT } from '../errors.js';
 import { lockOutDir } from '../exec/lock.js';
+import { assertOwnFolder } from '../exec/own-folder.js';
 import { recoverOutDir } from '../exec/run-locked.js';
 import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { instancesFor } from '../pki.js';
 import { limiter } from '../util/limit.js';
 import { readLocalFiles, type LocalFile } from './compare.js';
+import { recordBundles } from './sent-bundles.js';
 import type { NodeManifest } from './manifest.js';
 import { distributeNode, type FileAction, type FileOutcome, type NodeDistribution, type SessionOptions } from './node.js';
 import { prepareDistribution, sessionOptions, type DistributeOptions, type Prepared } from './prepare.js';
@@ -22,26 +24,31 @@ export { verifyRemote } from './verify.js';
 /** `kube-pki distribute`: returns the exit code (0: every node succeeded, 1: some failed). */
 export async function distribute(cluster: Cluster, options: DistributeOptions): Promise<number> {
   if (options.verify) return verifyCommand(cluster, options);
+  // The keys sent are read from this folder: never from one another user could have filled.
+  await assertOwnFolder(resolve(options.out));
   // An interrupted gen --replace-ca: new CA, old leaves; sending that is an outage (again under the lock).
   const unfinished = () => assertNothingUnfinished(resolve(options.out), instancesFor(cluster), 'distribute');
   await unfinished();
-  const prepared = await prepareDistribution(cluster, options);
+  const prepared = await prepareDistribution(cluster, options, { withoutCredentials: !!options.dryRun });
   if (options.dryRun) return dryRun(cluster, prepared, options);
   const { outDir, manifests, targets } = prepared;
   const session = await sessionOptions(options);
-  const unlock = await lockOutDir(outDir);
+  const unlock = await lockOutDir(outDir, {
+    onInterrupt: () => ['each node holds whole files only: what was staged on a node is removed, and what was promised there installed, by the next distribute'],
+  });
   let reports: NodeReport[];
   try {
     // Read under the lock, after an interrupted gen is completed: never a key without its certificate.
     await recoverOutDir(outDir);
     await unfinished();
     const local = await readLocalFiles(outDir, manifests);
+    const sent = await recordBundles(outDir, manifests, local);
     const limit = limiter(options.parallel ?? 16);
     const views: NodeView[] = [];
     const running = manifests.map((m) => {
       const target = targets.get(m.node.name);
       if (!target) return Promise.resolve<NodeReport>({ ...nodeBase(m, undefined), result: 'nothing-to-send', sent: 0, skipped: 0, failed: 0, files: [] });
-      return sendToNode(m, target, { local, session, limit, views });
+      return sendToNode(m, target, { local, session, limit, views, sent });
     });
     const all = Promise.all(running);
     await showNodes(views, { silent: !!options.json });
@@ -63,10 +70,12 @@ interface Sending {
   limit: <T>(task: () => Promise<T>) => Promise<T>;
   /** The progress view's rows: this node's is added before anything is sent. */
   views: NodeView[];
+  /** SHA-256 of the trust bundles distribute sent from this folder. */
+  sent: ReadonlySet<string>;
 }
 
 /** Sends one node its files (within the --parallel bound), showing each file's outcome as it comes. */
-async function sendToNode(m: NodeManifest, target: NodeTarget, { local, session, limit, views }: Sending): Promise<NodeReport> {
+async function sendToNode(m: NodeManifest, target: NodeTarget, { local, session, limit, views, sent }: Sending): Promise<NodeReport> {
   const files = new Map(m.files.map((f) => [f, deferred<FileOutcome>()]));
   const done = deferred<{ ok: boolean; summary: string }>();
   const view: NodeView = {
@@ -87,12 +96,13 @@ async function sendToNode(m: NodeManifest, target: NodeTarget, { local, session,
           onFile: (f, o) => files.get(f)!.resolve(o),
           onRetry: (attempt, error) => view.onStatus?.(`attempt ${attempt} failed (${error}); trying again`),
         },
-        m.retired,
+        { paths: m.retired, sent },
       ),
     );
     const report = nodeReport(m, target, local, result);
     const counts = `${report.sent} sent, ${report.skipped} skipped (identical)`;
-    done.resolve({ ok: !result.error, summary: result.error ? `FAILED after ${counts}: ${result.error}` : `ok: ${counts}` });
+    // The error itself is printed once, after the table.
+    done.resolve({ ok: !result.error, summary: result.error ? `FAILED after ${counts} (the error follows below)` : `ok: ${counts}` });
     return report;
   } finally {
     // Never leave the view waiting, whatever happened.
@@ -120,7 +130,8 @@ function nodeReport(m: NodeManifest, target: NodeTarget, local: Map<string, Loca
 }
 
 /** --dry-run: what would go where; reads the local folder, connects to nothing. */
-async function dryRun(cluster: Cluster, { outDir, manifests, targets }: Prepared, options: DistributeOptions): Promise<number> {
+async function dryRun(cluster: Cluster, { outDir, manifests, targets, credentialProblems }: Prepared, options: DistributeOptions): Promise<number> {
+  warnCredentials(credentialProblems);
   const exists = async (p: string) => access(join(outDir, p)).then(() => true, () => false);
   const nodes = await Promise.all(
     manifests.map(async (m): Promise<NodeReport> => {
@@ -150,5 +161,10 @@ async function dryRun(cluster: Cluster, { outDir, manifests, targets }: Prepared
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
+}
+
+/** A dry run needs no login keys; what the real run would refuse about them is said, not fatal. */
+function warnCredentials(problems: string[]): void {
+  for (const p of problems) process.stderr.write(`kube-pki: warning: the real run would stop here (no connection is made now): ${p}\n`);
 }
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Client } from 'ssh2';
+import { stepBoundary } from '../files/atomic.js';
 import { MODE } from '../model/files.js';
 import { execCommand, openSftp } from '../ssh/connect.js';
 import { commandLine } from '../ssh/quote.js';
@@ -36,12 +37,28 @@ export interface RemoteStore {
   hash(paths: string[]): Promise<Map<string, string>>;
   /** Creates each missing folder (and missing parents), mode 0700. */
   mkdirs(folders: string[]): Promise<void>;
-  /** Puts a whole file at `path` atomically: temporary name, mode, bytes checked, one rename. */
-  put(path: string, data: Buffer, mode: number, sum: string): Promise<void>;
+  /**
+   * Puts a whole file at a temporary name next to `path` (mode set, flushed, bytes checked on the
+   * node) and returns that name; nothing is at `path` yet (renameStaged puts it there).
+   */
+  stage(path: string, data: Buffer, mode: number, sum: string): Promise<string>;
+  /**
+   * Renames each staged file that is still there over its final path, in order (each one a step
+   * boundary of the test hook), then syncs their folders. Returns the final paths renamed.
+   */
+  renameStaged(files: readonly StagedFile[]): Promise<string[]>;
+  /** A file's bytes; null when it does not exist. */
+  read(path: string): Promise<Buffer | null>;
   remove(paths: string[]): Promise<void>;
   close(): Promise<void>;
   /** What opening the store found worth telling (e.g. a leftover it could not remove). */
   readonly notes: string[];
+}
+
+/** A file staged next to its final path (absolute paths on the node). */
+export interface StagedFile {
+  tmp: string;
+  final: string;
 }
 
 /** Temporary names kube-pki uses next to a final path; anything matching is a leftover of a cut run. */
@@ -111,22 +128,34 @@ export class SftpStore implements RemoteStore {
     }
   }
 
-  async put(path: string, data: Buffer, mode: number, sum: string): Promise<void> {
+  async stage(path: string, data: Buffer, mode: number, sum: string): Promise<string> {
     const tmp = tempPath(path);
     try {
       await this.sftp.writeNewFile(tmp, data, mode);
       // Check the bytes on the node before they can reach the final path.
       if (sha256(await this.sftp.readFile(tmp)) !== sum) throw new Error(`${path}: the bytes on the node differ from the local file after upload`);
-      await this.sftp.rename(tmp, path);
     } catch (err) {
       await this.sftp.unlink(tmp).catch(() => undefined);
       throw err;
     }
-    // The rename is only durable once the folder is: a crash of the node could otherwise bring the old file back.
-    await this.sftp.syncDir(posix.dirname(path));
-    const st = await this.sftp.lstat(path);
-    if (!st.isFile() || (st.mode & 0o7777) !== mode || st.size !== data.length)
-      throw new Error(`${path}: after the rename it has mode ${(st.mode & 0o7777).toString(8)} and ${st.size} bytes, not ${mode.toString(8)} and ${data.length}`);
+    return tmp;
+  }
+
+  async renameStaged(files: readonly StagedFile[]): Promise<string[]> {
+    const renamed: string[] = [];
+    for (const f of files) {
+      if (!(await this.sftp.stat(f.tmp))) continue; // renamed already (a promise rolled forward)
+      await this.sftp.rename(f.tmp, f.final);
+      renamed.push(f.final);
+      stepBoundary();
+    }
+    // The renames are only durable once their folders are: a crash of the node could otherwise bring old files back.
+    for (const folder of new Set(renamed.map((p) => posix.dirname(p)))) await this.sftp.syncDir(folder);
+    return renamed;
+  }
+
+  async read(path: string): Promise<Buffer | null> {
+    return (await this.sftp.stat(path)) ? this.sftp.readFile(path) : null;
   }
 
   async remove(paths: string[]): Promise<void> {
@@ -151,18 +180,29 @@ const LIST_SCRIPT =
 /** A new folder is an entry of its parent: the parent is synced too. */
 const MKDIR_SCRIPT = 'for d do [ -d "$d" ] || { install -d -m 0700 -- "$d" && sync -- "$(dirname -- "$d")"; } || exit 1; done';
 
-/** args: staged file, temporary name next to the target, target, mode, sha256. */
+/** args: staged file, temporary name next to the target, mode, sha256. The temporary file is removed unless it is whole and checked. */
 const INSTALL_SCRIPT = [
   'set -e',
   'trap \'rm -f -- "$2"\' EXIT',
-  'install -T -m "$4" -- "$1" "$2"',
+  'install -T -m "$3" -- "$1" "$2"',
   'sync -- "$2"',
   'sum=$(sha256sum < "$2")',
-  '[ "${sum%% *}" = "$5" ] || { echo "the installed bytes differ from the local file" >&2; exit 3; }',
-  'mv -f -T -- "$2" "$3"',
-  // The rename is only durable once the folder is synced; a failure is this node's error.
-  'sync -- "$(dirname -- "$3")" || { echo "cannot sync the folder of $3 to disk" >&2; exit 4; }',
+  '[ "${sum%% *}" = "$4" ] || { echo "the installed bytes differ from the local file" >&2; exit 3; }',
+  'trap - EXIT',
 ].join('; ');
+
+/**
+ * args: pairs of staged file and target. Each staged file still there is renamed over its target and
+ * the target's folder synced (a failed sync is this node's error); prints each target renamed, NUL-ended.
+ */
+const RENAME_SCRIPT = [
+  'while [ $# -gt 1 ]; do',
+  'if [ -e "$1" ]; then mv -f -T -- "$1" "$2" || exit 1; sync -- "$(dirname -- "$2")" || { echo "cannot sync the folder of $2 to disk" >&2; exit 4; }; printf \'%s\\0\' "$2"; fi;',
+  'shift 2; done',
+].join(' ');
+
+/** args: a path; prints "y" and its bytes, or "n" when it does not exist. */
+const READ_SCRIPT = 'if [ -e "$1" ]; then printf y; cat -- "$1"; else printf n; fi';
 
 const STAGING = /^\.kube-pki-staging-[0-9a-f]{12}$/;
 /** Older than this, a staging folder is not a concurrent run's: its connection was cut. */
@@ -257,14 +297,29 @@ export class SudoStore implements RemoteStore {
     return this.staging;
   }
 
-  async put(path: string, data: Buffer, mode: number, sum: string): Promise<void> {
+  async stage(path: string, data: Buffer, mode: number, sum: string): Promise<string> {
     const staged = posix.join(await this.stagingDir(), randomBytes(6).toString('hex'));
+    const tmp = tempPath(path);
     try {
       await this.sftp.writeNewFile(staged, data, 0o600);
-      await this.sudo(['sh', '-c', INSTALL_SCRIPT, 'sh', staged, tempPath(path), path, mode.toString(8).padStart(4, '0'), sum]);
+      await this.sudo(['sh', '-c', INSTALL_SCRIPT, 'sh', staged, tmp, mode.toString(8).padStart(4, '0'), sum]);
     } finally {
       await this.sftp.unlink(staged).catch(() => undefined);
     }
+    return tmp;
+  }
+
+  async renameStaged(files: readonly StagedFile[]): Promise<string[]> {
+    if (files.length === 0) return [];
+    // One command for all: a kill of kube-pki meanwhile leaves the node's promise to complete them.
+    const out = await this.sudo(['sh', '-c', RENAME_SCRIPT, 'sh', ...files.flatMap((f) => [f.tmp, f.final])]);
+    stepBoundary();
+    return out.toString('utf8').split('\0').filter(Boolean);
+  }
+
+  async read(path: string): Promise<Buffer | null> {
+    const out = await this.sudo(['sh', '-c', READ_SCRIPT, 'sh', path]);
+    return out[0] === 0x79 ? out.subarray(1) : null;
   }
 
   async remove(paths: string[]): Promise<void> {

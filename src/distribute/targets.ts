@@ -21,6 +21,12 @@ export interface NodeTarget extends Login {
 export interface TargetOptions {
   sshConfig?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where problems with the login keys go (a missing or unreadable identity file, no key and no
+   * agent). Unset: they are bad input like any other setting. A dry run collects them here instead:
+   * it connects to nothing, so it needs no credentials.
+   */
+  credentialProblems?: string[];
 }
 
 /** Where files go when the description says nothing: ~/pki for hardway (the lab copies to the home folder), /etc/kubernetes for kubeadm. */
@@ -109,6 +115,8 @@ interface Resolving {
   sshConfig: string | undefined;
   lookup: ((host: string) => SshConfigEntry) | undefined;
   issues: Issues;
+  /** Problems with the login keys: `issues` itself unless a dry run collects them apart. */
+  keyIssues: Issues;
   identities: Map<string, Promise<Identity | null>>;
 }
 
@@ -126,10 +134,13 @@ export async function resolveTargets(cluster: Cluster, nodes: ClusterNode[], opt
     sshConfig: options.sshConfig,
     lookup: options.sshConfig ? await readSshConfig(options.sshConfig) : undefined,
     issues: new Issues(),
+    keyIssues: new Issues(),
     identities: new Map(),
   };
+  if (!options.credentialProblems) ctx.keyIssues = ctx.issues;
   const targets = await Promise.all(nodes.map((node) => resolveTarget(node, ctx)));
   if (ctx.issues.lines.size > 0) throw new UserError([...ctx.issues.lines].join('\n'), EXIT.badInput);
+  if (ctx.keyIssues !== ctx.issues) options.credentialProblems!.push(...ctx.keyIssues.lines);
   return targets.filter((t): t is NodeTarget => t !== null);
 }
 
@@ -170,7 +181,7 @@ function pick<T>(layers: Layer[], key: Key): { value: T; field: string } | undef
 async function identitiesFor(node: ClusterNode, setting: { value: string; field: string } | undefined, ctx: Resolving): Promise<Identity[]> {
   const identities: Identity[] = [];
   if (setting) {
-    const id = await loadIdentity(expandHome(setting.value), setting.field, !!ctx.agent, ctx.issues, ctx.identities);
+    const id = await loadIdentity(expandHome(setting.value), setting.field, !!ctx.agent, ctx.keyIssues, ctx.identities);
     if (id) identities.push(id);
     return identities;
   }
@@ -180,7 +191,7 @@ async function identitiesFor(node: ClusterNode, setting: { value: string; field:
     if (id) identities.push(id);
   }
   if (identities.length === 0 && !ctx.agent)
-    ctx.issues.add(
+    ctx.keyIssues.add(
       `${ctx.cluster.source}: nodes[${ctx.cluster.nodes.indexOf(node)}].ssh (${node.name})`,
       undefined,
       'no SSH credentials: set ssh.identityFile (per node or at the top level), give --ssh-config, or start ssh-agent (SSH_AUTH_SOCK)',
@@ -200,7 +211,7 @@ async function resolveTarget(node: ClusterNode, ctx: Resolving): Promise<NodeTar
 
   const hostKey = pick<string>(layers, 'hostKey');
   const host = pick<string>(layers, 'host')?.value ?? node.address;
-  if (typeof dir === 'string' || (identitySetting && identities.length === 0 && !ctx.agent)) return null;
+  if (typeof dir === 'string' || (identitySetting && identities.length === 0 && !ctx.agent && ctx.keyIssues === ctx.issues)) return null;
   return {
     node,
     host,

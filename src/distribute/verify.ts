@@ -96,7 +96,7 @@ export async function verifyCommand(cluster: Cluster, options: DistributeOptions
   const waits = new Map(prepared.manifests.map((m) => [m.node.name, deferred<{ ok: boolean; summary: string }>()]));
   const views: NodeView[] = prepared.manifests.map((m) => ({ name: m.node.name, title: `${m.node.name}: comparing`, files: [], done: waits.get(m.node.name)!.promise }));
   const running = verifyPrepared(cluster, prepared, local, options, (c) =>
-    waits.get(c.node)!.resolve({ ok: c.result === 'ok' || c.result === 'nothing-to-check', summary: checkLines(c)[0]!.slice(c.node.length + 2) }),
+    waits.get(c.node)!.resolve({ ok: c.result === 'ok' || c.result === 'nothing-to-check', summary: c.result === 'failed' ? 'FAILED (the error follows below)' : checkLines(c)[0]!.slice(c.node.length + 2) }),
   );
   await showNodes(views, { silent: !!options.json });
   const report = await running;

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { exists, installFile, moveIntoPlace, readyFile, syncDir, writeFileDurably } from '../files/atomic.js';
@@ -86,4 +87,25 @@ export async function pendingInstalls(outDir: string, tmpRoot: string): Promise<
     for (const f of (text === null ? null : readIntent(text)) ?? []) if (await exists(join(dir, f.tmp))) pending.push(f.final);
   }
   return pending;
+}
+
+/**
+ * For an interrupted run (synchronous, from a signal handler, its openssl processes stopped): removes
+ * the items' temporary folders that promised nothing, and keeps those that did for the next run to
+ * complete. Returns how many of each.
+ */
+export function clearUnpromisedSync(tmpRoot: string): { removed: number; kept: number } {
+  let removed = 0;
+  let kept = 0;
+  const entries = existsSync(tmpRoot) ? readdirSync(tmpRoot, { withFileTypes: true }) : [];
+  for (const entry of entries.filter((e) => e.isDirectory())) {
+    const dir = join(tmpRoot, entry.name);
+    if (existsSync(join(dir, INTENT))) kept++;
+    else {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+      removed++;
+    }
+  }
+  if (kept === 0) rmSync(tmpRoot, { recursive: true, force: true, maxRetries: 5 });
+  return { removed, kept };
 }

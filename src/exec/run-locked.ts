@@ -3,7 +3,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import { lockOutDir } from './lock.js';
-import { completeInterrupted } from './install-together.js';
+import { clearUnpromisedSync, completeInterrupted } from './install-together.js';
+import { stopOpenssl } from '../openssl/spawn.js';
+import { assertOwnFolder } from './own-folder.js';
 import { clearLeftovers, runContext, startPlan } from './run-plan.js';
 import { OWN_PREFIXES, TMP_DIR } from '../model/files.js';
 import { ensureDir } from '../files/atomic.js';
@@ -65,6 +67,7 @@ export async function assertOutDir(outDir: string, ownPaths: readonly string[] =
   const existing = await stat(outDir).catch(() => null);
   if (!existing) return;
   if (!existing.isDirectory()) throw new UserError(`--out ${outDir}: is not a folder`, EXIT.badInput);
+  await assertOwnFolder(outDir);
   const entries = await readdir(outDir).catch((err: unknown) => {
     throw new UnusableFile(outDir, errorReason(err));
   });
@@ -90,6 +93,16 @@ export async function recoverOutDir(outDir: string): Promise<void> {
   await clearLeftovers(outDir);
 }
 
+/** Ctrl-C during a plan: openssl stopped, half-made files removed, what was promised kept for the next run. */
+function interruptedPlan(outDir: string): string[] {
+  stopOpenssl();
+  const { kept } = clearUnpromisedSync(join(outDir, TMP_DIR));
+  return [
+    'the files in place are whole (each was renamed into place complete); half-made ones are removed',
+    ...(kept ? [`${kept} item(s) had promised their files (${join(outDir, TMP_DIR)}): the next run installs them first`] : []),
+  ];
+}
+
 /** Runs a plan in the output folder under its lock, with the progress view; returns the failed items' messages. */
 export async function runLocked(
   planned: Plan | (() => Promise<Plan>),
@@ -105,7 +118,8 @@ export async function runLocked(
     after?: (plan: Plan, errors: Map<string, string>) => Promise<void>;
   },
 ): Promise<Map<string, string>> {
-  const unlock = await lockOutDir(outDir);
+  await assertOwnFolder(outDir); // before the lock: never a lock (nor a file) in a folder another user controls
+  const unlock = await lockOutDir(outDir, { onInterrupt: () => interruptedPlan(outDir) });
   const errors = new Map<string, string>();
   try {
     await recoverOutDir(outDir);

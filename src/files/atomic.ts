@@ -36,6 +36,9 @@ const boundary = () => {
   if (stopAfter > 0 && ++boundaries === stopAfter) process.kill(process.pid, 'SIGKILL');
 };
 
+/** A step boundary outside this folder's files (a rename on a node): counted by the same test hook. */
+export const stepBoundary = boundary;
+
 async function renameInto(from: string, to: string): Promise<void> {
   await rename(from, to);
   boundary();

@@ -80,6 +80,11 @@ function track(child: ChildProcess): void {
   child.once('error', () => live.delete(child));
 }
 
+/** Stops every openssl process under way now (an interrupted run, before its temporary files are removed). */
+export function stopOpenssl(): void {
+  for (const c of live) c.kill('SIGKILL');
+}
+
 /** Runs openssl once; never throws for a failure of openssl itself (the caller words it). */
 export function spawnOpenssl(args: string[], cwd: string, { captureStdout = false, stderrFile }: SpawnOptions = {}): Promise<OpensslResult> {
   const binary = opensslBinary();

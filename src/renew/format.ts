@@ -6,7 +6,8 @@ import type { Restart } from '../catalog/restart.js';
 const filesText = (list: Follower[]) => list.map((f) => (f.error ? `${f.file} (FAILED: ${f.error})` : f.file)).join(', ');
 const where = (r: Restart) => (r.nodes.length ? ` on ${r.nodes.join(', ')}` : ' wherever it runs');
 
-export function renewText(report: RenewReport): string {
+/** `sendable`: the files distribute sends to some node (distribute/manifest.ts sendablePaths); the rest are named apart. */
+export function renewText(report: RenewReport, sendable?: ReadonlySet<string>): string {
   const out: string[] = [];
   if (report.result === 'nothing') {
     out.push(
@@ -32,7 +33,10 @@ export function renewText(report: RenewReport): string {
   if (report.copies.length) out.push(`Copies in node trees ${dry ? 'to update' : 'updated'}: ${filesText(report.copies)}`);
   if (dry) return `${[...out, ...warnings].join('\n')}\n`;
   if (report.backupDir) out.push(`Old files copied to ${report.backupDir}`);
-  out.push(`Changed files (kube-pki distribute sends only these): ${report.changed.join(', ') || 'none'}`);
+  const sent = sendable ? report.changed.filter((f) => sendable.has(f)) : report.changed;
+  const kept = report.changed.filter((f) => !sent.includes(f));
+  out.push(`Changed files (kube-pki distribute sends only these): ${sent.join(', ') || 'none'}`);
+  if (kept.length) out.push(`Changed here only (never sent to a node): ${kept.join(', ')}`);
   if (report.restart.length) {
     out.push('Restart to load them:');
     for (const r of report.restart) out.push(`  ${r.component}${where(r)} (${r.files.join(', ')})`);

@@ -86,7 +86,8 @@ export async function judgeHostKey(endpoint: Endpoint, keyBlob: Buffer): Promise
   const got = fingerprint(keyBlob);
   const type = typeName(keyBlob);
   const name = knownHostsName(endpoint.host, endpoint.port);
-  const head = `${endpoint.label}: host key verification failed for ${name}`;
+  // The node's name is not repeated here: every report and line that shows this message names it.
+  const head = `host key verification failed for ${name}`;
   if (endpoint.hostKey) return endpoint.hostKey.fingerprint === got ? null : pinMismatch(endpoint, [`${type} key ${got}`]);
   const verdict = endpoint.knownHosts.check(name, keyBlob);
   const file = endpoint.knownHosts.path;
@@ -125,7 +126,7 @@ const typeName = (keyBlob: Buffer) => keyTypeOf(keyBlob).replace(/^ssh-/, '').re
 function pinMismatch(endpoint: Endpoint, seen: string[]): string {
   const pin = endpoint.hostKey!;
   return (
-    `${endpoint.label}: host key verification failed for ${knownHostsName(endpoint.host, endpoint.port)}: REMOTE HOST IDENTIFICATION HAS CHANGED ` +
+    `host key verification failed for ${knownHostsName(endpoint.host, endpoint.port)}: REMOTE HOST IDENTIFICATION HAS CHANGED ` +
     `(or ${pin.field} is wrong): it sent ${seen.join(', ')}, but ${pin.field} expects ${pin.fingerprint}. ` +
     'Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host key was just changed. Nothing was sent to this node.'
   );
@@ -214,7 +215,7 @@ function connectOffering(endpoint: Endpoint, serverHostKey: string[]): Promise<C
             verify(reason === null);
           },
           (err: Error) => {
-            refused = new SshError(`${endpoint.label}: cannot record the host key in ${endpoint.knownHosts.path}: ${err.message}`, false);
+            refused = new SshError(`cannot record the host key in ${endpoint.knownHosts.path}: ${err.message}`, false);
             verify(false);
           },
         );

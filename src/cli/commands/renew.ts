@@ -36,7 +36,8 @@ export function register(program: Command): void {
       if (exitCode === 0 && !opts.dryRun) await recordSuccess(report);
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
-        process.stdout.write(renewText(report));
+        const { sendablePaths } = await import('../../distribute/manifest.js');
+        process.stdout.write(renewText(report, sendablePaths(cluster)));
         if (opts.dryRun && plan) {
           const { planText } = await import('../../gen/gen.js');
           process.stdout.write(planText(plan, report.outDir, cluster));
