@@ -68,7 +68,7 @@ describe('rotate-ca abort on the hard way', () => {
     const newCa = await cert(join(pki, 'ca-new.crt'));
     const abort = await json(['abort'], pki);
     expect(abort.cas[0]).toEqual(expect.objectContaining({ state: 'none' }));
-    expect(abort.restart[0]).toEqual({ node: 'master-1', components: ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'] });
+    expect(abort.restart[0]).toEqual({ node: 'master-1', components: ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] });
     expect(abort.notes).toEqual([expect.stringContaining('ca-bundle.crt now holds only the old CA, the same as ca.crt, and stays on the nodes')]);
     expect((await readdir(pki)).filter((f) => /^ca-/.test(f))).toEqual(['ca-bundle.crt']);
     expect(await fingerprints(join(pki, 'ca-bundle.crt'))).toEqual([oldCa.fingerprint256]);

@@ -73,5 +73,5 @@ export async function rollForward(store: RemoteStore): Promise<string[]> {
     throw new Error(`cannot complete what an interrupted distribute promised in ${path} (nothing else is done on this node until it is): ${(err as Error).message}`);
   }
   await store.remove([path]);
-  return done.map((p) => posix.relative(store.dir, p));
+  return done.map((p) => posix.relative(store.dir, p)).sort(); // in a stable order for the note
 }

@@ -35,7 +35,7 @@ async function whyNot(st: Stats): Promise<string | null> {
 
 const refuse = (path: string, why: string, what: string) =>
   new UserError(
-    `--out: ${path} ${why}: another user could have put ${what} there, and kube-pki would sign with it or send it to the nodes; ` +
+    `--out: ${path} ${why}: it cannot hold private keys, since another user could have put ${what} there, and kube-pki would sign with it or send it to the nodes; ` +
       'give a folder of your own (kube-pki makes a new one 0700), or fix the owner and mode',
     EXIT.badInput,
   );

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../helpers/apiserver.js';
 import { tempDir } from '../helpers/cli.js';
 import { startHardwayPlane, type HardwayPlane } from '../helpers/hardway-plane.js';
-import { canI, tokenVerifies, whoami } from '../helpers/identity.js';
+import { canI, leaderLeasesRenewed, tokenVerifies, whoami } from '../helpers/identity.js';
 import { waitFor } from '../helpers/processes.js';
 import { startKubelet } from '../helpers/kubelet.js';
 import { ControlPlane, kubeconfigTls } from '../helpers/control-plane.js';
@@ -91,17 +91,7 @@ describe('the hard way: a real control plane from kube-pki\'s files', () => {
   });
 
   it('lets the controller manager and the scheduler hold and renew their leader-election leases', async () => {
-    const admin = kc('admin.kubeconfig');
-    const lease = async (name: string) => {
-      const r = await kubectl(admin, ['get', 'lease', '-n', 'kube-system', name, '-o', 'json']);
-      if (r.exitCode !== 0) return null;
-      return (JSON.parse(r.stdout) as { spec: { holderIdentity?: string; renewTime?: string } }).spec;
-    };
-    for (const name of ['kube-controller-manager', 'kube-scheduler']) {
-      await waitFor(async () => Boolean((await lease(name))?.holderIdentity), `the ${name} lease`, 60_000);
-      const first = (await lease(name))!;
-      await waitFor(async () => (await lease(name))?.renewTime !== first.renewTime, `the ${name} lease renewed`, 30_000);
-    }
+    await leaderLeasesRenewed(kc('admin.kubeconfig'));
   });
 
   it('issues service-account tokens that authenticate and verify with our public key outside the apiserver', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../helpers/apiserver.js';
 import { kubePki, tempDir } from '../helpers/cli.js';
 import { ControlPlane } from '../helpers/control-plane.js';
-import { canI, tokenVerifies, whoami } from '../helpers/identity.js';
+import { canI, leaderLeasesRenewed, tokenVerifies, whoami } from '../helpers/identity.js';
 import { SERVICE_CIDR, kubeadm, kubeadmConfig, kubeadmDescription, startKubeadmPlane, treeHashes, type KubeadmPlane } from '../helpers/kubeadm-plane.js';
 import { waitFor } from '../helpers/processes.js';
 import { ReadyzProbe } from '../helpers/probe.js';
@@ -121,16 +121,7 @@ describe('profile kubeadm: a real control plane and kubeadm judge the trees', ()
     });
 
     it('lets the controller manager and the scheduler hold and renew their leases', async () => {
-      const admin = tree('cp-1', 'super-admin.conf');
-      for (const name of ['kube-controller-manager', 'kube-scheduler']) {
-        const lease = async () => {
-          const r = await kubectl(admin, ['get', 'lease', '-n', 'kube-system', name, '-o', 'jsonpath={.spec.holderIdentity} {.spec.renewTime}']);
-          return r.exitCode === 0 ? r.stdout.trim() : '';
-        };
-        await waitFor(async () => /^\S+ \S+/.test(await lease()), `the ${name} lease`, 60_000);
-        const first = await lease();
-        await waitFor(async () => (await lease()) !== first, `the ${name} lease renewed`, 30_000);
-      }
+      await leaderLeasesRenewed(tree('cp-1', 'super-admin.conf'));
     });
 
     it('issues service-account tokens that verify with sa.pub', async () => {

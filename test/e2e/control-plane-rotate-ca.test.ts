@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../helpers/apiserver.js';
 import { kubePki, tempDir } from '../helpers/cli.js';
-import { kubeconfigTls, type ControlPlane } from '../helpers/control-plane.js';
+import { kubeconfigTls } from '../helpers/control-plane.js';
 import { startHardwayPlane, type HardwayPlane } from '../helpers/hardway-plane.js';
-import { whoami } from '../helpers/identity.js';
+import { leaderLeasesRenewed, whoami } from '../helpers/identity.js';
 import { waitFor } from '../helpers/processes.js';
 import { ReadyzProbe } from '../helpers/probe.js';
 import { pemCerts } from '../helpers/rotation.js';
@@ -34,18 +34,6 @@ async function phase(plane: HardwayPlane, name: string): Promise<Restart[]> {
   return report.restart;
 }
 
-async function leasesRenewed(cp: ControlPlane, admin: string): Promise<void> {
-  for (const name of ['kube-controller-manager', 'kube-scheduler']) {
-    const lease = async () => {
-      const r = await kubectl(admin, ['get', 'lease', '-n', 'kube-system', name, '-o', 'jsonpath={.spec.holderIdentity} {.spec.renewTime}']);
-      return r.exitCode === 0 ? r.stdout.trim() : '';
-    };
-    await waitFor(async () => /^\S+ \S+/.test(await lease()), `the ${name} lease`, 60_000);
-    const first = await lease();
-    await waitFor(async () => (await lease()) !== first, `the ${name} lease renewed`, 30_000);
-  }
-  expect(cp.o.nodes.length).toBe(3);
-}
 
 describe('rotate-ca on a running hard-way control plane (3 nodes, haproxy in front)', () => {
   let plane: HardwayPlane;
@@ -77,9 +65,9 @@ describe('rotate-ca on a running hard-way control plane (3 nodes, haproxy in fro
     await copyFile(admin, probeConfig);
     const probe = new ReadyzProbe(probeConfig, plane.cp);
     try {
-      await leasesRenewed(plane.cp, admin);
+      await leaderLeasesRenewed(admin);
       await phase(plane, 'reissue');
-      await leasesRenewed(plane.cp, admin);
+      await leaderLeasesRenewed(admin);
       // During the overlap a client certificate of the old CA still authenticates (the server checked against the bundle).
       const bundle = await plane.cp.flagPath('kube-apiserver', plane.cp.node('master-1'), '--client-ca-file');
       expect(await whoami(oldAdmin, ['--certificate-authority', bundle])).toMatchObject({ username: 'admin' });
@@ -96,7 +84,7 @@ describe('rotate-ca on a running hard-way control plane (3 nodes, haproxy in fro
     const probeFinish = new ReadyzProbe(admin, plane.cp);
     try {
       await phase(plane, 'finish');
-      await leasesRenewed(plane.cp, admin);
+      await leaderLeasesRenewed(admin);
     } finally {
       await probeFinish.stop();
     }

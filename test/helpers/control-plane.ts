@@ -36,6 +36,9 @@ export interface ControlPlaneOptions {
   apiserverFlags?: string[];
 }
 
+/** Short leader-election timings, so that a restarted node's controller manager or scheduler takes over quickly. */
+const LEADER_ELECTION = ['--leader-elect=true', '--leader-elect-lease-duration=6s', '--leader-elect-renew-deadline=4s', '--leader-elect-retry-period=1s'];
+
 export type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
 export const COMPONENTS: readonly Component[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 
@@ -162,10 +165,7 @@ export class ControlPlane {
             `--bind-address=${node.ip}`,
             // The kubeconfig may name 127.0.0.1 (the hard way): on one machine each node has its own address.
             `--master=${own}`,
-            '--leader-elect=true',
-            '--leader-elect-lease-duration=6s',
-            '--leader-elect-renew-deadline=4s',
-            '--leader-elect-retry-period=1s',
+            ...LEADER_ELECTION,
             `--service-cluster-ip-range=${this.o.serviceCIDR}`,
             '--use-service-account-credentials=true',
             '--controllers=*,bootstrapsigner,tokencleaner',
@@ -179,10 +179,7 @@ export class ControlPlane {
           args: [
             `--bind-address=${node.ip}`,
             `--master=${own}`,
-            '--leader-elect=true',
-            '--leader-elect-lease-duration=6s',
-            '--leader-elect-renew-deadline=4s',
-            '--leader-elect-retry-period=1s',
+            ...LEADER_ELECTION,
             `--cert-dir=${join(this.o.work, `${node.name}-scheduler-certs`)}`,
             ...(await this.certFlags('kube-scheduler', node)),
           ],

@@ -1,6 +1,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { expect } from 'vitest';
 import { kubectl } from './apiserver.js';
+import { waitFor } from './processes.js';
 
 // What the real apiserver makes of an identity: `kubectl auth whoami` and `kubectl auth can-i`.
 
@@ -36,4 +37,17 @@ export function tokenVerifies(token: string, key: KeyObject | string | Buffer): 
   if (alg === 'RS256') return verify('sha256', data, pub, sig);
   if (alg === 'ES256') return verify('sha256', data, { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
   throw new Error(`unexpected token algorithm ${alg}`);
+}
+
+/** The controller manager's and scheduler's leader-election Leases are held and renewed: they authenticated and are authorised. */
+export async function leaderLeasesRenewed(admin: string): Promise<void> {
+  for (const name of ['kube-controller-manager', 'kube-scheduler']) {
+    const lease = async () => {
+      const r = await kubectl(admin, ['get', 'lease', '-n', 'kube-system', name, '-o', 'jsonpath={.spec.holderIdentity} {.spec.renewTime}']);
+      return r.exitCode === 0 ? r.stdout.trim() : '';
+    };
+    await waitFor(async () => /^\S+ \S+/.test(await lease()), `the ${name} lease`, 60_000);
+    const first = await lease();
+    await waitFor(async () => (await lease()) !== first, `the ${name} lease renewed`, 30_000);
+  }
 }
