@@ -23,12 +23,12 @@ complete() { # folder, binaries...: every binary there and a stamp written after
 }
 
 export CGO_ENABLED=0 GOFLAGS=-mod=readonly  # go.sum is committed: the build takes exactly what it lists
-go_bin=$(command -v go || echo /usr/local/go/bin/go)
-[ -x "$go_bin" ] || { echo "scripts/k8s-bins.sh: Go is needed (go version; /usr/local/go/bin)" >&2; exit 1; }
 
 build() { # folder, module folder, ldflags, name=package...
   local dir=$1 mod=$2 ldflags=$3; shift 3
-  local tmp="$dir.tmp"
+  local tmp="$dir.tmp" go_bin
+  go_bin=$(command -v go || echo /usr/local/go/bin/go) # only a build needs Go
+  [ -x "$go_bin" ] || { echo "scripts/k8s-bins.sh: Go is needed to build $dir (go version; /usr/local/go/bin)" >&2; exit 1; }
   rm -rf "$tmp"; mkdir -p "$tmp"
   for pair in "$@"; do
     echo "scripts/k8s-bins.sh: building ${pair#*=}" >&2
