@@ -20,22 +20,12 @@ import {
   loadPair,
   opensslFacts,
   type MatrixCluster,
+  MATRIX_DESCRIPTION,
 } from './helpers/kubeadm.js';
 
 // `gen` with profile kubeadm for 3 control planes (one on IPv6) and 2 workers (one on IPv6), a custom
 // cluster domain and a DNS endpoint; every file checked against the matrix (test/helpers/kubeadm.ts).
-const CLUSTER = `profile: kubeadm
-clusterDomain: k8s.corp.example
-serviceCIDR: 10.32.0.0/24
-apiServer: { endpoint: k8s-api.corp.example, port: 6443, extraSANs: [api.k8s.corp.example, "FD00:0:0::99"] }
-nodes:
-  - { name: cp-1, address: 127.0.3.131, role: controlplane }
-  - { name: cp-2, address: 127.0.3.132, role: controlplane }
-  - { name: cp-3, address: "fd00:0:0::133", role: controlplane }
-  - { name: worker-1, address: 127.0.3.141, role: worker }
-  - { name: worker-2, address: "fd00::142", role: worker }
-  - { name: lb, address: 127.0.3.130, role: loadbalancer }
-`;
+const CLUSTER = MATRIX_DESCRIPTION;
 const CONTROL_PLANES = [
   { name: 'cp-1', address: '127.0.3.131' },
   { name: 'cp-2', address: '127.0.3.132' },

@@ -20,24 +20,14 @@ import {
   listFiles,
   loadPair,
   opensslFacts,
+  MATRIX_DESCRIPTION,
 } from './helpers/kubeadm.js';
 
 // `kubeadmLayout: v1.27` keeps the layout kube-pki made before it followed current kubeadm, for
 // clusters made with it: the same paths, subjects and SANs (etcd's SANs gained ::1, which kubeadm
 // checks for in every release). test/golden/kubeadm-v127-instances.json is what the code before the
 // change (commit c78ac76) resolved for this description.
-const CLUSTER = `profile: kubeadm
-clusterDomain: k8s.corp.example
-serviceCIDR: 10.32.0.0/24
-apiServer: { endpoint: k8s-api.corp.example, port: 6443, extraSANs: [api.k8s.corp.example, "FD00:0:0::99"] }
-nodes:
-  - { name: cp-1, address: 127.0.3.131, role: controlplane }
-  - { name: cp-2, address: 127.0.3.132, role: controlplane }
-  - { name: cp-3, address: "fd00:0:0::133", role: controlplane }
-  - { name: worker-1, address: 127.0.3.141, role: worker }
-  - { name: worker-2, address: "fd00::142", role: worker }
-  - { name: lb, address: 127.0.3.130, role: loadbalancer }
-`;
+const CLUSTER = MATRIX_DESCRIPTION;
 const V127 = `kubeadmLayout: v1.27\n${CLUSTER}`;
 
 /** The facts the golden file holds, from today's instances. */

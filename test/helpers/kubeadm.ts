@@ -8,6 +8,23 @@ import { kubePki, tempDir } from './cli.js';
 // The Kubernetes page "PKI certificates and requirements" (docs/kubeadm.md) written out as test data, independently of
 // src/catalog/kubeadm.ts: the tests compare what kube-pki writes with this.
 
+/**
+ * The description the matrix tests generate: 3 control planes (one on IPv6) and 2 workers (one on IPv6),
+ * a custom cluster domain and a DNS endpoint.
+ */
+export const MATRIX_DESCRIPTION = `profile: kubeadm
+clusterDomain: k8s.corp.example
+serviceCIDR: 10.32.0.0/24
+apiServer: { endpoint: k8s-api.corp.example, port: 6443, extraSANs: [api.k8s.corp.example, "FD00:0:0::99"] }
+nodes:
+  - { name: cp-1, address: 127.0.3.131, role: controlplane }
+  - { name: cp-2, address: 127.0.3.132, role: controlplane }
+  - { name: cp-3, address: "fd00:0:0::133", role: controlplane }
+  - { name: worker-1, address: 127.0.3.141, role: worker }
+  - { name: worker-2, address: "fd00::142", role: worker }
+  - { name: lb, address: 127.0.3.130, role: loadbalancer }
+`;
+
 export type Kind = 'ca' | 'server' | 'client' | 'server-client';
 
 export interface MatrixNode {
