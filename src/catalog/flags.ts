@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { posix } from 'node:path';
 import type { Cluster, ClusterNode } from '../model/cluster.js';
 import type { Catalog, FlagUse, KubeconfigUse } from '../model/catalog.js';
+import { bootstrapKubeconfigOnNode, bootstrapWorkers, isBootstrapNode } from './bootstrap.js';
 
 /** One flag of a component and the file it names on the node. */
 export interface ComponentFlag {
@@ -57,8 +58,12 @@ const extension = (use: FlagUse | KubeconfigUse) => ('part' in use ? EXTENSION[u
  * on the node: `dir` joined with the catalog's file name (kubeadm: the path inside /etc/kubernetes).
  */
 export function componentFlags(catalog: Catalog, cluster: Cluster, dir: string): Map<string, ComponentFlag[]> {
+  // A bootstrap worker gets no file of a per-node row: the cluster signs its certificates.
   const perNode = (scope: 'cluster' | 'node', roles: readonly string[] | undefined) =>
-    scope === 'cluster' ? [undefined] : cluster.nodes.filter((n) => !roles || roles.includes(n.role));
+    scope === 'cluster' ? [undefined] : cluster.nodes.filter((n) => (!roles || roles.includes(n.role)) && !isBootstrapNode(n));
+  // With bootstrap workers beside them, a per-node file is always named with its node: one path printed
+  // without a node would read as every worker's.
+  const tagAlways = bootstrapWorkers(cluster).length > 0;
   const entries: Entry[] = [
     ...catalog.certs.map((spec): Entry => ({
       uses: spec.uses ?? [],
@@ -77,10 +82,15 @@ export function componentFlags(catalog: Catalog, cluster: Cluster, dir: string):
     for (const use of entry.uses) {
       const list = flags.get(use.component) ?? [];
       const paths = entry.nodes.map((n) => ({ n, path: posix.join(dir, entry.file(n, use)) }));
-      const same = new Set(paths.map((p) => p.path)).size <= 1;
+      const same = new Set(paths.map((p) => p.path)).size <= 1 && !(tagAlways && entry.nodes.some((n) => n));
       for (const { n, path } of same ? paths.slice(0, 1) : paths) list.push({ flag: use.flag, path, ...(!same && n ? { node: n.name } : {}) });
       flags.set(use.component, list);
     }
+  }
+  for (const n of bootstrapWorkers(cluster)) {
+    const list = flags.get('kubelet') ?? [];
+    list.push({ flag: '--bootstrap-kubeconfig', path: posix.join(dir, bootstrapKubeconfigOnNode(cluster)), node: n.name });
+    flags.set('kubelet', list);
   }
   const rank = (c: string) => (ORDER.includes(c) ? ORDER.indexOf(c) : ORDER.length);
   return new Map([...flags].sort(([a], [b]) => rank(a) - rank(b)));

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { catalogFor } from '../catalog/index.js';
 import { componentFlags, nodeFolder, type ComponentFlag } from '../catalog/flags.js';
+import { componentSettings, type ComponentSetting } from '../catalog/bootstrap.js';
 import type { CertSpec } from '../model/catalog.js';
 import { bundleOf, isSigningFlag } from '../model/rotation.js';
 import { isRetiredBundle } from '../inspect/rotation.js';
@@ -56,11 +57,15 @@ export function flags(cluster: Cluster, component: string | undefined, options: 
   withRotation(cluster, all, options, dir);
   if (component !== undefined && !all.has(component))
     throw new UserError(`component ${JSON.stringify(component)} reads no file of the ${cluster.profile} PKI; one of: ${[...all.keys()].join(', ')}`, EXIT.badInput);
+  const settings = componentSettings(cluster);
   const chosen = [...all].filter(([c]) => component === undefined || c === component);
-  if (options.json) return `${JSON.stringify(Object.fromEntries(chosen), null, 2)}\n`;
+  if (options.json) return `${JSON.stringify(Object.fromEntries(chosen.map(([c, list]) => [c, [...list, ...(settings.get(c) ?? [])]])), null, 2)}\n`;
+  const settingLine = (s: ComponentSetting) =>
+    s.flag ? `${s.flag}=${s.value}${s.node ? `   # on ${s.node}` : ''}` : `# KubeletConfiguration${s.node ? ` of ${s.node}` : ''}: ${s.configField}: ${s.value}`;
   const blocks = chosen.map(([c, list]) => [
     `# ${c}`,
     ...list.map((f) => `${f.flag}=${f.path}${f.node ? `   # on ${f.node}` : ''}`),
+    ...(settings.get(c) ?? []).map(settingLine),
   ]);
   const header = [`# Flags of the ${cluster.profile} PKI (${cluster.source}), files under ${dir}`, `# (${folder.from}; --dir PATH names another folder)`];
   // A node of its own login or folder gets its files elsewhere: the one folder above is not its.

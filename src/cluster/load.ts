@@ -88,8 +88,12 @@ function resolve(c: ClusterParsed, source: string): Cluster {
     validityDays,
     ...(c.rootCA ? { rootCA: c.rootCA } : {}),
     ...(c.externalCAs?.length ? { externalCAs: c.externalCAs } : {}),
-    nodes: c.nodes.map((n) => ({ ...n, address: canonicalIp(n.address) ?? n.address })),
+    nodes: c.nodes.map(({ bootstrap, ...n }) => {
+      const boots = n.role === 'worker' && (bootstrap ?? c.kubeletBootstrap ?? false);
+      return { ...n, address: canonicalIp(n.address) ?? n.address, ...(boots ? { bootstrap: true } : {}) };
+    }),
     ...(c.ssh ? { ssh: c.ssh } : {}),
+    ...(c.kubeletBootstrap ? { kubeletBootstrap: true } : {}),
     source,
   };
 }

@@ -48,6 +48,7 @@ const nodeSchema = z.strictObject({
   address: ipAddress,
   role: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }),
   ssh: z.optional(sshSchema),
+  bootstrap: z.optional(z.boolean({ error: 'must be true or false' })),
 });
 
 /** A CN for -subj and openssl.cnf: letters, digits, spaces and . _ : - only (nothing openssl treats specially). */
@@ -102,6 +103,7 @@ export const clusterSchema = z
     // Checked against the profile's catalog in plan/instances.ts (cluster/ knows no catalog).
     externalCAs: z.optional(z.array(checked((v) => isNodeName(v), 'is not a CA name like ca or etcd-ca'))),
     ssh: z.optional(sshSchema),
+    kubeletBootstrap: z.optional(z.boolean({ error: 'must be true or false' })),
     nodes: z.array(nodeSchema).check(z.minLength(1, { error: 'must list at least one node' })),
   })
   .check(
@@ -119,6 +121,9 @@ export const clusterSchema = z
         if (addressAt !== undefined)
           ctx.addIssue({ code: 'custom', path: ['nodes', i, 'address'], input: n.address, message: `repeats the address of nodes[${addressAt}]` });
         else seenAddresses.set(address, i);
+        // Only a kubelet bootstraps: control planes hold the CA key, load balancers run no kubelet of ours.
+        if (n.bootstrap === true && n.role !== 'worker')
+          ctx.addIssue({ code: 'custom', path: ['nodes', i, 'bootstrap'], input: n.bootstrap, message: `is for workers only (${n.name} is ${n.role}): remove it` });
       });
       if (c.kubeadmLayout !== undefined && c.profile !== 'kubeadm')
         ctx.addIssue({ code: 'custom', path: ['kubeadmLayout'], input: c.kubeadmLayout, message: `is for profile kubeadm only (profile is ${c.profile}): remove it` });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { readTokens, tokenOfKubeconfig, TOKENS_DIR } from '../bootstrap/store.js';
 import { bundleOf } from '../model/rotation.js';
 import { join, posix } from 'node:path';
 import type { Cluster, ClusterNode } from '../model/cluster.js';
@@ -9,6 +10,7 @@ import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { instancesFor } from '../pki.js';
 import type { Instances } from '../model/instances.js';
 import { MODE } from '../model/files.js';
+import { BOOTSTRAP_KUBECONFIG, bootstrapKubeconfigOnNode, bootstrapWorkers, isBootstrapNode } from '../catalog/bootstrap.js';
 
 /** One file a node receives. */
 export interface ManifestFile {
@@ -61,7 +63,24 @@ export interface PlacedFile extends ManifestFile {
  * shared files, its kubeconfigs).
  */
 export function placementFor(cluster: Cluster, instances: Instances = instancesFor(cluster)): Map<string, PlacedFile[]> {
-  return new Map(cluster.nodes.map((node) => [node.name, cluster.profile === 'kubeadm' ? treePlacement(instances, node) : flatPlacement(cluster, instances, node)]));
+  return new Map(
+    cluster.nodes.map((node) => {
+      const files = cluster.profile === 'kubeadm' ? treePlacement(instances, node) : flatPlacement(cluster, instances, node);
+      return [node.name, isBootstrapNode(node) ? bootstrapPlacement(cluster, instances, files) : files];
+    }),
+  );
+}
+
+/**
+ * A bootstrap worker (docs/bootstrap.md) receives the CA certificates it trusts and the bootstrap
+ * kubeconfig only: no shared client key (kube-proxy's), nothing of its own; the cluster signs that.
+ */
+function bootstrapPlacement(cluster: Cluster, instances: Instances, files: PlacedFile[]): PlacedFile[] {
+  const remote = bootstrapKubeconfigOnNode(cluster);
+  return [
+    ...files.filter(isCaCertOf(instances)),
+    { local: BOOTSTRAP_KUBECONFIG, remote, mode: MODE.secret, caKey: false, owner: BOOTSTRAP_KUBECONFIG, part: 'kubeconfig' },
+  ];
 }
 
 /** hardway: flat files, placed by the catalog's crtTo / keyTo / pubTo / to. */
@@ -168,7 +187,8 @@ async function kubeadmManifest(cluster: Cluster, instances: Instances, outDir: s
       const files: ManifestFile[] = [];
       const notSent: NotSent[] = [];
       for (const f of catalog) {
-        if (onDisk.has(f.local)) files.push(f);
+        // The bootstrap kubeconfig is the folder's, not a tree's: one for every bootstrap worker.
+        if (onDisk.has(f.local) || (f.local === BOOTSTRAP_KUBECONFIG && existsSync(join(outDir, f.local)))) files.push(f);
         else notSent.push({ local: f.local, reason: 'not in the folder (not generated yet, or a key kept elsewhere), not sent' });
       }
       const inCatalog = new Set(catalog.map((f) => f.local));
@@ -177,6 +197,16 @@ async function kubeadmManifest(cluster: Cluster, instances: Instances, outDir: s
       return { node, files, notSent, retired: [] };
     }),
   );
+}
+
+/** The bootstrap kubeconfig must carry a token of the folder that has not expired: a worker could not join with it. */
+async function assertBootstrapTokenValid(outDir: string): Promise<void> {
+  const path = join(outDir, BOOTSTRAP_KUBECONFIG);
+  const carried = tokenOfKubeconfig(await readFile(path, 'utf8'));
+  const token = (await readTokens(outDir)).find((t) => `${t.id}.${t.secret}` === carried);
+  if (!token) throw new UserError(`${path}: carries no token of ${join(outDir, TOKENS_DIR)}; kube-pki token create --out ${outDir} writes it anew`, EXIT.badInput);
+  if (token.expiration <= new Date())
+    throw new UserError(`${path}: its token ${token.id} expired at ${token.expiration.toISOString()}: kube-pki token create --out ${outDir} writes a new one`, EXIT.badInput);
 }
 
 /**
@@ -188,6 +218,13 @@ async function kubeadmManifest(cluster: Cluster, instances: Instances, outDir: s
  */
 export async function manifestFor(cluster: Cluster, outDir: string): Promise<NodeManifest[]> {
   const instances = instancesFor(cluster);
+  const joining = bootstrapWorkers(cluster);
+  if (joining.length && !existsSync(join(outDir, BOOTSTRAP_KUBECONFIG)))
+    throw new UserError(
+      `${join(outDir, BOOTSTRAP_KUBECONFIG)}: missing, and ${joining.map((n) => n.name).join(', ')} join by TLS bootstrap with it: kube-pki token create --out ${outDir} (no valid token is left, or none was made)`,
+      EXIT.badInput,
+    );
+  if (joining.length) await assertBootstrapTokenValid(outDir);
   const manifests = cluster.profile === 'kubeadm' ? await kubeadmManifest(cluster, instances, outDir) : hardwayManifest(cluster, instances);
   for (const m of manifests) addRotationBundles(m, instances, outDir);
   const cas = await caPublicKeys(instances, outDir);

@@ -39,7 +39,7 @@ const OID = {
 
 const TAG = { boolean: 0x01, integer: 0x02, bitString: 0x03, octetString: 0x04, oid: 0x06, sequence: 0x30, version: 0xa0, extensions: 0xa3 } as const;
 
-interface Tlv {
+export interface Tlv {
   tag: number;
   /** Content bytes (a view, not a copy). */
   body: Buffer;
@@ -47,7 +47,7 @@ interface Tlv {
 
 class DerError extends Error {}
 
-function readTlv(buf: Buffer, offset: number): { tlv: Tlv; next: number } {
+export function readTlv(buf: Buffer, offset: number): { tlv: Tlv; next: number } {
   if (offset + 2 > buf.length) throw new DerError('truncated');
   const tag = buf[offset]!;
   let length = buf[offset + 1]!;
@@ -63,7 +63,7 @@ function readTlv(buf: Buffer, offset: number): { tlv: Tlv; next: number } {
   return { tlv: { tag, body: buf.subarray(start, start + length) }, next: start + length };
 }
 
-function children(body: Buffer): Tlv[] {
+export function children(body: Buffer): Tlv[] {
   const out: Tlv[] = [];
   for (let offset = 0; offset < body.length; ) {
     const { tlv, next } = readTlv(body, offset);
@@ -78,7 +78,7 @@ function expect(tlv: Tlv | undefined, tag: number, what: string): Tlv {
   return tlv;
 }
 
-function oidText(body: Buffer): string {
+export function oidText(body: Buffer): string {
   const parts: number[] = [];
   let value = 0;
   for (const byte of body) {

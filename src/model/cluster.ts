@@ -36,6 +36,12 @@ export interface ClusterNode {
   address: string;
   role: Role;
   ssh?: SshSettings;
+  /**
+   * A worker that joins by kubelet TLS bootstrap (docs/bootstrap.md): no key or certificate is made
+   * for it centrally; it receives ca.crt and the bootstrap kubeconfig, and the cluster signs its own.
+   * Resolved: `bootstrap:` of the node, else the description's `kubeletBootstrap`.
+   */
+  bootstrap?: boolean;
 }
 
 /** A validated cluster description with every default filled in. */
@@ -56,6 +62,8 @@ export interface Cluster {
   externalCAs?: string[];
   nodes: ClusterNode[];
   ssh?: SshSettings;
+  /** `kubeletBootstrap: true`: every worker joins by TLS bootstrap unless its own `bootstrap: false` says otherwise. */
+  kubeletBootstrap?: boolean;
   /** Where it came from, for messages: a file path or "(built-in lab default)". */
   source: string;
 }

@@ -9,10 +9,12 @@ import { MODE } from '../model/files.js';
 import { placedOn } from '../catalog/placement.js';
 import { ROOT_CA_FILE, rootCaSpec } from '../catalog/root.js';
 import { keptFiles, ownPrefixOf } from '../catalog/kept.js';
+import { isBootstrapNode } from '../catalog/bootstrap.js';
 
+/** The nodes a row is made for; a bootstrap worker has none made: the cluster signs its certificates (docs/bootstrap.md). */
 function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined, firstOnly = false) {
   if (scope === 'cluster') return [undefined];
-  const nodes = cluster.nodes.filter((n) => !roles || roles.includes(n.role));
+  const nodes = cluster.nodes.filter((n) => (!roles || roles.includes(n.role)) && !isBootstrapNode(n));
   return firstOnly ? nodes.slice(0, 1) : nodes;
 }
 
