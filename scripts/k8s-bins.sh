@@ -2,8 +2,11 @@
 # Builds the real Kubernetes components and etcd that the control-plane tests run, from their Go modules
 # (test/k8s and test/etcd, go.sum committed), into a cache folder keyed by version. A folder that is
 # already complete is used as it is: nothing is rebuilt.
-#   scripts/k8s-bins.sh          build what is missing, print the two folders
-#   scripts/k8s-bins.sh --print  print the two folders only (what the tests read)
+# test/k8s/cmd/bootstrap-sim (simulated kubelets joining by TLS bootstrap, docs/bootstrap.md) is built
+# into a folder of its own keyed by a hash of its source and the module files, so a change to it never
+# touches the Kubernetes folder.
+#   scripts/k8s-bins.sh          build what is missing, print the three folders
+#   scripts/k8s-bins.sh --print  print the three folders only (what the tests read)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +17,10 @@ k8s_dir=$cache/k8s-$k8s_version
 etcd_dir=$cache/etcd-$etcd_version
 k8s_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubeadm)
 
-if [ "${1:-}" = --print ]; then echo "$k8s_dir"; echo "$etcd_dir"; exit 0; fi
+sim_hash=$(cat test/k8s/cmd/bootstrap-sim/main.go test/k8s/go.mod test/k8s/go.sum | sha256sum | cut -c1-12)
+sim_dir=$cache/bootstrap-sim-$sim_hash
+
+if [ "${1:-}" = --print ]; then echo "$k8s_dir"; echo "$etcd_dir"; echo "$sim_dir"; exit 0; fi
 
 complete() { # folder, binaries...: every binary there and a stamp written after the last one
   local dir=$1; shift
@@ -57,4 +63,10 @@ if ! complete "$etcd_dir" etcd etcdctl; then
   echo "scripts/k8s-bins.sh: etcd $etcd_version built in $(( $(date +%s) - start )) s" >&2
 fi
 
-echo "$k8s_dir"; echo "$etcd_dir"
+if ! complete "$sim_dir" bootstrap-sim; then
+  start=$(date +%s)
+  build "$sim_dir" test/k8s "-s -w" bootstrap-sim=./cmd/bootstrap-sim
+  echo "scripts/k8s-bins.sh: bootstrap-sim built in $(( $(date +%s) - start )) s" >&2
+fi
+
+echo "$k8s_dir"; echo "$etcd_dir"; echo "$sim_dir"

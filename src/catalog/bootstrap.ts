@@ -17,13 +17,19 @@ export const BOOTSTRAP_KUBECONFIG = 'bootstrap-kubeconfig';
 /** Its name on a node: the hard way's (mmumshad's chapter) or kubeadm's, in the node's folder. */
 export const bootstrapKubeconfigOnNode = (cluster: Cluster): string => (cluster.profile === 'kubeadm' ? 'bootstrap-kubelet.conf' : 'bootstrap-kubeconfig');
 
-/** Where the kubelet writes what it obtains: its kubeconfig and its certificates (kubelet defaults, kubeadm's kubelet.conf). */
-export const kubeletOwnFiles = (cluster: Cluster) => ({
-  kubeconfig: cluster.profile === 'kubeadm' ? '/etc/kubernetes/kubelet.conf' : '/var/lib/kubelet/kubeconfig',
-  certDir: '/var/lib/kubelet/pki',
-  clientCert: '/var/lib/kubelet/pki/kubelet-client-current.pem',
-  servingCert: '/var/lib/kubelet/pki/kubelet-server-current.pem',
-});
+/**
+ * Where a node's kubelet writes what it obtains: its kubeconfig and its certificates, below its root
+ * folder (`kubeletDir`, default /var/lib/kubelet; kubeadm's kubelet.conf in /etc/kubernetes).
+ */
+export const kubeletOwnFiles = (cluster: Cluster, node: ClusterNode) => {
+  const root = node.kubeletDir ?? '/var/lib/kubelet';
+  return {
+    kubeconfig: cluster.profile === 'kubeadm' ? '/etc/kubernetes/kubelet.conf' : `${root}/kubeconfig`,
+    certDir: `${root}/pki`,
+    clientCert: `${root}/pki/kubelet-client-current.pem`,
+    servingCert: `${root}/pki/kubelet-server-current.pem`,
+  };
+};
 
 /**
  * The group every kube-pki token authenticates in besides system:bootstrappers (auth-extra-groups):
@@ -76,12 +82,11 @@ export function componentSettings(cluster: Cluster): Map<string, ComponentSettin
   settings.set('kube-apiserver', [{ flag: '--enable-bootstrap-token-auth', value: 'true' }]);
   // bootstrapsigner signs the cluster-info ConfigMap with tokens; tokencleaner removes expired token Secrets.
   settings.get('kube-controller-manager')!.push({ flag: '--controllers', value: '*,bootstrapsigner,tokencleaner' });
-  const own = kubeletOwnFiles(cluster);
   settings.set(
     'kubelet',
     workers.flatMap((n) => [
-      { flag: '--kubeconfig', value: own.kubeconfig, node: n.name },
-      { flag: '--cert-dir', value: own.certDir, node: n.name },
+      { flag: '--kubeconfig', value: kubeletOwnFiles(cluster, n).kubeconfig, node: n.name },
+      { flag: '--cert-dir', value: kubeletOwnFiles(cluster, n).certDir, node: n.name },
       { configField: 'rotateCertificates', value: 'true', node: n.name },
       { configField: 'serverTLSBootstrap', value: 'true', node: n.name },
     ]),

@@ -49,6 +49,7 @@ const nodeSchema = z.strictObject({
   role: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }),
   ssh: z.optional(sshSchema),
   bootstrap: z.optional(z.boolean({ error: 'must be true or false' })),
+  kubeletDir: z.optional(checked((v) => isPlainPath(v) && v.startsWith('/') && !v.split('/').includes('..'), 'is not an absolute folder path without ..')),
 });
 
 /** A CN for -subj and openssl.cnf: letters, digits, spaces and . _ : - only (nothing openssl treats specially). */
@@ -122,6 +123,8 @@ export const clusterSchema = z
           ctx.addIssue({ code: 'custom', path: ['nodes', i, 'address'], input: n.address, message: `repeats the address of nodes[${addressAt}]` });
         else seenAddresses.set(address, i);
         // Only a kubelet bootstraps: control planes hold the CA key, load balancers run no kubelet of ours.
+        if (n.kubeletDir !== undefined && n.role !== 'worker')
+          ctx.addIssue({ code: 'custom', path: ['nodes', i, 'kubeletDir'], input: n.kubeletDir, message: `is for workers only (${n.name} is ${n.role}): remove it` });
         if (n.bootstrap === true && n.role !== 'worker')
           ctx.addIssue({ code: 'custom', path: ['nodes', i, 'bootstrap'], input: n.bootstrap, message: `is for workers only (${n.name} is ${n.role}): remove it` });
       });

@@ -42,6 +42,8 @@ export interface ClusterNode {
    * Resolved: `bootstrap:` of the node, else the description's `kubeletBootstrap`.
    */
   bootstrap?: boolean;
+  /** The kubelet's root folder on the node (--root-dir; default /var/lib/kubelet): where it keeps what it obtains by bootstrap. */
+  kubeletDir?: string;
 }
 
 /** A validated cluster description with every default filled in. */

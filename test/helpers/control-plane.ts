@@ -66,11 +66,17 @@ function call(method: string, url: string, body: string | undefined, tls: Tls): 
   });
 }
 
-interface FlagEntry {
-  flag: string;
-  path: string;
+/** An entry of `kube-pki flags --json`: a file flag (path), a setting (value), or a KubeletConfiguration field. */
+export interface FlagEntry {
+  flag?: string;
+  path?: string;
+  value?: string;
+  configField?: string;
   node?: string;
 }
+
+/** The entries that are command-line flags, as argv (`--flag=path` or `--flag=value`). */
+export const flagArgs = (entries: FlagEntry[]): string[] => entries.filter((e) => e.flag).map((e) => `${e.flag}=${e.path ?? e.value}`);
 
 export class ControlPlane {
   readonly procs = new ProcSet();
@@ -93,7 +99,7 @@ export class ControlPlane {
     const r = await kubePki(['flags', component, '--config', this.o.config, '--dir', node.dir, '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const entries = (JSON.parse(r.stdout) as Record<string, FlagEntry[]>)[component] ?? [];
-    return entries.filter((e) => !e.node || e.node === node.name).map((e) => `${e.flag}=${e.path}`);
+    return flagArgs(entries.filter((e) => !e.node || e.node === node.name));
   }
 
   /** The path one certificate flag of a component names on a node. */
@@ -158,7 +164,8 @@ export class ControlPlane {
             ...(await this.certFlags('kube-apiserver', node)),
           ],
         };
-      case 'kube-controller-manager':
+      case 'kube-controller-manager': {
+        const flags = await this.certFlags('kube-controller-manager', node);
         return {
           file: b.kubeControllerManager,
           args: [
@@ -168,11 +175,13 @@ export class ControlPlane {
             ...LEADER_ELECTION,
             `--service-cluster-ip-range=${this.o.serviceCIDR}`,
             '--use-service-account-credentials=true',
-            '--controllers=*,bootstrapsigner,tokencleaner',
+            // kube-pki flags names the controllers itself when a worker bootstraps (a repeated --controllers would add up).
+            ...(flags.some((f) => f.startsWith('--controllers=')) ? [] : ['--controllers=*,bootstrapsigner,tokencleaner']),
             `--cert-dir=${join(this.o.work, `${node.name}-kcm-certs`)}`,
-            ...(await this.certFlags('kube-controller-manager', node)),
+            ...flags,
           ],
         };
+      }
       case 'kube-scheduler':
         return {
           file: b.kubeScheduler,

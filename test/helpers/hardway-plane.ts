@@ -31,12 +31,14 @@ export interface HardwayPlaneSpec {
   workers: string[];
   dir: string;
   apiserverFlags?: string[];
+  /** Workers (of `workers`) that join by kubelet TLS bootstrap: `bootstrap: true`, and a token made before distribute. */
+  bootstrap?: string[];
 }
 
 export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<HardwayPlane> {
   const ip = (host: number) => `127.0.${spec.net}.${host}`;
   const masters = Array.from({ length: spec.masters }, (_, i) => ({ name: `master-${i + 1}`, address: ip(11 + i), role: 'controlplane' }));
-  const workers = spec.workers.map((name, i) => ({ name, address: ip(21 + i), role: 'worker' }));
+  const workers = spec.workers.map((name, i) => ({ name, address: ip(21 + i), role: 'worker', ...(spec.bootstrap?.includes(name) ? { bootstrap: true, kubeletDir: join(spec.dir, 'work', `${name}-kubelet`) } : {}) }));
   const sshNodes = [...masters, ...workers];
   const lab = await startLab(sshNodes.map((n) => ({ name: n.name, address: n.address })));
   const config = join(spec.dir, 'cluster.yaml');
@@ -63,6 +65,10 @@ export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<Hardway
     const r = await kubePki(['distribute', '--config', config, '--out', out, '--known-hosts', knownHosts, ...args], { env: { SSH_AUTH_SOCK: '' } });
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
   };
+  if (spec.bootstrap?.length) {
+    const token = await kubePki(['token', 'create', '--config', config, '--out', out, '--description', 'e2e bootstrap workers']);
+    expect(token.exitCode, token.stderr).toBe(0);
+  }
   await distribute();
   const work = join(spec.dir, 'work');
   await mkdir(work, { recursive: true });

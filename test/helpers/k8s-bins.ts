@@ -39,3 +39,14 @@ export function k8sBins(): Promise<K8sBins> {
   })();
   return cached;
 }
+
+/** test/k8s/cmd/bootstrap-sim as scripts/k8s-bins.sh built it (its own folder, keyed by its source). */
+export async function bootstrapSimBin(): Promise<string> {
+  const { stdout } = await execa(join(ROOT, 'scripts/k8s-bins.sh'), ['--print'], { stdin: 'ignore' });
+  const dir = stdout.trim().split('\n')[2];
+  const file = join(dir ?? '', 'bootstrap-sim');
+  await access(file, constants.X_OK).catch(() => {
+    throw new Error(`${file} is missing: run scripts/k8s-bins.sh (scripts/test.sh does) to build test/k8s/cmd/bootstrap-sim`);
+  });
+  return file;
+}

@@ -6,6 +6,7 @@ import type { K8sBins } from './k8s-bins.js';
 import { ProcSet } from './procs.js';
 import { waitFor } from './processes.js';
 import { existsSync } from 'node:fs';
+import { flagArgs, type FlagEntry } from './control-plane.js';
 
 // A real kubelet for one worker, on the worker's loopback address, against Debian's containerd (the
 // kubelet will not start without a container runtime). Its certificate flags come from `kube-pki flags
@@ -19,11 +20,17 @@ export interface KubeletSpec {
   procs: ProcSet;
 }
 
-async function kubeletCertFlags(spec: KubeletSpec): Promise<string[]> {
+/**
+ * The worker's entries of `kube-pki flags kubelet --json`: its flags, and the KubeletConfiguration fields a
+ * bootstrap worker needs (rotateCertificates, serverTLSBootstrap). What the kubelet writes itself lives
+ * under /var/lib/kubelet, its default --root-dir: here the test's root folder for it.
+ */
+async function kubeletCertFlags(spec: KubeletSpec, root: string): Promise<{ args: string[]; config: string[] }> {
   const r = await kubePki(['flags', 'kubelet', '--config', spec.config, '--dir', spec.node.dir, '--json']);
   expect(r.exitCode, r.stderr).toBe(0);
-  const entries = (JSON.parse(r.stdout) as Record<string, { flag: string; path: string; node?: string }[]>).kubelet ?? [];
-  return entries.filter((e) => !e.node || e.node === spec.node.name).map((e) => `${e.flag}=${e.path}`);
+  const entries = ((JSON.parse(r.stdout) as Record<string, FlagEntry[]>).kubelet ?? []).filter((e) => !e.node || e.node === spec.node.name);
+  const relocated = entries.map((e) => (e.value?.startsWith('/var/lib/kubelet') ? { ...e, value: root + e.value.slice('/var/lib/kubelet'.length) } : e));
+  return { args: flagArgs(relocated), config: entries.filter((e) => e.configField).map((e) => `${e.configField}: ${e.value}`) };
 }
 
 /** containerd with its own root, state and socket (the machine's own configuration is left alone). */
@@ -58,6 +65,7 @@ export async function startKubelet(spec: KubeletSpec): Promise<void> {
   const root = join(spec.work, `${spec.node.name}-kubelet`);
   await mkdir(root, { recursive: true });
   const configFile = join(root, 'config.yaml');
+  const own = await kubeletCertFlags(spec, root);
   await writeFile(
     configFile,
     [
@@ -83,6 +91,7 @@ export async function startKubelet(spec: KubeletSpec): Promise<void> {
       'registerNode: true',
       'resolvConf: ""',
       'evictionHard: { memory.available: "1Mi", nodefs.available: "1%", imagefs.available: "1%" }',
+      ...own.config,
       '',
     ].join('\n'),
   );
@@ -97,7 +106,7 @@ export async function startKubelet(spec: KubeletSpec): Promise<void> {
       // address and the test, as the cloud controller would, sets it (setNodeAddress).
       '--cloud-provider=external',
       '--v=2',
-      ...(await kubeletCertFlags(spec)),
+      ...own.args,
     ],
     join(spec.work, `${spec.node.name}-kubelet.log`),
   );

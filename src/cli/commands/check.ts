@@ -92,19 +92,22 @@ export function register(program: Command): void {
       process.exitCode = localOk ? 0 : 1;
       return;
     }
+    const { bootstrapRows, bootstrapText } = await import('../bootstrap-check.js');
+    const bootstrap = await bootstrapRows(cluster, opts.out, opts.remote ? opts : null);
+    const withBootstrap = bootstrap.length ? { bootstrapWorkers: bootstrap } : {};
     if (!opts.remote) {
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : checkText(report));
+      process.stdout.write(opts.json ? `${JSON.stringify({ ...report, ...withBootstrap }, null, 2)}\n` : checkText(report) + bootstrapText(bootstrap));
       process.exitCode = localOk ? 0 : 1;
       return;
     }
     const verify = await import('../../distribute/verify.js');
     if (opts.json) {
       const remote = await verify.verifyRemote(cluster, opts);
-      process.stdout.write(`${JSON.stringify({ ...report, remote }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...report, ...withBootstrap, remote }, null, 2)}\n`);
       process.exitCode = localOk && remote.result === 'ok' ? 0 : 1;
       return;
     }
-    process.stdout.write(checkText(report));
+    process.stdout.write(checkText(report) + bootstrapText(bootstrap));
     const remoteCode = await verify.verifyCommand(cluster, { ...opts, verify: true });
     process.exitCode = remoteCode === 0 && localOk ? 0 : Math.max(remoteCode, 1);
     });
