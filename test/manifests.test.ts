@@ -50,12 +50,26 @@ describe('kube-pki manifests', () => {
     expect(text).toMatch(/^# .*kubectl --kubeconfig super-admin\.conf apply -f -$/m);
   });
 
-  it('kubeadm v1.27 and hardway: nothing to apply, an empty List that says so', async () => {
-    for (const yaml of [`kubeadmLayout: v1.27\n${KUBEADM}`, KUBEADM.replace('kubeadm', 'hardway')]) {
+  it('kubeadm v1.27 and hardway: nothing to apply, one ConfigMap that grants nothing (kubectl apply refuses an empty set)', async () => {
+    for (const [yaml, profile] of [[`kubeadmLayout: v1.27\n${KUBEADM}`, 'kubeadm'], [KUBEADM.replace('kubeadm', 'hardway'), 'hardway']] as const) {
       const { text, objects } = await manifests(yaml);
-      expect(objects).toEqual([{ apiVersion: 'v1', kind: 'List', items: [] }]);
+      expect(objects).toEqual([
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-pki', namespace: 'kube-system' }, data: { profile, note: expect.stringContaining('no objects') } },
+      ]);
       expect(text).toMatch(/^# Nothing to apply/m);
     }
+  });
+
+  it('bootstrap workers: the TLS-bootstrap bindings kubeadm init makes (kube-pki\'s names, the kube-pki token group) and the folder\'s valid tokens', async () => {
+    const yaml = `profile: hardway\nkubeletBootstrap: true\napiServer: { endpoint: 192.168.5.30 }\nnodes:\n  - { name: cp-1, address: 192.168.5.11, role: controlplane }\n  - { name: w-1, address: 192.168.5.21, role: worker }\n`;
+    const group = '--group=system:bootstrappers:kube-pki:default-node-token';
+    const { text, objects } = await manifests(yaml);
+    expect(objects).toEqual([
+      await kubectlBinding('kube-pki:kubelet-bootstrap', ['--clusterrole=system:node-bootstrapper', group]),
+      await kubectlBinding('kube-pki:node-autoapprove-bootstrap', ['--clusterrole=system:certificates.k8s.io:certificatesigningrequests:nodeclient', group]),
+      await kubectlBinding('kube-pki:node-autoapprove-certificate-rotation', ['--clusterrole=system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', '--group=system:nodes']),
+    ]);
+    expect(text).toMatch(/^# No valid bootstrap token in the folder: kube-pki token create/m);
   });
 
   it('bad input: exit 2 naming the field and value', async () => {

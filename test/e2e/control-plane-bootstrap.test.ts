@@ -69,6 +69,14 @@ describe('kubelet TLS bootstrap and the serving-CSR approver, on a real control 
     expect(list.exitCode, list.stderr).toBe(0);
     expect(list.stdout).not.toContain(carried.split('.')[1]);
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: carried.split('.')[0], expired: false, inBootstrapKubeconfig: true, description: 'e2e bootstrap workers' })]);
+    // Without bootstrap workers there is nothing to apply, and the pipeline still works (a ConfigMap stands in).
+    const plain = join(dir, 'no-bootstrap.yaml');
+    await writeFile(plain, (await readFile(plane.config, 'utf8')).replace(/\n\s*bootstrap: true/g, '').replace(/\n\s*kubeletDir: \S+/g, ''));
+    const none = await kubePki(['manifests', '--config', plain, '--out', plane.out]);
+    expect(none.stdout).toMatch(/^# Nothing to apply/m);
+    const applied = await execa('kubectl', ['--kubeconfig', admin(), 'apply', '-f', '-'], { input: none.stdout, reject: false });
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/configmap\/kube-pki (created|unchanged|configured)/);
     // The token authenticates as a bootstrapper in kube-pki's group, which the applied bindings name.
     expect(await whoami(join(plane.dirOf('worker-1'), 'bootstrap-kubeconfig'))).toEqual({
       username: `system:bootstrap:${carried.split('.')[0]}`,

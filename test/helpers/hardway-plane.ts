@@ -40,7 +40,8 @@ export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<Hardway
   const masters = Array.from({ length: spec.masters }, (_, i) => ({ name: `master-${i + 1}`, address: ip(11 + i), role: 'controlplane' }));
   const workers = spec.workers.map((name, i) => ({ name, address: ip(21 + i), role: 'worker', ...(spec.bootstrap?.includes(name) ? { bootstrap: true, kubeletDir: join(spec.dir, 'work', `${name}-kubelet`) } : {}) }));
   const sshNodes = [...masters, ...workers];
-  const lab = await startLab(sshNodes.map((n) => ({ name: n.name, address: n.address })));
+  // A bootstrap worker's kubelet keeps its certificates root-only: check --remote reads them with sudo.
+  const lab = await startLab(sshNodes.map((n) => ({ name: n.name, address: n.address })), spec.bootstrap?.length ? { sudo: spec.bootstrap } : {});
   const config = join(spec.dir, 'cluster.yaml');
   const out = join(spec.dir, 'pki');
   const knownHosts = join(spec.dir, 'known_hosts');
@@ -53,7 +54,7 @@ export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<Hardway
       apiServer: { endpoint: ip(30), port: 6443 },
       ssh: { port: 2222, identityFile: lab.clientKey, remoteDir: 'pki' },
       nodes: [
-        ...sshNodes.map((n) => ({ ...n, ssh: { user: lab.node(n.name).user, hostKey: lab.node(n.name).fingerprint } })),
+        ...sshNodes.map((n) => ({ ...n, ssh: { user: lab.node(n.name).user, hostKey: lab.node(n.name).fingerprint, ...(spec.bootstrap?.includes(n.name) ? { sudo: true } : {}) } })),
         { name: 'loadbalancer', address: ip(30), role: 'loadbalancer' },
       ],
     }),
