@@ -46,11 +46,11 @@ PKI=$WORK/pki
 "${CLI[@]}" token create --config "$WORK/cluster.yaml" --out "$PKI" --description bench >/dev/null 2>&1
 flags() { "${CLI[@]}" flags "$1" --config "$WORK/cluster.yaml" --dir "$PKI" | grep -v '^#' | sed 's/ *#.*$//' | grep .; }
 
-start() { # name, binary, args...
+start() { # name, binary, args... (never in $(...): the PID must reach cleanup's list); LAST is its PID
   local name=$1; shift
   "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  echo $!
+  LAST=$!
+  PIDS+=("$LAST")
 }
 wait_for() { # what, command...
   local what=$1; shift
@@ -61,19 +61,20 @@ wait_for() { # what, command...
 mapfile -t ETCD_FLAGS < <(flags etcd)
 start etcd "$ETCD/etcd" --name master-1 --data-dir "$WORK/etcd" --listen-client-urls "https://$IP:2379" --advertise-client-urls "https://$IP:2379" \
   --listen-peer-urls "https://$IP:2380" --initial-advertise-peer-urls "https://$IP:2380" --initial-cluster "master-1=https://$IP:2380" \
-  --client-cert-auth --peer-client-cert-auth --listen-metrics-urls "http://$IP:2381" --log-level warn "${ETCD_FLAGS[@]}" >/dev/null
+  --client-cert-auth --peer-client-cert-auth --listen-metrics-urls "http://$IP:2381" --log-level warn "${ETCD_FLAGS[@]}"
 wait_for etcd curl -sf "http://$IP:2381/health"
 
 mapfile -t API_FLAGS < <(flags kube-apiserver)
-API_PID=$(start kube-apiserver "$K8S/kube-apiserver" --advertise-address=$IP --bind-address=$IP --secure-port=6443 --etcd-servers=https://$IP:2379 \
+start kube-apiserver "$K8S/kube-apiserver" --advertise-address=$IP --bind-address=$IP --secure-port=6443 --etcd-servers=https://$IP:2379 \
   --service-cluster-ip-range=10.96.0.0/24 --service-account-issuer=https://kubernetes.default.svc.cluster.local --authorization-mode=Node,RBAC \
-  --enable-admission-plugins=NodeRestriction --endpoint-reconciler-type=none --profiling=false --cert-dir="$WORK/apiserver-certs" "${API_FLAGS[@]}")
+  --enable-admission-plugins=NodeRestriction --endpoint-reconciler-type=none --profiling=false --cert-dir="$WORK/apiserver-certs" "${API_FLAGS[@]}"
+API_PID=$LAST
 ADMIN=$PKI/admin.kubeconfig
 wait_for kube-apiserver kubectl --kubeconfig "$ADMIN" get --raw /readyz
 
 mapfile -t KCM_FLAGS < <(flags kube-controller-manager)
 start kube-controller-manager "$K8S/kube-controller-manager" --bind-address=$IP --master=https://$IP:6443 --leader-elect=false \
-  --service-cluster-ip-range=10.96.0.0/24 --use-service-account-credentials=true --cert-dir="$WORK/kcm-certs" "${KCM_FLAGS[@]}" >/dev/null
+  --service-cluster-ip-range=10.96.0.0/24 --use-service-account-credentials=true --cert-dir="$WORK/kcm-certs" "${KCM_FLAGS[@]}"
 wait_for kube-controller-manager curl -skf "https://$IP:10257/healthz"
 "${CLI[@]}" manifests --config "$WORK/cluster.yaml" --out "$PKI" | kubectl --kubeconfig "$ADMIN" apply -f - >/dev/null
 sleep 5 # the apiserver settles (its first minutes allocate caches) before it is measured
