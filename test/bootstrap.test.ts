@@ -146,6 +146,28 @@ describe('kubelet TLS bootstrap without a cluster', () => {
   });
 });
 
+describe('kubelet TLS bootstrap, profile kubeadm', () => {
+  it('makes nothing in a bootstrap worker\'s tree but pki/ca.crt; distribute sends it that and bootstrap-kubelet.conf', async () => {
+    const { dir, cleanup } = await tempDir('kube-pki-bootstrap-kubeadm-');
+    try {
+      const config = join(dir, 'c.yaml');
+      const out = join(dir, 'pki');
+      await writeFile(config, 'profile: kubeadm\napiServer: { endpoint: 127.0.35.30 }\nkubeletBootstrap: true\nnodes:\n  - { name: cp-1, address: 127.0.35.11, role: controlplane }\n  - { name: w-1, address: 127.0.35.21, role: worker }\n');
+      for (const args of [['gen'], ['token', 'create']]) {
+        const r = await kubePki([...args, '--config', config, '--out', out]);
+        expect(r.exitCode, r.stderr).toBe(0);
+      }
+      expect(await readdir(join(out, 'w-1'), { recursive: true })).toEqual(expect.arrayContaining(['pki', 'pki/ca.crt']));
+      expect(await readdir(join(out, 'w-1'), { recursive: true })).toHaveLength(2);
+      const dry = await kubePki(['distribute', '--dry-run', '--json', '--config', config, '--out', out]);
+      const w1 = (JSON.parse(dry.stdout) as { nodes: { node: string; files: { path: string }[] }[] }).nodes.find((n) => n.node === 'w-1')!;
+      expect(w1.files.map((f) => f.path)).toEqual(['bootstrap-kubelet.conf', 'pki/ca.crt']);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
 describe('approve-csrs: the rule, on requests openssl makes', () => {
   const cluster = parseCluster(YAML, 'c.yaml');
   let dir: string;

@@ -19,12 +19,13 @@ export const bootstrapKubeconfigOnNode = (cluster: Cluster): string => (cluster.
 
 /**
  * Where a node's kubelet writes what it obtains: its kubeconfig and its certificates, below its root
- * folder (`kubeletDir`, default /var/lib/kubelet; kubeadm's kubelet.conf in /etc/kubernetes).
+ * folder (`kubeletDir`, default /var/lib/kubelet), in both profiles: kubeadm's /etc/kubernetes/kubelet.conf
+ * would sit in the folder distribute fills, where `check --remote` reports files it did not send.
  */
-export const kubeletOwnFiles = (cluster: Cluster, node: ClusterNode) => {
+export const kubeletOwnFiles = (node: ClusterNode) => {
   const root = node.kubeletDir ?? '/var/lib/kubelet';
   return {
-    kubeconfig: cluster.profile === 'kubeadm' ? '/etc/kubernetes/kubelet.conf' : `${root}/kubeconfig`,
+    kubeconfig: `${root}/kubeconfig`,
     certDir: `${root}/pki`,
     clientCert: `${root}/pki/kubelet-client-current.pem`,
     servingCert: `${root}/pki/kubelet-server-current.pem`,
@@ -85,8 +86,8 @@ export function componentSettings(cluster: Cluster): Map<string, ComponentSettin
   settings.set(
     'kubelet',
     workers.flatMap((n) => [
-      { flag: '--kubeconfig', value: kubeletOwnFiles(cluster, n).kubeconfig, node: n.name },
-      { flag: '--cert-dir', value: kubeletOwnFiles(cluster, n).certDir, node: n.name },
+      { flag: '--kubeconfig', value: kubeletOwnFiles(n).kubeconfig, node: n.name },
+      { flag: '--cert-dir', value: kubeletOwnFiles(n).certDir, node: n.name },
       { configField: 'rotateCertificates', value: 'true', node: n.name },
       { configField: 'serverTLSBootstrap', value: 'true', node: n.name },
     ]),

@@ -16,7 +16,6 @@ function adminKubeconfig(cluster: Cluster, out: string): string {
 export async function approveCsrs(cluster: Cluster, opts: { watch?: boolean; interval: number; kubeconfig?: string; out: string; json?: boolean }): Promise<number> {
   const kubeconfig = opts.kubeconfig ?? adminKubeconfig(cluster, opts.out);
   if (!existsSync(kubeconfig)) throw new UserError(`--kubeconfig: ${kubeconfig}: no such file`, EXIT.badInput);
-  const all: Decision[] = [];
   const show = (d: Decision) => (opts.json ? process.stdout.write(`${JSON.stringify(d)}\n`) : process.stdout.write(`${formatDecision(d)}\n`));
   if (!opts.watch) {
     const decisions = await approvePass(cluster, kubeconfig);
@@ -36,17 +35,18 @@ export async function approveCsrs(cluster: Cluster, opts: { watch?: boolean; int
   process.once('SIGTERM', end);
   while (!stop) {
     try {
-      for (const d of await approvePass(cluster, kubeconfig)) {
-        all.push(d);
-        show(d);
-      }
+      for (const d of await approvePass(cluster, kubeconfig)) show(d);
     } catch (err) {
       // An apiserver that is away for a moment (a rolling restart) is waited for, not fatal.
       process.stderr.write(`kube-pki: approve-csrs: ${(err as Error).message}; trying again\n`);
     }
+    if (stop) break;
     await new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, opts.interval * 1000);
+      const timer = setTimeout(resolve, opts.interval * 1000);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
   }
   return EXIT.ok;

@@ -41,7 +41,7 @@ export async function kubeletCertsRemote(cluster: Cluster, options: RemoteOption
   const targets = await resolveTargets(cluster, workers, options.sshConfig ? { sshConfig: options.sshConfig } : {});
   return Promise.all(
     targets.map(async (target): Promise<BootstrapNodeRemote> => {
-      const files = kubeletOwnFiles(cluster, target.node);
+      const files = kubeletOwnFiles(target.node);
       const none = (path: string, error: string) => ({ path, error });
       let client;
       try {
