@@ -8,6 +8,8 @@
 # beside it, as a ratio.
 #
 # Usage (after `npm run build` and scripts/k8s-bins.sh): scripts/bench-bootstrap.sh [N] [CONCURRENCY]
+#   KCM_QPS=100 scripts/bench-bootstrap.sh 300   the controller manager's client rate (--kube-api-qps, burst
+#                                                twice that; its default is 20): what bounds the joins per second
 set -euo pipefail
 
 N=${1:-100}
@@ -26,9 +28,14 @@ command -v kubectl >/dev/null || { echo "bench-bootstrap: kubectl not found" >&2
 
 WORK=$(mktemp -d /tmp/kube-pki-bench-bootstrap-XXXXXX)
 PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+cleanup() { # SIGTERM, 10 s of grace (an apiserver whose etcd is gone can hang in its shutdown), then SIGKILL
+  local i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[i]}" 2>/dev/null || true; sleep 0.5; done
+  for _ in $(seq 1 20); do
+    alive=0; for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break; sleep 0.5
+  done
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -59,6 +66,7 @@ wait_for() { # what, command...
 }
 
 mapfile -t ETCD_FLAGS < <(flags etcd)
+# Stopped in reverse order: the apiserver before its etcd.
 start etcd "$ETCD/etcd" --name master-1 --data-dir "$WORK/etcd" --listen-client-urls "https://$IP:2379" --advertise-client-urls "https://$IP:2379" \
   --listen-peer-urls "https://$IP:2380" --initial-advertise-peer-urls "https://$IP:2380" --initial-cluster "master-1=https://$IP:2380" \
   --client-cert-auth --peer-client-cert-auth --listen-metrics-urls "http://$IP:2381" --log-level warn "${ETCD_FLAGS[@]}"
@@ -74,7 +82,8 @@ wait_for kube-apiserver kubectl --kubeconfig "$ADMIN" get --raw /readyz
 
 mapfile -t KCM_FLAGS < <(flags kube-controller-manager)
 start kube-controller-manager "$K8S/kube-controller-manager" --bind-address=$IP --master=https://$IP:6443 --leader-elect=false \
-  --service-cluster-ip-range=10.96.0.0/24 --use-service-account-credentials=true --cert-dir="$WORK/kcm-certs" "${KCM_FLAGS[@]}"
+  --service-cluster-ip-range=10.96.0.0/24 --use-service-account-credentials=true --cert-dir="$WORK/kcm-certs" \
+  ${KCM_QPS:+--kube-api-qps="$KCM_QPS" --kube-api-burst="$((KCM_QPS * 2))"} "${KCM_FLAGS[@]}"
 wait_for kube-controller-manager curl -skf "https://$IP:10257/healthz"
 "${CLI[@]}" manifests --config "$WORK/cluster.yaml" --out "$PKI" | kubectl --kubeconfig "$ADMIN" apply -f - >/dev/null
 sleep 5 # the apiserver settles (its first minutes allocate caches) before it is measured
@@ -92,6 +101,7 @@ const [result, n, before, after, peak, nodes] = process.argv.slice(2);
 const r = JSON.parse(result);
 const genMsPerCert = 144; // docs/performance.md: gen on 2 cores, 1000 workers (one certificate per worker)
 const msPerJoin = (r.seconds * 1000) / r.joined;
+console.log(`bench-bootstrap: controller manager --kube-api-qps ${process.env.KCM_QPS || '20 (default)'}`);
 console.log(`bench-bootstrap: ${r.joined}/${n} joined (${nodes} Nodes registered) in ${r.seconds.toFixed(1)} s: ${r.joinsPerSecond.toFixed(1)} joins/s, ${msPerJoin.toFixed(0)} ms per join; median ${r.medianSeconds.toFixed(1)} s, slowest ${r.maxSeconds.toFixed(1)} s`);
 console.log(`bench-bootstrap: kube-apiserver RSS ${before} MiB before, ${after} MiB after (peak ${peak} MiB): ${((after - before) * 1024 / r.joined).toFixed(0)} KiB per node`);
 console.log(`bench-bootstrap: ratio join / gen per certificate: ${(msPerJoin / genMsPerCert).toFixed(2)} (gen ${genMsPerCert} ms per certificate on this machine; the joins' keys never leave their nodes)`);
