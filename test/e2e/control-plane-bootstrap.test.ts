@@ -199,6 +199,8 @@ describe('kubelet TLS bootstrap and the serving-CSR approver, on a real control 
     expect(del.exitCode, del.stderr).toBe(0);
     const command = /kubectl (-n kube-system delete secret bootstrap-token-[a-z0-9]{6})/.exec(del.stderr)![1]!.split(' ');
     expect((await kubectl(admin(), command)).exitCode).toBe(0);
+    // The apiserver reads tokens from its Secret informer: refused once the deletion reaches it.
+    await waitFor(async () => /Unauthorized/.test((await kubectl(kubeconfig, ['auth', 'whoami'])).stderr), 'the deleted token to be refused', 30_000);
     const deleted = await kubectl(kubeconfig, ['auth', 'whoami']);
     expect(deleted.exitCode).not.toBe(0);
     expect(deleted.stderr).toMatch(/Unauthorized/);
