@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../helpers/apiserver.js';
-import { kubePki, tempDir } from '../helpers/cli.js';
+import { CLI, kubePki, tempDir } from '../helpers/cli.js';
 import { startHardwayPlane, type HardwayPlane } from '../helpers/hardway-plane.js';
 import { whoami } from '../helpers/identity.js';
 import { bootstrapSimBin } from '../helpers/k8s-bins.js';
@@ -167,6 +167,18 @@ describe('kubelet TLS bootstrap and the serving-CSR approver, on a real control 
     expect(now.get('other-signer')!.status?.conditions ?? []).toEqual([]);
     // A second pass finds nothing left to judge.
     expect(await approve()).toEqual([]);
+
+    // --watch judges what arrives, one JSON line per decision, until SIGTERM (exit 0).
+    const watch = execa('node', [CLI, 'approve-csrs', '--watch', '--interval', '1', '--json', '--config', plane.config, '--out', plane.out], { reject: false, stdin: 'ignore' });
+    let seen = '';
+    watch.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
+    await create('worker-2-serving', '/O=system:nodes/CN=system:node:worker-2', 'DNS:worker-2,IP:127.0.35.22', asNode('worker-2'));
+    await waitFor(async () => seen.includes('"worker-2-serving"'), 'approve-csrs --watch to judge the new CSR', 60_000);
+    watch.kill('SIGTERM');
+    const ended = await watch;
+    expect(ended.exitCode, ended.stderr).toBe(0);
+    expect(JSON.parse(seen.trim().split('\n')[0]!)).toMatchObject({ csr: 'worker-2-serving', action: 'approved', requester: 'system:node:worker-2' });
+    await waitFor(async () => (await csrs()).find((c) => c.metadata.name === 'worker-2-serving')?.status?.certificate !== undefined, 'the controller manager to sign it', 60_000);
   });
 
   it('joins 10 simulated kubelets (client-go, the kubelet\'s own bootstrap code) with the bootstrap kubeconfig', async () => {
