@@ -9,7 +9,7 @@ const LAYERS = [
   ['util'], // small helpers: IP addresses, dates and durations, plurals, shell quoting, a limiter
   ['cluster'], // cluster.yaml → Cluster (YAML, zod schema, defaults)
   ['catalog'], // the tables (hardway, kubeadm) and lookups in them: placement, restart lists, names
-  ['openssl', 'kubeconfig', 'files', 'ssh'], // building blocks: argv builders and runner, kubeconfig text, atomic files, SSH
+  ['openssl', 'kubeconfig', 'files', 'ssh', 'encryption'], // building blocks: argv builders and runner, kubeconfig text, atomic files, SSH, the EncryptionConfiguration text
   ['inspect'], // what is on disk and how it differs from the catalog
   ['plan'], // instances and the pure planner
   ['pki.ts'], // catalog → instances → disk → plan, in one call

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { posix } from 'node:path';
 import type { Cluster, ClusterNode } from '../model/cluster.js';
 import type { Catalog, FlagUse, KubeconfigUse } from '../model/catalog.js';
+import { ENCRYPTION_FLAG, encryptionNodePath } from './encryption.js';
 
 /** One flag of a component and the file it names on the node. */
 export interface ComponentFlag {
@@ -81,6 +82,12 @@ export function componentFlags(catalog: Catalog, cluster: Cluster, dir: string):
       for (const { n, path } of same ? paths.slice(0, 1) : paths) list.push({ flag: use.flag, path, ...(!same && n ? { node: n.name } : {}) });
       flags.set(use.component, list);
     }
+  }
+  // The EncryptionConfiguration (description `encryption`): not a certificate, but a flag of the same files.
+  if (cluster.encryption) {
+    const list = flags.get(ENCRYPTION_FLAG.component) ?? [];
+    list.push({ flag: ENCRYPTION_FLAG.flag, path: posix.join(dir, encryptionNodePath(cluster)) });
+    flags.set(ENCRYPTION_FLAG.component, list);
   }
   const rank = (c: string) => (ORDER.includes(c) ? ORDER.indexOf(c) : ORDER.length);
   return new Map([...flags].sort(([a], [b]) => rank(a) - rank(b)));

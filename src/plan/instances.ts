@@ -9,6 +9,7 @@ import { MODE } from '../model/files.js';
 import { placedOn } from '../catalog/placement.js';
 import { ROOT_CA_FILE, rootCaSpec } from '../catalog/root.js';
 import { keptFiles, ownPrefixOf } from '../catalog/kept.js';
+import { encryptionInstance } from '../catalog/encryption.js';
 
 function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined, firstOnly = false) {
   if (scope === 'cluster') return [undefined];
@@ -61,7 +62,8 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
   });
   const kubeconfigs = resolveKubeconfigs(catalog, cluster, naming, certs);
   const copies = naming.trees ? sharedCopies(cluster, certs, keyPairs) : [];
-  const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}) };
+  const encryption = encryptionInstance(cluster, naming.trees);
+  const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}), ...(encryption ? { encryption } : {}) };
   assertNoClashes(cluster, instances);
   return instances;
 }
