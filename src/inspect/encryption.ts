@@ -43,3 +43,36 @@ export function encryptionProblems(instance: EncryptionInstance, state: Encrypti
   for (const [path, c] of state.copies) if (!c.same) problems.push(c.exists ? `${path} differs from ${instance.path}` : `${path} is missing`);
   return problems;
 }
+
+/** Where a key rotation stands, read from the file alone (its key names and their order). */
+export interface EncryptionRotation {
+  /** none: one key; start: [old, new] (new decrypts only); promote: [new, old] (new encrypts). */
+  state: 'none' | 'start' | 'promote';
+  /** Every node tree's copy equals the source (always true in the flat layout). */
+  complete: boolean;
+  /** The key names in the file's order (the first encrypts); never the secrets. */
+  keys: string[];
+  /** A file kube-pki cannot rotate (unreadable, three keys…): why. */
+  broken?: string;
+}
+
+export function encryptionRotation(instance: EncryptionInstance, state: EncryptionState): EncryptionRotation {
+  const complete = [...state.copies.values()].every((c) => c.same);
+  if (!state.exists) return { state: 'none', complete, keys: [], broken: `${instance.path} is missing: kube-pki gen makes it` };
+  if (!state.config) return { state: 'none', complete, keys: [], broken: state.problem ?? `${instance.path} is not readable` };
+  const keys = state.config.keys.map((k) => k.name);
+  const n = keys.map((k) => Number(k.slice(3)));
+  if (keys.length === 1) return { state: 'none', complete, keys };
+  if (keys.length === 2) return { state: n[1]! > n[0]! ? 'start' : 'promote', complete, keys };
+  return { state: 'none', complete, keys, broken: `${instance.path} holds ${keys.length} keys (${keys.join(', ')}); kube-pki rotates a file of one key (or two during a rotation): remove the keys no Secret uses any more by hand` };
+}
+
+/** The phase of an encryption-key rotation under way in the folder, or null (for the other operations' refusals). */
+export async function encryptionRotationUnderWay(outDir: string, instance: EncryptionInstance | undefined): Promise<string | null> {
+  if (!instance) return null;
+  const state = await inspectEncryption(outDir, instance);
+  if (!state.exists || !state.config) return null;
+  const r = encryptionRotation(instance, state);
+  if (r.state !== 'none') return r.state;
+  return r.complete ? null : 'finish';
+}
