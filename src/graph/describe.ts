@@ -38,7 +38,7 @@ export function fileWhat(f: NodeFile, view: PkiView): string {
     case 'crt':
       return isCa ? `CA certificate (${f.owner})` : `certificate of ${f.owner}`;
     case 'key':
-      if (f.owner === ENCRYPTION_CONFIG) return 'encryption key of Secrets (kube-apiserver)';
+      if (f.owner === ENCRYPTION_CONFIG) return 'encryption key of Secrets';
       return f.caKey || isCa ? `CA private key (${f.owner})` : `private key of ${f.owner}`;
     case 'pub':
       return `public key of ${f.owner}`;
