@@ -1,4 +1,6 @@
 import { encryptionProblems, encryptionRotation, inspectEncryption } from '../inspect/encryption.js';
+import { relative } from 'node:path';
+import { UnusableFile } from '../files/read.js';
 import type { Instances } from '../model/instances.js';
 import { problem } from '../model/problem.js';
 import { statusOf, type EncryptionRow } from './report.js';
@@ -10,7 +12,15 @@ import { statusOf, type EncryptionRow } from './report.js';
 export async function encryptionRow(outDir: string, instances: Instances): Promise<EncryptionRow | null> {
   const instance = instances.encryption;
   if (!instance) return null;
-  const state = await inspectEncryption(outDir, instance);
+  let state;
+  try {
+    state = await inspectEncryption(outDir, instance);
+  } catch (err) {
+    // A folder, a link loop, a file this user cannot read: reported as for every file of the folder.
+    if (!(err instanceof UnusableFile)) throw err;
+    const problems = [problem('error', 'unreadable', `${relative(outDir, err.path) || err.path}: ${err.reason}`)];
+    return { file: instance.path, provider: instance.provider, keys: [], rotation: 'none', status: statusOf(problems), problems };
+  }
   const rotation = encryptionRotation(instance, state);
   const problems = encryptionProblems(instance, state).map((message) =>
     problem(!state.exists ? 'warning' : 'error', !state.exists ? 'encryption-missing' : /mode/.test(message) ? 'encryption-mode' : /differs|is missing/.test(message) ? 'encryption-copy' : 'encryption-config', message),
