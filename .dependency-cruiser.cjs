@@ -9,14 +9,14 @@ const LAYERS = [
   ['util'], // small helpers: IP addresses, dates and durations, plurals, shell quoting, a limiter
   ['cluster'], // cluster.yaml → Cluster (YAML, zod schema, defaults)
   ['catalog'], // the tables (hardway, kubeadm) and lookups in them: placement, restart lists, names
-  ['openssl', 'kubeconfig', 'files', 'ssh'], // building blocks: argv builders and runner, kubeconfig text, atomic files, SSH
+  ['openssl', 'kubeconfig', 'files', 'ssh', 'encryption'], // building blocks: argv builders and runner, kubeconfig text, atomic files, SSH, the EncryptionConfiguration text
   ['inspect'], // what is on disk and how it differs from the catalog
   ['plan'], // instances and the pure planner
   ['pki.ts'], // catalog → instances → disk → plan, in one call
   ['tasks', 'script'], // progress views and summaries; the plan as a bash script
   ['exec'], // the runner: lock, temporary folder, items in a bounded window
   ['bootstrap'], // kubelet TLS bootstrap: tokens kept in the folder, the serving-CSR approver
-  ['gen', 'csr', 'check', 'renew', 'explain', 'distribute', 'rotate', 'manifests', 'metrics', 'alerts', 'systemd', 'user'], // the verbs; none imports another
+  ['gen', 'csr', 'check', 'renew', 'explain', 'distribute', 'rotate', 'manifests', 'metrics', 'alerts', 'systemd', 'user', 'rotate-encryption'], // the verbs; none imports another
   ['graph'], // one view of the PKI from check, gen's plan and distribute's placement; tree, dot, mermaid
   ['report'], // that view (and explain's texts) as one self-contained HTML page
   ['cli'], // commander commands: flags and options, lazy-loading their verb (and the small ones: init, flags…)

@@ -35,5 +35,6 @@ export function ownPaths(instances: Instances): string[] {
     ...instances.keyPairs.flatMap((k) => [k.keyPath, k.pubPath]),
     ...instances.kubeconfigs.map((k) => k.path),
     ...instances.copies.flatMap((c) => c.files.map((f) => f.to)),
+    ...(instances.encryption ? [instances.encryption.path, ...instances.encryption.copies.map((c) => c.path)] : []),
   ];
 }

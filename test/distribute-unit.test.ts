@@ -113,7 +113,7 @@ describe('per-node manifest', () => {
     const manifests = await manifestFor(defaultCluster(), '/nonexistent');
     const files = (name: string) => manifests.find((m) => m.node.name === name)!.files;
     expect(files('master-1').map((f) => f.remote)).toEqual([
-      'admin.kubeconfig', 'apiserver-kubelet-client.crt', 'apiserver-kubelet-client.key', 'ca.crt', 'ca.key', 'etcd-server.crt', 'etcd-server.key',
+      'admin.kubeconfig', 'apiserver-kubelet-client.crt', 'apiserver-kubelet-client.key', 'ca.crt', 'ca.key', 'encryption-config.yaml', 'etcd-server.crt', 'etcd-server.key',
       'kube-apiserver.crt', 'kube-apiserver.key', 'kube-controller-manager.kubeconfig', 'kube-scheduler.kubeconfig', 'service-account.crt', 'service-account.key',
     ]);
     expect(files('master-2')).toEqual(files('master-1'));

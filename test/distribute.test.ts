@@ -26,6 +26,7 @@ const MASTER_FILES = [
   'apiserver-kubelet-client.key',
   'ca.crt',
   'ca.key',
+  'encryption-config.yaml',
   'etcd-server.crt',
   'etcd-server.key',
   'kube-apiserver.crt',
@@ -208,7 +209,7 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
     const clean2 = await kubePki(['check', '--remote', '--config', base, '--out', pki, '--known-hosts', knownHosts], { env: { SSH_AUTH_SOCK: '' } });
     expect(clean2.exitCode, clean2.stdout + clean2.stderr).toBe(0);
     expect(clean2.stdout).toMatch(/^All good: 1 CA, 10 certificates, 6 kubeconfigs\.$/m);
-    expect(clean2.stdout).toMatch(/^master-1: ok: 13 identical, 0 missing, 0 different, 0 extra$/m);
+    expect(clean2.stdout).toMatch(/^master-1: ok: 14 identical, 0 missing, 0 different, 0 extra$/m);
   });
 
   it('a node whose sshd is stopped fails alone, named with its error; after a restart a re-run completes', async () => {
@@ -393,7 +394,7 @@ describe('kube-pki distribute (real sshd on loopback)', () => {
       expect(pairProblems(after)).toEqual([]);
       for (const [k, v] of after) expect(v.equals(await readFile(join(fresh, k))), k).toBe(true);
     }
-    // The promise, then each of the 13 files' renames.
+    // The promise, then each of the 14 files' renames.
     expect(kills).toBe(MASTER_FILES.length + 1);
   }, 300_000);
 

@@ -82,10 +82,10 @@ describe('kube-pki graph', () => {
       const edges = await signingEdges(cluster, out);
       expect(edges.length).toBe(inst.certs.length - cas.length);
       for (const e of edges) expect(titles, e).toContain(e);
-      // Every file distribute would send a node is written in that node's cluster.
+      // Every file distribute would send a node is written in that node's cluster (a private key, and the encryption key of Secrets, marked key).
       for (const m of await manifestFor(cluster, out)) {
         const lines = filesOn(svg, m.node.name);
-        for (const f of m.files) expect(lines, `${m.node.name}: ${f.remote}`).toContain(`${f.remote}  0${f.mode.toString(8)}${f.remote.endsWith('.key') ? '  key' : ''}`);
+        for (const f of m.files) expect(lines, `${m.node.name}: ${f.remote}`).toContain(`${f.remote}  0${f.mode.toString(8)}${f.remote.endsWith('.key') || f.remote.endsWith('encryption-config.yaml') ? '  key' : ''}`);
         expect(lines.length).toBe(m.files.length || 1);
         if (!m.files.length) expect(lines).toEqual(['no files']);
       }

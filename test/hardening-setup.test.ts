@@ -57,7 +57,7 @@ describe('kube-pki script on macOS', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     const again = await kubePki(['gen', '--out', out]);
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
-    expect(again.stdout).toContain('0 created, 0 re-issued, 17 kept, 0 stale, 0 failed');
+    expect(again.stdout).toContain('0 created, 0 re-issued, 18 kept, 0 stale, 0 failed');
     // Byte for byte: the tool renders the same kubeconfigs from the script's certificates.
     const kubeconfigs = (await readdir(out)).filter((f) => f.endsWith('.kubeconfig'));
     expect(kubeconfigs).toHaveLength(6);

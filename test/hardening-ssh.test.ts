@@ -66,7 +66,7 @@ describe('distribute: host keys and durable writes on the nodes (real sshd on lo
     const config = await writeConfig('pinned', (n) => ({ hostKey: lab.node(n).hostKeys.get(n === 'master-1' ? 'rsa' : 'ecdsa')!.fingerprint }));
     const r = await distribute(config);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(r.node('master-1')).toMatchObject({ result: 'ok', sent: 13 });
+    expect(r.node('master-1')).toMatchObject({ result: 'ok', sent: 14 });
     expect(r.node('worker-1')).toMatchObject({ result: 'ok', sent: 5 });
   });
 

@@ -49,7 +49,8 @@ describe('hardway PKI from the built-in lab description', () => {
   it('writes exactly the lab files, flat, with keys and kubeconfigs 0600 in a 0700 folder', async () => {
     const names = Object.keys(EXPECTED).flatMap((n) => [`${n}.crt`, `${n}.key`]);
     // With the record of the CA keys this folder holds (a missing one is then lost, not external: 0600).
-    const expected = ['.kube-pki-ca-keys.json', 'ca.crt', 'ca.key', ...names, ...KUBECONFIGS.map((k) => `${k}.kubeconfig`)].sort();
+    // And the EncryptionConfiguration of Secrets at rest (the hard way's default, aescbc): 0600 like a key.
+    const expected = ['.kube-pki-ca-keys.json', 'ca.crt', 'ca.key', 'encryption-config.yaml', ...names, ...KUBECONFIGS.map((k) => `${k}.kubeconfig`)].sort();
     expect((await readdir(pki)).sort()).toEqual(expected);
     expect((await stat(pki)).mode & 0o777).toBe(0o700);
     for (const file of expected) {

@@ -57,7 +57,7 @@ describe('installing kube-pki (npm pack, npm install -g)', () => {
       const gen = await execa('kube-pki', ['gen', '--out', 'pki'], { cwd: work, env, reject: false });
       expect(gen.exitCode, gen.stderr).toBe(0);
       expect(gen.stdout).toContain(`PKI in ${join(await realpath(work), 'pki')} (profile hardway`);
-      expect(gen.stdout).toMatch(/: 17 created, 0 re-issued, 0 kept, 0 stale, 0 failed$/m);
+      expect(gen.stdout).toMatch(/: 18 created, 0 re-issued, 0 kept, 0 stale, 0 failed$/m);
       const check = await execa('kube-pki', ['check', '--out', 'pki'], { cwd: work, env, reject: false });
       expect(check.exitCode, check.stderr).toBe(0);
       expect(check.stdout).toContain('All good: 1 CA, 10 certificates, 6 kubeconfigs.');

@@ -39,7 +39,7 @@ describe('re-running gen', () => {
     const before = await snapshot(pki);
     const again = await kubePki(['gen', '--out', pki], { cwd: dir });
     expect(again.exitCode).toBe(0);
-    expect(again.stdout).toContain('0 created, 0 re-issued, 17 kept, 0 stale, 0 failed');
+    expect(again.stdout).toContain('0 created, 0 re-issued, 18 kept, 0 stale, 0 failed');
     expect(again.stdout).toMatch(/^ca: kept$/m);
     expect(await snapshot(pki)).toEqual(before);
   });
@@ -114,7 +114,7 @@ describe('re-running gen', () => {
     await rm(join(pki, 'ca.key'));
     const r = await kubePki(['gen', '--out', pki], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(3);
-    expect(r.stdout).toContain('1 created, 0 re-issued, 0 kept, 16 stale, 0 failed');
+    expect(r.stdout).toContain('1 created, 0 re-issued, 1 kept, 16 stale, 0 failed');
     expect(r.stdout).toMatch(/^stale: admin\.kubeconfig: its certificate admin is stale, so it would not work with it \(--force re-issues the certificate, then rewrites it\)/m);
     const after = await snapshot(pki);
     for (const [name, bytes] of before) if (name.endsWith('.kubeconfig')) expect(after.get(name), name).toBe(bytes);
@@ -143,7 +143,7 @@ describe('re-running gen', () => {
     const api = new X509Certificate(await readFile(join(pki, 'kube-apiserver.crt')));
     expect(Math.round((Date.parse(api.validTo) - Date.parse(api.validFrom)) / 86_400_000)).toBe(365);
     const kept = await kubePki(['gen', '--config', shorter, '--out', pki]);
-    expect(kept.stdout).toContain('0 created, 0 re-issued, 17 kept, 0 stale, 0 failed');
+    expect(kept.stdout).toContain('0 created, 0 re-issued, 18 kept, 0 stale, 0 failed');
 
     const ecdsa = join(dir, 'ecdsa.yaml');
     await writeFile(ecdsa, DEFAULT_CLUSTER_YAML.replace(/^# validityDays: .*$/m, 'validityDays: { ca: 1000, leaf: 365 }').replace('key: { algorithm: rsa, size: 2048 }', 'key: { algorithm: ecdsa, curve: P-256 }'));

@@ -77,7 +77,7 @@ describe('the planner', () => {
       'ca', 'admin', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kube-apiserver',
       'apiserver-kubelet-client', 'etcd-server', 'service-account', 'worker-1', 'worker-2',
       'admin.kubeconfig', 'kube-controller-manager.kubeconfig', 'kube-scheduler.kubeconfig', 'kube-proxy.kubeconfig',
-      'worker-1.kubeconfig', 'worker-2.kubeconfig',
+      'worker-1.kubeconfig', 'worker-2.kubeconfig', 'encryption-config',
     ]);
     for (const item of plan.items) expect(item.action).toBe('create');
     const admin = plan.items.find((i) => i.name === 'admin')!;

@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import type { Cluster, ClusterNode } from '../model/cluster.js';
 import type { Catalog, FlagUse, KubeconfigUse } from '../model/catalog.js';
 import { bootstrapKubeconfigOnNode, bootstrapWorkers, isBootstrapNode } from './bootstrap.js';
+import { ENCRYPTION_FLAG, encryptionNodePath } from './encryption.js';
 
 /** One flag of a component and the file it names on the node. */
 export interface ComponentFlag {
@@ -91,6 +92,12 @@ export function componentFlags(catalog: Catalog, cluster: Cluster, dir: string):
     const list = flags.get('kubelet') ?? [];
     list.push({ flag: '--bootstrap-kubeconfig', path: posix.join(dir, bootstrapKubeconfigOnNode(cluster)), node: n.name });
     flags.set('kubelet', list);
+  }
+  // The EncryptionConfiguration (description `encryption`): not a certificate, but a flag of the same files.
+  if (cluster.encryption) {
+    const list = flags.get(ENCRYPTION_FLAG.component) ?? [];
+    list.push({ flag: ENCRYPTION_FLAG.flag, path: posix.join(dir, encryptionNodePath(cluster)) });
+    flags.set(ENCRYPTION_FLAG.component, list);
   }
   const rank = (c: string) => (ORDER.includes(c) ? ORDER.indexOf(c) : ORDER.length);
   return new Map([...flags].sort(([a], [b]) => rank(a) - rank(b)));

@@ -18,9 +18,10 @@ import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
 import { findKey, loadCert, loadKubeconfig, readErrorText, readOrNull, scanFolder, tryCert, type LoadedCert, type LoadedKubeconfig } from './files.js';
 import { matchFiles, type Matched } from './match.js';
 import { backupRows } from './backups.js';
+import { encryptionRow } from './encryption.js';
 import { userRows } from './users.js';
 import { problem, type Problem } from '../model/problem.js';
-import { statusOf, type BackupRow, type CertRow, type CheckReport, type CopyRow, type FileRow, type KeyPairRow, type KubeconfigRow, type UserCertRow } from './report.js';
+import { statusOf, type BackupRow, type CertRow, type CheckReport, type CopyRow, type EncryptionRow, type FileRow, type KeyPairRow, type KubeconfigRow, type UserCertRow } from './report.js';
 import { certModeRules, keyRules, secretModeRules } from './rules.js';
 import { usageRules } from '../inspect/usage-rules.js';
 import { residualDays } from '../util/time.js';
@@ -111,7 +112,8 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   const userCa = instances.certs.find((c) => c.spec.id === 'ca' && !c.caName);
   const users = await userRows(outDir, now, ctx.byInstance.get(userCa?.name ?? '')?.file?.facts?.cert.fingerprint256);
   files.push(...users.files);
-  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files, backups, users: users.users }, [...certMatches, ...kcMatches]);
+  const encryption = await encryptionRow(outDir, instances);
+  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files, backups, users: users.users, encryption }, [...certMatches, ...kcMatches]);
 }
 
 /** CAs whose rotation is between start and finish: a bundle in a trust location is right then. */
@@ -238,10 +240,10 @@ async function keyRows(
 function report(
   cluster: Cluster,
   ctx: Context,
-  rows: { cas: CertRow[]; leaves: CertRow[]; kcRows: KubeconfigRow[]; keyPairs: KeyPairRow[]; copies: CopyRow[]; files: FileRow[]; backups: BackupRow[]; users: UserCertRow[] },
+  rows: { cas: CertRow[]; leaves: CertRow[]; kcRows: KubeconfigRow[]; keyPairs: KeyPairRow[]; copies: CopyRow[]; files: FileRow[]; backups: BackupRow[]; users: UserCertRow[]; encryption: EncryptionRow | null },
   matches: (CertMatch | KubeconfigMatch)[],
 ): CheckReport {
-  const all = [...rows.cas, ...rows.leaves, ...rows.kcRows, ...rows.keyPairs, ...rows.copies, ...rows.files, ...rows.backups, ...rows.users].flatMap((r) => r.problems);
+  const all = [...rows.cas, ...rows.leaves, ...rows.kcRows, ...rows.keyPairs, ...rows.copies, ...rows.files, ...rows.backups, ...rows.users, ...(rows.encryption ? [rows.encryption] : [])].flatMap((r) => r.problems);
   const count = (s: Problem['severity']) => all.filter((p) => p.severity === s).length;
   const pathOf = (i: CertInstance | KubeconfigInstance) => ('certPath' in i ? i.certPath : i.path);
   const summary = {
@@ -268,6 +270,7 @@ function report(
     files: rows.files,
     backups: rows.backups,
     users: rows.users,
+    encryption: rows.encryption,
     catalog: {
       recognised: matches.flatMap((m) => (m.instance && m.file && m.by ? [{ name: m.instance.name, file: m.file.file, by: m.by }] : [])),
       missing: matches.flatMap((m) => (m.instance && !m.file ? [{ name: m.instance.name, file: pathOf(m.instance) }] : [])),

@@ -39,6 +39,10 @@ export function checkText(report: CheckReport): string {
   const caRows = report.cas.map((r) => [[r.file], ...expiryCells(r, now), statusCell(r.problems)]);
   out.push(...table(['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'STATUS'], caRows), '');
   for (const kp of report.keyPairs) out.push(`key pair ${kp.keyFile} / ${kp.pubFile}: ${statusCell(kp.problems).join('; ')}`);
+  if (report.encryption) {
+    const e = report.encryption;
+    out.push(`encryption ${e.file}: ${e.provider}, keys ${e.keys.join(', ') || 'none'} (the first encrypts): ${statusCell(e.problems).join('; ')}`);
+  }
   if (report.copies.length) {
     const bad = report.copies.filter((c) => c.problems.length);
     out.push(`Copies in node trees: ${report.copies.length}, ${bad.length ? `${bad.length} with problems:` : 'all equal to their source'}`);

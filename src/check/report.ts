@@ -65,6 +65,18 @@ export interface CopyRow {
  * Any other file with a problem: a private key that is not in the catalog (warning), a CA's key in
  * a worker's or load balancer's tree (error), a kubeconfig that cannot be read (error).
  */
+/** The EncryptionConfiguration of Secrets at rest: key names only, never a key. */
+export interface EncryptionRow {
+  file: string;
+  provider: string;
+  /** In the file's order: the first encrypts. */
+  keys: string[];
+  /** rotate-encryption-key's phase, read from the file. */
+  rotation: 'none' | 'start' | 'promote';
+  status: Status;
+  problems: Problem[];
+}
+
 export interface FileRow {
   file: string;
   /** Catalog instance name when the file is one of the catalog's, else null. */
@@ -122,6 +134,8 @@ export interface CheckReport {
   backups: BackupRow[];
   /** User certificates from users.json, soonest to expire first: they live until they expire. */
   users: UserCertRow[];
+  /** The EncryptionConfiguration (description `encryption`); null when encryption is off. */
+  encryption: EncryptionRow | null;
   catalog: {
     recognised: { name: string; file: string; by: 'file' | 'cn' }[];
     missing: { name: string; file: string }[];

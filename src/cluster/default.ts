@@ -13,6 +13,7 @@ apiServer:
   extraSANs: []
 key: { algorithm: rsa, size: 2048 }
 # validityDays: { ca: 1000, leaf: 1000 }   # left out: the profile's own (hardway 1000/1000, kubeadm 3650/365)
+# encryption: { provider: aescbc }        # Secrets at rest: aescbc|aesgcm|secretbox, or false; left out: hardway aescbc, kubeadm none
 nodes:
   - { name: master-1, address: 192.168.5.11, role: controlplane }
   - { name: master-2, address: 192.168.5.12, role: controlplane }

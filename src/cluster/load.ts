@@ -87,6 +87,7 @@ function resolve(c: ClusterParsed, source: string): Cluster {
     key: c.key,
     validityDays,
     ...(c.rootCA ? { rootCA: c.rootCA } : {}),
+    ...encryptionOf(c),
     ...(c.externalCAs?.length ? { externalCAs: c.externalCAs } : {}),
     nodes: c.nodes.map(({ bootstrap, ...n }) => {
       const boots = n.role === 'worker' && (bootstrap ?? c.kubeletBootstrap ?? false);
@@ -96,6 +97,12 @@ function resolve(c: ClusterParsed, source: string): Cluster {
     ...(c.kubeletBootstrap ? { kubeletBootstrap: true } : {}),
     source,
   };
+}
+
+/** `encryption:` with the profile's default filled in; none (false, provider none, kubeadm's default) leaves it out. */
+function encryptionOf(c: ClusterParsed): Pick<Cluster, 'encryption'> {
+  const chosen = c.encryption === undefined ? (c.profile === 'hardway' ? 'aescbc' : 'none') : c.encryption === false ? 'none' : c.encryption.provider;
+  return chosen === 'none' ? {} : { encryption: { provider: chosen } };
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -4,6 +4,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { hostProblem, isDnsName, isNodeName, isPlainPath, isUserName } from './names.js';
 import { canonicalIp, parseCidr } from '../util/ip.js';
+import { ENCRYPTION_PROVIDERS } from '../model/encryption.js';
 import { CURVES, KUBEADM_LAYOUTS, PROFILES, ROLES, RSA_SIZES, type KeySpec, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
 
 z.config(en());
@@ -64,6 +65,20 @@ export const rootCaSchema = z.strictObject({
   encrypt: z._default(z.boolean({ error: 'must be true or false' }), true),
 });
 
+/**
+ * Secrets encrypted at rest (docs/encryption.md): `{ provider: aescbc | aesgcm | secretbox }`, or
+ * `false` (also `{ provider: none }`) for none. Left out: the profile's default (hardway aescbc, as both
+ * hard-way guides do; kubeadm none, as kubeadm makes none).
+ */
+const ENCRYPTION_CHOICES = [...ENCRYPTION_PROVIDERS, 'none'] as const;
+export const encryptionSchema = z.union(
+  [
+    z.literal(false),
+    z.strictObject({ provider: z.enum(ENCRYPTION_CHOICES, { error: `must be one of ${ENCRYPTION_CHOICES.join(', ')}` }) }),
+  ],
+  { error: `must be false or { provider: ${ENCRYPTION_CHOICES.join(' | ')} }` },
+);
+
 const keySchema = z.discriminatedUnion(
   'algorithm',
   [
@@ -101,6 +116,7 @@ export const clusterSchema = z
     key: z._default(keySchema, { algorithm: 'rsa', size: 2048 }),
     validityDays: z._default(z.strictObject({ ca: z.optional(days), leaf: z.optional(days) }), {}),
     rootCA: z.optional(rootCaSchema),
+    encryption: z.optional(encryptionSchema),
     // Checked against the profile's catalog in plan/instances.ts (cluster/ knows no catalog).
     externalCAs: z.optional(z.array(checked((v) => isNodeName(v), 'is not a CA name like ca or etcd-ca'))),
     ssh: z.optional(sshSchema),

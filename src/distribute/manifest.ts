@@ -98,6 +98,9 @@ function flatPlacement(cluster: Cluster, instances: Instances, node: ClusterNode
     add(placedNodes(cluster, k.spec.keyTo, undefined), k.keyPath, k.name, 'key');
   }
   for (const k of instances.kubeconfigs) add(placedNodes(cluster, k.spec.to, k.node), k.path, k.name, 'kubeconfig');
+  // The key of every Secret: control planes only (kube-apiserver), 0600 as a private key.
+  const enc = instances.encryption;
+  if (enc) add(cluster.nodes.filter((n) => enc.nodes.includes(n.name)), enc.path, enc.name, 'key');
   return files;
 }
 
@@ -118,6 +121,7 @@ function treePlacement(instances: Instances, node: ClusterNode): PlacedFile[] {
   for (const copy of instances.copies.filter((c) => c.node.name === node.name))
     for (const f of copy.files) add(f.to, copy.source, f.part, copy.group === 'ca' && f.part === 'key');
   for (const k of instances.kubeconfigs) add(k.path, k.name, 'kubeconfig', false);
+  for (const c of instances.encryption?.copies ?? []) if (c.node === node.name) add(c.path, instances.encryption!.name, 'key', false);
   return [...files.values()];
 }
 

@@ -11,6 +11,8 @@ import { MODE, TMP_DIR } from '../model/files.js';
 import type { Arg, Plan, PlanItem, Step } from '../model/steps.js';
 import { limiter } from '../util/limit.js';
 import { pemBundle } from '../util/pem.js';
+import { parseEncryptionConfig, renderEncryptionConfig, type EncryptionKey } from '../encryption/config.js';
+import { ENCRYPTION_KEY_BYTES, type EncryptionKeyRef } from '../model/encryption.js';
 
 export interface RunContext {
   outDir: string;
@@ -99,6 +101,11 @@ async function runStep(step: Step, ctx: RunContext, tmp: string, staged: Staged[
       staged.push({ tmp: tmpName(step.to), final: step.to, mode: step.mode });
       return;
     }
+    case 'encryption-config': {
+      const keys = await Promise.all(step.keys.map((k) => encryptionKey(k, ctx, tmp)));
+      await writeFile(join(tmp, tmpName(step.file)), renderEncryptionConfig({ provider: step.provider, keys }), { mode: MODE.secret });
+      return;
+    }
     case 'remove':
       // Order matters (rotate-ca: the old pair is copied aside before its certificate goes): what was
       // staged before the removal is installed first, together.
@@ -106,6 +113,27 @@ async function runStep(step: Step, ctx: RunContext, tmp: string, staged: Staged[
       await removeFile(join(ctx.outDir, step.file));
       return;
   }
+}
+
+/**
+ * A key of an EncryptionConfiguration: fresh from `openssl rand` (written to a 0600 file in the item's
+ * private folder, never on a command line or stdout), or taken by name from a configuration in the folder.
+ */
+async function encryptionKey(ref: EncryptionKeyRef, ctx: RunContext, tmp: string): Promise<EncryptionKey> {
+  if ('fresh' in ref) {
+    const file = join(tmp, `${ref.name}.bin`);
+    await writeFile(file, '', { mode: MODE.secret });
+    await ctx.cpu(() => runOpenssl(['rand', '-out', file, String(ENCRYPTION_KEY_BYTES)], tmp));
+    const bytes = await readFile(file);
+    await rm(file, { force: true });
+    if (bytes.length !== ENCRYPTION_KEY_BYTES) throw new Error(`openssl rand gave ${bytes.length} bytes, not ${ENCRYPTION_KEY_BYTES}`);
+    return { name: ref.name, secret: bytes.toString('base64') };
+  }
+  const parsed = parseEncryptionConfig(await readFile(join(ctx.outDir, ref.from), 'utf8'));
+  if ('error' in parsed) throw new Error(`${ref.from}: ${parsed.error}`);
+  const key = parsed.keys.find((k) => k.name === ref.name);
+  if (!key) throw new Error(`${ref.from} has no key ${ref.name}`);
+  return key;
 }
 
 async function runSteps(steps: Step[], ctx: RunContext, tmp: string, core: Core, staged: Staged[] = []): Promise<void> {

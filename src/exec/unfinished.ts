@@ -2,9 +2,34 @@ import { EXIT, UserError } from '../errors.js';
 import type { Instances } from '../model/instances.js';
 import { rotationRefusal, rotationsUnderWay } from '../inspect/rotation.js';
 import { unfinishedCaReplacement } from './replacing-ca.js';
+import { encryptionRotationUnderWay } from '../inspect/encryption.js';
+
+/**
+ * A CA rotation and an encryption-key rotation each need every apiserver restarted between phases:
+ * one at a time, so that a restart list never mixes the two (docs/encryption.md). `status` is no change.
+ */
+async function assertOneRollingRestart(outDir: string, instances: Instances, operation: Operation): Promise<void> {
+  if (operation.endsWith(' status')) return;
+  if (operation.startsWith('rotate-ca ')) {
+    const phase = await encryptionRotationUnderWay(outDir, instances.encryption);
+    if (phase)
+      throw new UserError(
+        `${operation}: an encryption-key rotation is under way (phase ${phase}); finish it first (kube-pki rotate-encryption-key status says what is next), then ${operation}; nothing was changed`,
+        EXIT.badInput,
+      );
+  }
+  if (operation.startsWith('rotate-encryption-key ')) {
+    const rotating = (await rotationsUnderWay(outDir, instances)).map((r) => r.ca.name);
+    if (rotating.length)
+      throw new UserError(
+        `${operation}: a CA rotation is under way (${rotating.join(', ')}); finish it first (kube-pki rotate-ca status says what is next), then ${operation}; nothing was changed`,
+        EXIT.badInput,
+      );
+  }
+}
 
 /** A command that changes the PKI folder (or the nodes from it), as its user typed it. */
-export type Operation = 'gen' | 'gen --replace-ca' | 'renew' | 'csr' | 'distribute' | `rotate-ca ${string}`;
+export type Operation = 'gen' | 'gen --replace-ca' | 'renew' | 'csr' | 'distribute' | `rotate-ca ${string}` | `rotate-encryption-key ${string}`;
 
 /** Operations that sign with a CA or re-embed one: they would cut a rotation's overlap in two. */
 const SIGNS_ACROSS_A_ROTATION: readonly Operation[] = ['gen', 'gen --replace-ca', 'renew'];
@@ -25,6 +50,7 @@ export async function assertNothingUnfinished(outDir: string, instances: Instanc
         `run kube-pki gen with the same --config and --out to finish that replacement first (it re-issues those leaves, keys kept), then ${operation} again; nothing was changed`,
       EXIT.badInput,
     );
+  await assertOneRollingRestart(outDir, instances, operation);
   if (!SIGNS_ACROSS_A_ROTATION.includes(operation)) return;
   const refusal = rotationRefusal(operation, await rotationsUnderWay(outDir, instances));
   if (refusal) throw new UserError(refusal, EXIT.badInput);

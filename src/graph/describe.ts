@@ -1,6 +1,7 @@
 import { expiresText, shortDuration } from '../util/time.js';
 import { plural } from '../util/words.js';
 import type { Problem } from '../model/problem.js';
+import { ENCRYPTION_CONFIG } from '../model/encryption.js';
 import type { CertView, NodeFile, PkiView, State } from './model.js';
 
 // Words and short texts every renderer (tree, dot, mermaid, HTML) uses, so that they say the same.
@@ -37,6 +38,7 @@ export function fileWhat(f: NodeFile, view: PkiView): string {
     case 'crt':
       return isCa ? `CA certificate (${f.owner})` : `certificate of ${f.owner}`;
     case 'key':
+      if (f.owner === ENCRYPTION_CONFIG) return 'encryption key of Secrets';
       return f.caKey || isCa ? `CA private key (${f.owner})` : `private key of ${f.owner}`;
     case 'pub':
       return `public key of ${f.owner}`;

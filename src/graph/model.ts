@@ -191,6 +191,12 @@ export async function pkiView(cluster: Cluster, out: string, options: ViewOption
   );
   const owners = new Map<string, ItemView>([...certViews, ...kubeconfigs, ...keyPairs].map((v) => [v.name, v]));
   const fileProblems = new Map<string, Problem[]>([...(check?.copies ?? []), ...(check?.files ?? [])].map((r) => [r.file, r.problems]));
+  // The encryption configuration: its problems on the file (a tree's copy: those naming that copy).
+  const enc = check?.encryption;
+  if (enc) {
+    fileProblems.set(enc.file, enc.problems);
+    for (const c of instances.encryption?.copies ?? []) fileProblems.set(c.path, enc.problems.filter((p) => p.message.includes(c.path)));
+  }
   const nodes = await Promise.all(
     cluster.nodes.map(async (n): Promise<NodeView> => ({
       name: n.name,
@@ -278,7 +284,11 @@ function narrow(view: PkiView, node: string): PkiView {
 export function hasProblems(view: PkiView): boolean {
   const items = [...view.cas, ...view.certs, ...view.kubeconfigs, ...view.keyPairs];
   const files = view.nodes.flatMap((n) => n.files);
-  return [...items, ...files].some((i) => i.state !== 'ok' && i.state !== 'planned') || view.others.some((o) => hasProblem(o.problems));
+  return (
+    [...items, ...files].some((i) => i.state !== 'ok' && i.state !== 'planned') ||
+    view.others.some((o) => hasProblem(o.problems)) ||
+    hasProblem(view.check?.encryption?.problems ?? [])
+  );
 }
 
 /** The certificates a CA signs, in catalog order (leaves; a root CA's intermediates are in `subCas`). */

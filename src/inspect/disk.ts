@@ -7,6 +7,7 @@ import { kubeconfigDifferences } from '../kubeconfig/compare.js';
 import { kubeconfigSource } from '../kubeconfig/source.js';
 import { certProblems, intermediateProblems, keySpecText, keyText } from './compare.js';
 import { heldKeyEvidence } from './held-keys.js';
+import { inspectEncryption, type EncryptionState } from './encryption.js';
 import { certFacts, isEncryptedKey, issuedBy, privateKey, samePublicKey, type CertFacts } from './x509.js';
 
 export interface CertState {
@@ -59,6 +60,8 @@ export interface DiskState {
   kubeconfigs: Map<string, KubeconfigState>;
   /** By copy target path; absent means nothing is known (every copy is then missing). */
   copies?: Map<string, CopyState>;
+  /** The EncryptionConfiguration (description `encryption`); absent when it is off or not inspected. */
+  encryption?: EncryptionState;
 }
 
 /** A file of the PKI, or null when it is absent; a folder, a link loop or an unreadable file stops the run (UnusableFile, exit 1). */
@@ -125,6 +128,7 @@ export async function inspectDisk(outDir: string, instances: Instances, now = ne
     const [source, target] = await Promise.all([readIfExists(join(outDir, file.from)), readIfExists(join(outDir, file.to))]);
     state.copies!.set(file.to, { sourceExists: !!source, targetExists: !!target, same: !!source && !!target && source.equals(target) });
   }
+  if (instances.encryption) state.encryption = await inspectEncryption(outDir, instances.encryption);
   return state;
 }
 

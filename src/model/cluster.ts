@@ -1,3 +1,5 @@
+import type { EncryptionProvider } from './encryption.js';
+
 // The cluster description as the rest of the code sees it: plain types, no validation here
 // (src/cluster/ turns YAML into these through its zod schema, which takes its choices from below).
 
@@ -60,6 +62,8 @@ export interface Cluster {
   validityDays: { ca: number; leaf: number };
   /** The root CA that signs the cluster's CAs as intermediates; absent: self-signed CAs. */
   rootCA?: RootCaSettings;
+  /** Secrets encrypted at rest by kube-apiserver with this provider (docs/encryption.md); absent: off. */
+  encryption?: { provider: EncryptionProvider };
   /** CAs (catalog names) whose key is kept elsewhere on purpose: without their key they are external CAs, not lost keys. */
   externalCAs?: string[];
   nodes: ClusterNode[];

@@ -1,6 +1,7 @@
 import type { CertSpec, KeyPairSpec, KubeconfigSpec } from './catalog.js';
 import type { ClusterNode, KeySpec } from './cluster.js';
 import type { Usages } from './usages.js';
+import type { EncryptionInstance } from './encryption.js';
 
 // The catalog applied to one cluster: every certificate, key pair, kubeconfig and copy with its files
 // (src/plan/instances.ts makes them; everything after the planner reads them).
@@ -95,6 +96,8 @@ export interface Instances {
   kubeconfigs: KubeconfigInstance[];
   /** Copies of shared files into node trees; empty for the flat layout. */
   copies: CopyInstance[];
+  /** The EncryptionConfiguration of Secrets at rest (description `encryption`); absent: off. */
+  encryption?: EncryptionInstance;
 }
 
 /**

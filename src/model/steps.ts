@@ -1,3 +1,5 @@
+import type { EncryptionKeyRef, EncryptionProvider } from './encryption.js';
+
 /**
  * Steps are data: the executor runs them, `script` prints them as bash, `--dry-run` lists them.
  * File arguments are symbolic so that each consumer can place files where it needs them:
@@ -28,6 +30,11 @@ export type Step =
    * newline), read back to exactly their certificates before it is installed.
    */
   | { op: 'concat'; from: string[]; to: string; mode: number }
+  /**
+   * An EncryptionConfiguration (docs/encryption.md) written 0600 to this item's new `file`: its keys are
+   * fresh ones (openssl rand) or taken by name from a configuration in the folder, never in the plan.
+   */
+  | { op: 'encryption-config'; file: string; provider: EncryptionProvider; keys: EncryptionKeyRef[] }
   /** Removes a file of the PKI (backed up first by a 'backup' step when it is the only copy). */
   | { op: 'remove'; file: string };
 

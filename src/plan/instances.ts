@@ -10,6 +10,7 @@ import { placedOn } from '../catalog/placement.js';
 import { ROOT_CA_FILE, rootCaSpec } from '../catalog/root.js';
 import { keptFiles, ownPrefixOf } from '../catalog/kept.js';
 import { isBootstrapNode } from '../catalog/bootstrap.js';
+import { encryptionInstance } from '../catalog/encryption.js';
 
 /** The nodes a row is made for; a bootstrap worker has none made: the cluster signs its certificates (docs/bootstrap.md). */
 function nodesFor(cluster: Cluster, scope: 'cluster' | 'node', roles: readonly string[] | undefined, firstOnly = false) {
@@ -63,7 +64,8 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
   });
   const kubeconfigs = resolveKubeconfigs(catalog, cluster, naming, certs);
   const copies = naming.trees ? sharedCopies(cluster, certs, keyPairs) : [];
-  const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}) };
+  const encryption = encryptionInstance(cluster, naming.trees);
+  const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}), ...(encryption ? { encryption } : {}) };
   assertNoClashes(cluster, instances);
   return instances;
 }

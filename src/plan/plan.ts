@@ -11,6 +11,7 @@ import { DAY_MS } from '../model/time.js';
 import { checkIntermediates, planRoot } from './root.js';
 import { certSteps, type RootSigning } from './cert-steps.js';
 import { plural } from '../util/words.js';
+import { planEncryption } from './encryption.js';
 
 export { base, requestSteps } from './cert-steps.js';
 
@@ -75,6 +76,7 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
     items.push(item);
   }
   for (const kc of instances.kubeconfigs) items.push(planKubeconfig(instances, kc, disk, byName, options));
+  if (instances.encryption) items.push(...planEncryption(instances.encryption, disk.encryption, !!options.force));
   return { profile, items, ...(rootless.length ? { rootless } : {}) };
 }
 

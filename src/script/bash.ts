@@ -2,6 +2,8 @@ import { dirname } from 'node:path';
 import { renderKubeconfig } from '../kubeconfig/render.js';
 import { usesPassphrase, type Arg, type Plan, type PlanItem, type Step } from '../model/steps.js';
 import { shellQuote } from '../util/shell.js';
+import { renderEncryptionConfig } from '../encryption/config.js';
+import { ENCRYPTION_KEY_BYTES } from '../model/encryption.js';
 
 const EOF_MARK = 'KUBE_PKI_EOF';
 
@@ -52,6 +54,19 @@ export function stepLines(step: Step, made: Set<string> = new Set()): string[] {
     case 'concat':
       // awk 1, not cat: every line ends in a newline, so no two PEM blocks are glued together.
       return [...mkdir(step.to), `awk 1 ${step.from.map(shellQuote).join(' ')} > ${shellQuote(step.to)}`, `chmod ${step.mode.toString(8)} ${shellQuote(step.to)}`];
+    case 'encryption-config': {
+      // As both hard-way guides: the key is drawn by openssl rand when the script runs, never written into it.
+      const fresh = step.keys.filter((k): k is { name: string; fresh: true } => 'fresh' in k);
+      if (fresh.length !== step.keys.length) throw new Error(`${step.file}: a script writes new encryption keys only`);
+      const variable = (name: string) => `ENCRYPTION_KEY_${name.toUpperCase()}`;
+      const yaml = renderEncryptionConfig({ provider: step.provider, keys: fresh.map((k) => ({ name: k.name, secret: `\${${variable(k.name)}}` })) });
+      return [
+        ...mkdir(step.file),
+        ...fresh.map((k) => `${variable(k.name)}=$(openssl rand -base64 ${ENCRYPTION_KEY_BYTES})`),
+        ...heredoc(step.file, yaml, false),
+        ...fresh.map((k) => `unset ${variable(k.name)}`),
+      ];
+    }
     case 'remove':
       return [`rm -f ${shellQuote(step.file)}`];
     case 'kubeconfig': {

@@ -33,7 +33,10 @@ export async function summarize(
       const kp = instances.keyPairs.find((k) => k.name === item.name && item.group === 'keypair');
       const kc = instances.kubeconfigs.find((k) => k.name === item.name && item.group === 'kubeconfig');
       const copy = instances.copies.find((c) => c.name === item.name);
-      const files = cert ? [cert.keyPath, cert.certPath] : kp ? [kp.keyPath, kp.pubPath] : kc ? [kc.path] : copy ? copy.files.map((f) => f.to) : [];
+      const enc = instances.encryption;
+      const encFiles = enc ? [{ name: enc.name, path: enc.path }, ...enc.copies.map((c) => ({ name: `${c.node}/${enc.name}`, path: c.path }))] : [];
+      const encFile = encFiles.find((e) => e.name === item.name && item.group === 'keypair');
+      const files = cert ? [cert.keyPath, cert.certPath] : kp ? [kp.keyPath, kp.pubPath] : kc ? [kc.path] : copy ? copy.files.map((f) => f.to) : encFile ? [encFile.path] : [];
       const out: ItemSummary = { name: item.name, group: item.group, action: item.action, reasons: item.reasons, files };
       const error = errors.get(item.name);
       if (error) out.error = error;
