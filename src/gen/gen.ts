@@ -154,7 +154,7 @@ function printReport(plan: Plan, outDir: string, cluster: Cluster, errors: Map<s
 }
 
 function stepSummary(step: Step): string[] {
-  if (step.op === 'write') return [`write ${step.file} (openssl.cnf; see kube-pki script)`];
+  if (step.op === 'write') return [step.file.endsWith('.json') ? `write ${step.file} (the rotation's record)` : `write ${step.file} (openssl.cnf; see kube-pki script)`];
   if (step.op === 'kubeconfig') return [`write ${step.file} (kubeconfig embedding ${step.kubeconfig.caFile}, ${step.kubeconfig.certFile}, ${step.kubeconfig.keyFile})`];
   // The commands only: folder creation (one per step in nested layouts) is noise in a plan listing.
   return stepLines(step).filter((line) => !line.startsWith('mkdir '));
