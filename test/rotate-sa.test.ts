@@ -110,7 +110,10 @@ describe('rotate-sa, hard way: start, promote, finish', () => {
     expect(sends('worker-1')).not.toContain('service-account-new.key');
   });
 
-  it('promote: no file changes, the new key signs (apiserver and controller manager), both verify; finish before promote was refused', async () => {
+  it('promote: no file changes, the new key signs (apiserver and controller manager), both verify; finish before promote is refused', async () => {
+    const early = await rotate(['finish']);
+    expect(early.exitCode, early.stderr).toBe(2);
+    expect(early.stderr).toContain('run kube-pki rotate-sa promote first');
     const before = await hashes(pki);
     const r = await rotate(['promote', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -128,7 +131,7 @@ describe('rotate-sa, hard way: start, promote, finish', () => {
     expect(await flags('kube-controller-manager')).toEqual(['--service-account-private-key-file=/pki/service-account-new.key']);
     const start = await rotate(['start']);
     expect(start.exitCode).toBe(2);
-    expect(start.stderr).toContain('already in the promote phase');
+    expect(start.stderr).toContain('already in the promote phase: run kube-pki rotate-sa finish');
   });
 
   it('finish: the new pair becomes the current one, the old is archived, the copy stays; flags name one key; finish again does nothing', async () => {
@@ -156,7 +159,7 @@ describe('rotate-sa, hard way: start, promote, finish', () => {
     expect((await kubePki(['gen', '--config', config, '--out', pki])).exitCode).toBe(0);
   });
 
-  it('a second rotation replaces the retired copy with a new key; removing the copy retires it from the nodes', async () => {
+  it('a second rotation replaces the retired copy with a new key; once the copy is deleted, distribute no longer sends it', async () => {
     const current = await keyOf(join(pki, 'service-account.key'));
     const r = await rotate(['start', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);

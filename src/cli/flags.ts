@@ -8,7 +8,7 @@ import { isRetiredBundle } from '../inspect/rotation.js';
 import { instancesFor } from '../pki.js';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
-import { newPair, saFiles, saPaths, saRotation } from '../inspect/sa-rotation.js';
+import { saFiles, saFlagPaths, saPaths, saRotation } from '../inspect/sa-rotation.js';
 
 export interface FlagsOptions {
   dir?: string;
@@ -60,15 +60,7 @@ function withSaRotation(cluster: Cluster, all: Map<string, ComponentFlag[]>, opt
   const out = options.out ?? 'pki';
   const read = (p: string) => (existsSync(join(out, p)) && statSync(join(out, p)).isFile() ? readFileSync(join(out, p)) : null);
   const state = saRotation(files, new Map(saPaths(files).map((p) => [p, read(p)]))).state;
-  if (state !== 'start' && state !== 'promote') return;
-  const renamed = (path: string) => newPair({ key: path, pub: path }).key;
-  for (const list of all.values()) {
-    for (let i = list.length - 1; i >= 0; i--) {
-      const f = list[i]!;
-      if (f.flag === '--service-account-key-file') list.splice(i + 1, 0, { ...f, path: renamed(f.path) });
-      else if (state === 'promote' && (f.flag === '--service-account-signing-key-file' || f.flag === '--service-account-private-key-file')) list[i] = { ...f, path: renamed(f.path) };
-    }
-  }
+  for (const [component, list] of all) all.set(component, list.flatMap((f) => saFlagPaths(state, f.flag, f.path).map((path) => ({ ...f, path }))));
 }
 
 /** `kube-pki flags [COMPONENT]`: each component's certificate flags with the files' paths on the node. */

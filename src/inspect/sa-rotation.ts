@@ -124,3 +124,20 @@ export function saRotation(files: SaFiles, snap: Snapshot): SaRotation {
     };
   return { ...base, state: record.phase, record };
 }
+
+/** The flags that name the token key's files, and what they read in each phase. */
+export const SA_VERIFY_FLAG = '--service-account-key-file';
+export const SA_SIGNING_FLAGS = ['--service-account-signing-key-file', '--service-account-private-key-file'] as const;
+
+/**
+ * The file(s) a service-account flag names in this phase, given the path it names outside a rotation
+ * (a node path or a PKI path): from start to promote the apiservers verify with the current and the
+ * new public key (the flag repeated), from promote on the new key signs.
+ */
+export function saFlagPaths(state: KeyRotationState, flag: string, path: string): string[] {
+  const renamed = newPair({ key: path, pub: path }).key;
+  if (state !== 'start' && state !== 'promote') return [path];
+  if (flag === SA_VERIFY_FLAG) return [path, renamed];
+  if (state === 'promote' && (SA_SIGNING_FLAGS as readonly string[]).includes(flag)) return [renamed];
+  return [path];
+}

@@ -4,8 +4,8 @@ import { configOption, jsonOption, outOption } from '../options.js';
 export function register(program: Command): void {
   program
     .command('explain')
-    .description('explain one certificate: who uses it, why its CN, O and SANs, its usages, files, and the openssl commands and openssl.cnf that make it')
-    .argument('<name>', 'catalog name (kube-apiserver, admin, worker-1, kubelet), file (admin.crt) or kubeconfig (admin.kubeconfig)')
+    .description('explain one certificate (or kubeadm\'s service-account key pair): who uses it, why its CN, O and SANs, its usages, files, and the openssl commands and openssl.cnf that make it')
+    .argument('<name>', 'catalog name (kube-apiserver, admin, worker-1, kubelet, sa), file (admin.crt, sa.key) or kubeconfig (admin.kubeconfig)')
     .addOption(configOption())
     .addOption(outOption())
     .addOption(jsonOption())
@@ -14,6 +14,13 @@ export function register(program: Command): void {
       const { explainCert } = await import('../../explain/explain.js');
       const { explainText } = await import('../../explain/format.js');
       const cluster = await loadClusterOption(opts.config);
+      const { explainKeyPair, keyPairNamed, keyPairText } = await import('../../explain/token-key.js');
+      const { instancesFor } = await import('../../pki.js');
+      if (keyPairNamed(instancesFor(cluster), name)) {
+        const report = await explainKeyPair(cluster, name, opts.out);
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : keyPairText(report));
+        return;
+      }
       const report = await explainCert(cluster, name, opts.out);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : explainText(report));
     });
