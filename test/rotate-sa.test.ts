@@ -176,6 +176,41 @@ describe('rotate-sa, hard way: start, promote, finish', () => {
   });
 });
 
+describe('rotate-sa, hard way: a new pair without its record is a leftover, never the new key', () => {
+  let dir: string;
+  let config: string;
+  let pki: string;
+  let cleanup: () => Promise<void>;
+  const rotate = (args: string[]) => kubePki(['rotate-sa', ...args, '--config', config, '--out', pki]);
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    ({ config } = await labCluster(dir));
+    pki = await genPki(dir, config);
+  }, 120_000);
+  afterAll(() => cleanup());
+
+  it('record deleted after start: no rotation under way, check warns, start backs the pair up and makes a fresh key', async () => {
+    expect((await rotate(['start'])).exitCode).toBe(0);
+    const stray = await keyOf(join(pki, 'service-account-new.key'));
+    await rm(join(pki, '.kube-pki-rotate-sa.json'));
+    const status = await rotate(['status', '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'none' });
+    const check = await kubePki(['check', '--config', config, '--out', pki]);
+    expect(check.exitCode).toBe(1);
+    expect(check.stdout).toContain('service-account-new.key: a service-account key pair that is neither the current one nor a rotation');
+    const promote = await rotate(['promote']);
+    expect(promote.exitCode).toBe(2);
+    const start = await rotate(['start', '--json']);
+    expect(start.exitCode, start.stderr).toBe(0);
+    const report = JSON.parse(start.stdout) as SaReport;
+    const fresh = await keyOf(join(pki, 'service-account-new.key'));
+    expect(fresh).not.toBe(stray);
+    expect(await keyOf(join(report.backupDir!, 'service-account-new.key'))).toBe(stray);
+    expect((await kubePki(['check', '--config', config, '--out', pki])).exitCode).toBe(0);
+  });
+});
+
 describe('rotate-sa, kubeadm: the pair in _cluster and in each control plane tree', () => {
   let dir: string;
   let config: string;

@@ -28,7 +28,7 @@ export async function saRotationRows(instances: Instances, outDir: string): Prom
         ? problem('note', 'sa-rotation', `${file}: the new service-account key pair of the rotation under way (rotate-sa phase ${r.state}; kube-pki rotate-sa status says what next)`)
         : r.retired
           ? problem('note', 'sa-rotation-retired', `${file}: a copy of the current service-account pair left by rotate-sa finish: delete it (and run kube-pki distribute) once every apiserver and controller manager runs with the flags kube-pki flags prints`)
-          : problem('warning', 'sa-rotation-leftover', `${file}: part of a service-account key pair that is neither the current one nor a rotation's: remove it (kube-pki rotate-sa start makes a new pair)`);
+          : problem('warning', 'sa-rotation-leftover', `${file}: a service-account key pair that is neither the current one nor a rotation's (no .kube-pki-rotate-sa.json): remove it; kube-pki rotate-sa start backs it up and makes a fresh pair`);
     rows.push({ file, catalog, status: statusOf([p]), problems: [p] });
   }
   return { rows, paths: new Set(present) };

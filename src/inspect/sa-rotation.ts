@@ -88,23 +88,25 @@ export interface SaRotation {
   newKey: string | null;
   /** The new pair is a copy of the current one: left by finish, marks no rotation; the next start replaces it. */
   retired: boolean;
+  /**
+   * A new pair of another key with no record: not a rotation's (an older key restored by hand, a record
+   * deleted). Never taken as the new key: start backs it up and makes a fresh one.
+   */
+  leftover: boolean;
   /** The files fit no phase: what is wrong and what to do. */
   broken?: string;
 }
 
 const RECORD = keyRotationRecord('sa');
 
-/** Where the rotation stands: the record says the phase; without one, a new key that differs from the current one is a start whose record was lost. */
+/** Where the rotation stands: the record says the phase (start writes it first, finish removes it last); without one, none. */
 export function saRotation(files: SaFiles, snap: Snapshot): SaRotation {
   const currentKey = keyFingerprint(snap.get(files.current.key));
   const newKey = keyFingerprint(snap.get(files.next.key));
   const retired = !!newKey && newKey === currentKey;
-  const base = { files, currentKey, newKey, retired };
+  const base = { files, currentKey, newKey, retired, leftover: false };
   const text = snap.get(RECORD);
-  if (!text) {
-    if (newKey && !retired) return { ...base, state: 'start', record: null };
-    return { ...base, state: 'none', record: null };
-  }
+  if (!text) return { ...base, state: 'none', record: null, leftover: !!snap.get(files.next.key) && !retired };
   let record: KeyRotationRecord | null = null;
   try {
     const r = JSON.parse(text.toString('utf8')) as Partial<KeyRotationRecord>;

@@ -50,12 +50,18 @@ function newPairItem(instances: Instances, r: SaRotation, snap: Snapshot, now: D
   const { files } = r;
   const next = files.next;
   const name = `${files.name}-new`;
-  const keyHere = !!snap.get(next.key) && !r.retired;
+  // Only a key this rotation's start made (its record is there) is kept: a retired copy or a leftover is replaced.
+  const keyHere = !!snap.get(next.key) && !r.retired && r.record?.phase === 'start';
   if (keyHere && saPairMatches(snap, next)) return idleItem(name, 'keypair', 'keep', ['new key made']);
   if (snap.get(next.key) && !r.newKey) throw new UserError(`rotate-sa start: ${next.key} is not a readable private key; move it away and run start again`, EXIT.failed);
-  // A retired pair (or a public file without its key) goes first, public half first.
-  const clear: Step[] = [...(snap.get(next.pub) ? [{ op: 'remove', file: next.pub } as Step] : []), ...(snap.get(next.key) && !keyHere ? [{ op: 'remove', file: next.key } as Step] : [])];
-  const reasons = [keyHere ? `new key kept; its public half made from it` : `new token key${r.retired ? ` (replaces ${next.key}, a copy of the current key left by the last finish)` : ''}`];
+  // A retired pair (or a leftover, backed up first: it may be the only copy of a key) goes first, public half first.
+  const keep = (file: string): Step[] => (r.leftover ? [{ op: 'backup', file }] : []);
+  const clear: Step[] = [
+    ...(snap.get(next.pub) ? [...keep(next.pub), { op: 'remove', file: next.pub } as Step] : []),
+    ...(snap.get(next.key) && !keyHere ? [...keep(next.key), { op: 'remove', file: next.key } as Step] : []),
+  ];
+  const replaced = r.retired ? ` (replaces ${next.key}, a copy of the current key left by the last finish)` : r.leftover ? ` (replaces ${next.key}, a key of no rotation: backed up)` : '';
+  const reasons = [keyHere ? `new key kept; its public half made from it` : `new token key${replaced}`];
   if (files.pubKind === 'crt') {
     const made = newCertItem(instances, files, snap, !keyHere, reasons, now);
     return { ...made, steps: [...clear, ...made.steps], outputs: [...new Set([...made.outputs, ...clear.map((s) => (s as { file: string }).file)])] };

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
+import { assertOwnFolder } from '../exec/own-folder.js';
 import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
 import { assertNothingUnfinished } from '../exec/unfinished.js';
@@ -94,7 +95,11 @@ export async function rotateSa(cluster: Cluster, command: KeyRotationCommand, op
   const instances = instancesFor(cluster);
   const files = saFiles(instances);
   if (!files) throw new UserError(`rotate-sa: the ${cluster.profile} catalog has no service-account key`, EXIT.badInput);
-  if (command !== 'status') await assertNothingUnfinished(outDir, instances, `rotate-sa ${command}`);
+  if (command !== 'status') {
+    // A dry run too: it exits as the real run would (the lock's own check comes before any write).
+    await assertOwnFolder(outDir);
+    await assertNothingUnfinished(outDir, instances, `rotate-sa ${command}`);
+  }
   let snap = await snapshotOf(outDir, instances, files);
   const status = (r: SaRotation) => {
     const complete = r.state === 'none' ? true : saPhaseComplete(r.state, instances, r, snap);

@@ -76,6 +76,7 @@ describe('rotate-sa on a running hard-way control plane (2 nodes, haproxy in fro
 
   const noFailures = (probe: ReadyzProbe, what: string) => {
     const failures = probe.samples.filter((s) => !s.ok);
+    console.info(`${what}: ${probe.samples.length} requests, ${failures.length} failed`);
     expect(probe.samples.length, what).toBeGreaterThan(20);
     expect(failures, `${what}: ${JSON.stringify(failures.slice(0, 5))}`).toEqual([]);
     expect(probe.samples.filter((s) => s.upServers === 0), what).toEqual([]);
