@@ -94,6 +94,12 @@ describe('rotate-sa, hard way: start, promote, finish', () => {
     expect(check.exitCode, check.stdout).toBe(0);
     expect(check.stdout).toContain('service-account-new.key: the new service-account key pair of the rotation under way (rotate-sa phase start');
     expect(check.stdout).not.toContain('Not in the catalog');
+    for (const name of ['service-account', 'service-account-new.crt']) {
+      const explain = await kubePki(['explain', name, '--config', config, '--out', pki]);
+      expect(explain.exitCode, explain.stderr).toBe(0);
+      expect(explain.stdout).toContain('TOKEN KEY ROTATION');
+      expect(explain.stdout).toContain('now: the apiservers verify tokens with service-account.crt and service-account-new.crt; service-account.key signs them (rotate-sa phase start');
+    }
   });
 
   it('while it is unfinished, gen, renew and rotate-ca refuse (exit 2) naming rotate-sa; distribute sends the new pair to control planes only', async () => {
@@ -249,6 +255,14 @@ describe('rotate-sa, kubeadm: the pair in _cluster and in each control plane tre
     expect(nodes.find((n) => n.node === 'cp-2')!.files.map((f) => f.path)).toEqual(expect.arrayContaining(['pki/sa-new.key', 'pki/sa-new.pub']));
 
     expect((await rotate(['promote'])).exitCode).toBe(0);
+    const explain = await kubePki(['explain', 'sa.pub', '--config', config, '--out', pki, '--json']);
+    expect(explain.exitCode, explain.stderr).toBe(0);
+    expect(JSON.parse(explain.stdout)).toMatchObject({
+      name: 'sa',
+      tokenKey: { state: 'promote', verifyWith: ['_cluster/pki/sa.pub', '_cluster/pki/sa-new.pub'], signsWith: '_cluster/pki/sa-new.key' },
+    });
+    const explainText = await kubePki(['explain', 'sa', '--config', config, '--out', pki]);
+    expect(explainText.stdout).toContain('kube-apiserver           --service-account-key-file /etc/kubernetes/pki/sa.pub  (on cp-1, cp-2)');
     const kcm = saFlags((await kubePki(['flags', 'kube-controller-manager', '--config', config, '--out', pki, '--json'])).stdout, 'kube-controller-manager');
     expect(kcm).toEqual(['--service-account-private-key-file=/etc/kubernetes/pki/sa-new.key']);
 

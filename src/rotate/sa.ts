@@ -113,12 +113,12 @@ export async function rotateSa(cluster: Cluster, command: KeyRotationCommand, op
   if (command === 'status') return { exitCode: EXIT.ok, report, plan: null };
   const phase = command;
   const plan = (s: Snapshot): Plan => {
-    const now2 = saRotation(files, s);
-    if (now2.broken) throw new UserError(`rotate-sa ${phase}: ${now2.broken}`, EXIT.failed);
-    assertKeyPhaseOrder('sa', phase, now2.state, now2.state === 'none' || saPhaseComplete(now2.state, instances, now2, s), now2.retired);
+    const found = saRotation(files, s);
+    if (found.broken) throw new UserError(`rotate-sa ${phase}: ${found.broken}`, EXIT.failed);
+    assertKeyPhaseOrder('sa', phase, found.state, found.state === 'none' || saPhaseComplete(found.state, instances, found, s), found.retired);
     // finish again after a finished rotation: nothing to do.
-    if (phase === 'finish' && now2.state === 'none') return { profile: 'rotate-sa', items: [] };
-    return planSaPhase(phase, instances, now2, s, { now });
+    if (phase === 'finish' && found.state === 'none') return { profile: 'rotate-sa', items: [] };
+    return planSaPhase(phase, instances, found, s, { now });
   };
   let planned = plan(snap);
   const warningsOf = (p: Plan) => p.items.flatMap((i) => (i.warnings ?? []).map((w) => `${i.name}: ${w}`));
@@ -139,6 +139,7 @@ export async function rotateSa(cluster: Cluster, command: KeyRotationCommand, op
   snap = await snapshotOf(outDir, instances, files);
   r = saRotation(files, snap);
   Object.assign(report, status(r));
+  if (phase === 'finish' && r.state === 'none' && !errors.size) report.next = 'rotation done';
   report.warnings = warningsOf(planned);
   report.errors = [...errors].map(([name, message]) => ({ name, message }));
   report.changed = planned.items.filter((i) => i.steps.length && !errors.has(i.name)).flatMap((i) => i.outputs).filter((f) => !f.startsWith('.kube-pki'));

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -38,14 +38,22 @@ describe('rotate-sa on a running hard-way control plane (2 nodes, haproxy in fro
     await cleanup?.();
   });
 
-  /** A phase, its distribution, then the rolling restart in the printed order. */
+  /**
+   * A phase with --distribute (its restart list from the dry run's --json: --distribute prints text),
+   * then the rolling restart in the printed order.
+   */
   async function phase(name: string): Promise<Restart[]> {
-    const r = await kubePki(['rotate-sa', name, '--config', plane.config, '--out', plane.out, '--json']);
+    const base = ['rotate-sa', name, '--config', plane.config, '--out', plane.out];
+    const dry = await kubePki([...base, '--dry-run', '--json']);
+    expect(dry.exitCode, `${dry.stdout}\n${dry.stderr}`).toBe(0);
+    const planned = JSON.parse(dry.stdout) as { restart: Restart[] };
+    const r = await kubePki([...base, '--distribute', '--known-hosts', plane.knownHosts], { env: { SSH_AUTH_SOCK: '' } });
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const report = JSON.parse(r.stdout) as { restart: Restart[]; state: string; complete: boolean };
-    await plane.distribute();
-    for (const step of report.restart) await plane.cp.restart(plane.cp.node(step.node), step.components);
-    return report.restart;
+    expect(r.stdout).toContain('Restart, one node at a time');
+    const status = JSON.parse((await kubePki(['rotate-sa', 'status', '--config', plane.config, '--out', plane.out, '--json'])).stdout) as { state: string; complete: boolean };
+    expect(status).toMatchObject({ state: name === 'finish' ? 'none' : name, complete: true });
+    for (const step of planned.restart) await plane.cp.restart(plane.cp.node(step.node), step.components);
+    return planned.restart;
   }
 
   /** A kubeconfig that authenticates with a bearer token, through the load balancer. */
@@ -146,7 +154,15 @@ describe('rotate-sa on a running hard-way control plane (2 nodes, haproxy in fro
     expect(jwtSignedBy(await createToken(admin), current)).toBe(true);
     // What every node holds: the new pair under the current names; the old one archived in the admin's folder.
     for (const node of ['master-1', 'master-2']) expect((await readFile(join(plane.dirOf(node), 'service-account.crt'))).equals(newPub), node).toBe(true);
-    const status = await kubePki(['rotate-sa', 'status', '--config', plane.config, '--out', plane.out, '--json']);
-    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'none', complete: true });
+    // Once every component runs with finish's flags, the new pair's copy may go: distribute removes it from the nodes.
+    for (const node of ['master-1', 'master-2']) expect((await readFile(join(plane.dirOf(node), 'service-account-new.crt'))).equals(newPub), node).toBe(true);
+    await rm(join(plane.out, 'service-account-new.key'));
+    await rm(join(plane.out, 'service-account-new.crt'));
+    await plane.distribute();
+    for (const node of ['master-1', 'master-2']) {
+      await expect(stat(join(plane.dirOf(node), 'service-account-new.key')), node).rejects.toThrow();
+      await expect(stat(join(plane.dirOf(node), 'service-account-new.crt')), node).rejects.toThrow();
+    }
+    expect(await whoami(newTokenConfig)).toMatchObject({ username: SA_USER });
   }, 1_200_000);
 });

@@ -21,7 +21,10 @@ export function register(program: Command): void {
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : keyPairText(report));
         return;
       }
-      const report = await explainCert(cluster, name, opts.out);
+      // The hard way's new pair of a token key rotation (service-account-new.*) is explained with its certificate.
+      const { saFiles } = await import('../../inspect/sa-rotation.js');
+      const sa = saFiles(instancesFor(cluster));
+      const report = await explainCert(cluster, sa && [sa.next.key, sa.next.pub].includes(name) ? sa.name : name, opts.out);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : explainText(report));
     });
 }
