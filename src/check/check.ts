@@ -9,6 +9,7 @@ import { pathProblem } from '../files/read.js';
 import { kubeconfigNameDifferences } from '../kubeconfig/compare.js';
 import { issuedBy, privateKey, samePublicKey, type CertFacts } from '../inspect/x509.js';
 import { caRotation, readSnapshot, rotationPaths } from '../inspect/rotation.js';
+import { saRotationRows } from './sa-rotation.js';
 import { instancesFor, ownPaths } from '../pki.js';
 import { assertOutDir } from '../exec/run-locked.js';
 import { heldKeyEvidence } from '../inspect/held-keys.js';
@@ -104,8 +105,10 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   const kcRows = await Promise.all(kcMatches.map((m) => kubeconfigRow(m, ctx)));
   const keyPairs = await Promise.all(instances.keyPairs.map((kp) => keyPairRow(kp, outDir, unusable)));
   const copies = (await Promise.all(instances.copies.flatMap((c) => c.files.map((f) => copyRow(c, f, outDir, unusable))))).filter(notNull);
+  const saRotation = await saRotationRows(instances, outDir);
   const usedKeys = new Set([...cas, ...leaves].flatMap((r) => (r.keyFile ? [normalize(r.keyFile)] : [])));
-  files.push(...(await keyRows(cluster, instances, outDir, scanned, usedKeys)));
+  for (const p of saRotation.paths) usedKeys.add(normalize(p));
+  files.push(...(await keyRows(cluster, instances, outDir, scanned, usedKeys)), ...saRotation.rows);
   files.sort((a, b) => a.file.localeCompare(b.file));
   const backups = await backupRows(outDir, now);
   // The CA that signs user certificates now: one signed by an earlier CA is worth a note.
@@ -113,7 +116,10 @@ export async function checkPki(cluster: Cluster, out: string, options: CheckOpti
   const users = await userRows(outDir, now, ctx.byInstance.get(userCa?.name ?? '')?.file?.facts?.cert.fingerprint256);
   files.push(...users.files);
   const encryption = await encryptionRow(outDir, instances);
-  return report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files, backups, users: users.users, encryption }, [...certMatches, ...kcMatches]);
+  const checked = report(cluster, ctx, { cas, leaves, kcRows, keyPairs, copies, files, backups, users: users.users, encryption }, [...certMatches, ...kcMatches]);
+  // The hard way's new token certificate is the rotation's (listed under files), not outside the catalog.
+  checked.catalog.unknown = checked.catalog.unknown.filter((f) => !saRotation.paths.has(f));
+  return checked;
 }
 
 /** CAs whose rotation is between start and finish: a bundle in a trust location is right then. */

@@ -9,6 +9,7 @@ import { isRetiredBundle } from '../inspect/rotation.js';
 import { instancesFor } from '../pki.js';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
+import { saFiles, saFlagPaths, saPaths, saRotation } from '../inspect/sa-rotation.js';
 
 export interface FlagsOptions {
   dir?: string;
@@ -48,6 +49,21 @@ function withRotation(cluster: Cluster, all: Map<string, ComponentFlag[]>, optio
   }
 }
 
+/**
+ * During a service-account key rotation (rotate-sa, docs/key-rotation.md) the apiservers verify with
+ * the current and the new public key (--service-account-key-file twice) from start until finish, and
+ * the new key signs from promote on (--service-account-signing-key-file, the controller manager's
+ * --service-account-private-key-file). The phase is in the PKI folder's record: read from --out.
+ */
+function withSaRotation(cluster: Cluster, all: Map<string, ComponentFlag[]>, options: FlagsOptions): void {
+  const files = saFiles(instancesFor(cluster));
+  if (!files) return;
+  const out = options.out ?? 'pki';
+  const read = (p: string) => (existsSync(join(out, p)) && statSync(join(out, p)).isFile() ? readFileSync(join(out, p)) : null);
+  const state = saRotation(files, new Map(saPaths(files).map((p) => [p, read(p)]))).state;
+  for (const [component, list] of all) all.set(component, list.flatMap((f) => saFlagPaths(state, f.flag, f.path).map((path) => ({ ...f, path }))));
+}
+
 /** `kube-pki flags [COMPONENT]`: each component's certificate flags with the files' paths on the node. */
 export function flags(cluster: Cluster, component: string | undefined, options: FlagsOptions): string {
   const folder = options.dir === undefined ? nodeFolder(cluster) : { dir: options.dir, from: '--dir' };
@@ -55,6 +71,7 @@ export function flags(cluster: Cluster, component: string | undefined, options: 
   if (!isAbsolute(dir)) throw new UserError(`--dir: ${JSON.stringify(dir)}: must be an absolute path (components read their files from it)`, EXIT.badInput);
   const all = componentFlags(catalogFor(cluster), cluster, dir);
   withRotation(cluster, all, options, dir);
+  withSaRotation(cluster, all, options);
   if (component !== undefined && !all.has(component))
     throw new UserError(`component ${JSON.stringify(component)} reads no file of the ${cluster.profile} PKI; one of: ${[...all.keys()].join(', ')}`, EXIT.badInput);
   const settings = componentSettings(cluster);

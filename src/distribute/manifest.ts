@@ -7,6 +7,7 @@ import type { Cluster, ClusterNode } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { placedNodes, placedOn } from '../catalog/placement.js';
 import { caKeyIn, caPublicKeys } from '../inspect/ca-keys.js';
+import { newPair, saFiles } from '../inspect/sa-rotation.js';
 import { instancesFor } from '../pki.js';
 import type { Instances } from '../model/instances.js';
 import { MODE } from '../model/files.js';
@@ -21,7 +22,7 @@ export interface ManifestFile {
   mode: number;
   /** The private key of a CA: allowed on control-plane nodes only. */
   caKey: boolean;
-  /** A CA rotation's trust bundle (retired from the nodes once the rotation is over). */
+  /** A rotation's file that goes away once the rotation is over (a CA's trust bundle, rotate-sa's new pair). */
   bundle?: boolean;
 }
 
@@ -141,7 +142,8 @@ const isCaCertOf = (instances: Instances) => (f: { local: string }) =>
  */
 export function sendablePaths(cluster: Cluster, instances: Instances = instancesFor(cluster)): Set<string> {
   const placed = [...placementFor(cluster, instances).values()].flat();
-  return new Set([...placed.map((f) => f.local), ...placed.filter(isCaCertOf(instances)).map((f) => bundleOf(f.local))]);
+  const sa = saKeyFiles(instances);
+  return new Set([...placed.map((f) => f.local), ...placed.filter(isCaCertOf(instances)).map((f) => bundleOf(f.local)), ...placed.filter((f) => sa.has(f.local)).map((f) => newFile(f.local))]);
 }
 
 /**
@@ -155,6 +157,31 @@ function addRotationBundles(m: NodeManifest, instances: Instances, outDir: strin
       m.files.push(bundle);
       m.notSent = m.notSent.filter((n) => n.local !== bundle.local);
     } else m.retired.push(bundle.remote);
+  }
+}
+
+/** The service-account key files of the PKI folder and of the node trees (their rotation's new pair goes beside them). */
+function saKeyFiles(instances: Instances): Set<string> {
+  const files = saFiles(instances);
+  if (!files) return new Set();
+  return new Set([files.current, ...files.copies.map((c) => c.current)].flatMap((p) => [p.key, p.pub]));
+}
+
+const newFile = (path: string) => newPair({ key: path, pub: path }).key;
+
+/**
+ * A service-account key rotation's new pair (rotate-sa, docs/key-rotation.md) goes wherever the
+ * current pair goes while it is in the folder; once deleted there, it is retired on the nodes.
+ */
+function addSaRotationFiles(m: NodeManifest, instances: Instances, outDir: string): void {
+  const sa = saKeyFiles(instances);
+  for (const f of m.files.filter((x) => sa.has(x.local))) {
+    // Marked like a trust bundle: its hash is recorded as sent, so that only a file kube-pki put there is removed once retired.
+    const next = { ...f, local: newFile(f.local), remote: newFile(f.remote), bundle: true };
+    if (existsSync(join(outDir, next.local))) {
+      m.files.push(next);
+      m.notSent = m.notSent.filter((n) => n.local !== next.local);
+    } else m.retired.push(next.remote);
   }
 }
 
@@ -230,7 +257,10 @@ export async function manifestFor(cluster: Cluster, outDir: string): Promise<Nod
     );
   if (joining.length) await assertBootstrapTokenValid(outDir);
   const manifests = cluster.profile === 'kubeadm' ? await kubeadmManifest(cluster, instances, outDir) : hardwayManifest(cluster, instances);
-  for (const m of manifests) addRotationBundles(m, instances, outDir);
+  for (const m of manifests) {
+    addRotationBundles(m, instances, outDir);
+    addSaRotationFiles(m, instances, outDir);
+  }
   const cas = await caPublicKeys(instances, outDir);
   for (const m of manifests) {
     m.files.sort((a, b) => a.remote.localeCompare(b.remote));

@@ -147,7 +147,7 @@ export async function distributeNode(
       const said = (list: string[], text: string) => (list.length ? [`${text}: ${list.join(', ')}`] : []);
       notes = [
         ...said(completed, 'completed what an interrupted distribute had promised'),
-        ...said(retired, "removed (a finished CA rotation's trust bundle)"),
+        ...said(retired, "removed (a finished rotation's file: a CA's trust bundle, a service-account key's new pair)"),
         ...store.notes,
         ...found.notes,
         ...said(others, 'not in its manifest, left as they are'),

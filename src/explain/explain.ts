@@ -12,6 +12,8 @@ import { MODE } from '../model/files.js';
 import { opensslLine } from '../script/bash.js';
 import { certUses, kubeconfigUses, type ComponentUse } from '../catalog/restart.js';
 import { requireCerts } from '../catalog/select.js';
+import { signsTokens } from '../catalog/tokens.js';
+import { tokenKeyView, type TokenKeyView } from './token-key.js';
 import { sanReason, subjectMeaning, USAGE_MEANING } from './glossary.js';
 import { INTERMEDIATE_PATHLEN, ROOT_CA_FILE, ROOT_CA_ID } from '../catalog/root.js';
 import { EXIT, UserError } from '../errors.js';
@@ -47,6 +49,8 @@ export interface ExplainReport {
   onDisk: { file: string; serial: string; notAfter: string } | null;
   /** The root CA (rootCA) and what hangs below it, as a picture; for the root and its intermediates. */
   topology?: string[];
+  /** The service-account token key's certificate (hard way): what signs and verifies now, and its rotation. */
+  tokenKey?: TokenKeyView;
 }
 
 /** A file of the PKI folder and, on each node that receives it, where it lands (node trees: its copy there). */
@@ -88,6 +92,7 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
   const cnf = steps.find((s) => s.op === 'write');
   const facts = await factsOnDisk(join(resolve(out), cert.certPath));
   const { spec, usages } = cert;
+  const tokenKey = signsTokens(cert) ? await tokenKeyView(instances, out) : null;
   return {
     name: cert.name,
     catalogId: spec.id,
@@ -135,6 +140,7 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
     cnf: cnf?.op === 'write' ? { file: cnf.file, content: cnf.content } : { file: '', content: '' },
     onDisk: facts ? { file: cert.certPath, serial: facts.serial, notAfter: facts.notAfter.toISOString() } : null,
     ...(instances.root && (cert === instances.root || cert.root) ? { topology: rootTopology(instances) } : {}),
+    ...(tokenKey ? { tokenKey } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { expiresText } from '../util/time.js';
 import type { ExplainReport } from './explain.js';
+import { tokenKeyLines } from './token-key.js';
 import { plural } from '../util/words.js';
 
 const KIND_TEXT = { ca: 'certificate authority', server: 'server certificate', client: 'client certificate', 'server-client': 'server and client certificate' };
@@ -44,6 +45,8 @@ export function explainText(r: ExplainReport): string {
     out.push(fileLines[i]!, ...rows(f.onNodes.map((l) => [`${l.node}:`, `${l.remotePath}${l.file === f.path ? '' : `  (sent from ${l.file})`}`]), '    '));
   });
   if (r.onDisk) out.push(`  now in the PKI folder: serial ${r.onDisk.serial}, expires ${expiresText(new Date(r.onDisk.notAfter))}`);
+
+  if (r.tokenKey) out.push('', 'TOKEN KEY ROTATION', ...tokenKeyLines(r.tokenKey));
 
   out.push('', 'HOW IT IS MADE (kube-pki runs these; `kube-pki script` prints them all)');
   out.push(...r.commands.map((c, i) => `  ${i + 1}. ${c}`));

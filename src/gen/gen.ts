@@ -154,7 +154,7 @@ function printReport(plan: Plan, outDir: string, cluster: Cluster, errors: Map<s
 }
 
 function stepSummary(step: Step): string[] {
-  if (step.op === 'write') return [`write ${step.file} (openssl.cnf; see kube-pki script)`];
+  if (step.op === 'write') return [step.file.endsWith('.json') ? `write ${step.file} (the rotation's record)` : `write ${step.file} (openssl.cnf; see kube-pki script)`];
   if (step.op === 'encryption-config')
     return [`write ${step.file} (EncryptionConfiguration, ${step.provider}, keys ${step.keys.map((k) => ('fresh' in k ? `${k.name} (new, openssl rand)` : k.name)).join(', ')}; the keys are never shown)`];
   if (step.op === 'kubeconfig') return [`write ${step.file} (kubeconfig embedding ${step.kubeconfig.caFile}, ${step.kubeconfig.certFile}, ${step.kubeconfig.keyFile})`];

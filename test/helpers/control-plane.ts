@@ -34,6 +34,11 @@ export interface ControlPlaneOptions {
   work: string;
   /** Extra kube-apiserver flags of the test (e.g. the request-header names). */
   apiserverFlags?: string[];
+  /**
+   * The PKI folder (kube-pki flags --out): a service-account key rotation's phase is recorded there,
+   * not in the nodes' folders (rotate-sa promote changes the flags, not the files).
+   */
+  pki?: string;
 }
 
 /** Short leader-election timings, so that a restarted node's controller manager or scheduler takes over quickly. */
@@ -96,7 +101,7 @@ export class ControlPlane {
 
   /** `kube-pki flags COMPONENT --dir <node folder> --json` as argv (`--flag=path`), the node's own entries only. */
   async certFlags(component: string, node: CpNode): Promise<string[]> {
-    const r = await kubePki(['flags', component, '--config', this.o.config, '--dir', node.dir, '--json']);
+    const r = await kubePki(['flags', component, '--config', this.o.config, '--dir', node.dir, ...(this.o.pki ? ['--out', this.o.pki] : []), '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const entries = (JSON.parse(r.stdout) as Record<string, FlagEntry[]>)[component] ?? [];
     return flagArgs(entries.filter((e) => !e.node || e.node === node.name));

@@ -81,6 +81,7 @@ export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<Hardway
     lb: { ip: ip(30), port: 6443 },
     serviceCIDR,
     work,
+    pki: out,
     ...(spec.apiserverFlags ? { apiserverFlags: spec.apiserverFlags } : {}),
   });
   return {

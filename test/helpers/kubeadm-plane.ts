@@ -44,6 +44,7 @@ export async function startKubeadmPlane(spec: { net: number; masters: number; wo
     lb: { ip: ip(30), port: 6443 },
     serviceCIDR,
     work,
+    pki: out,
     apiserverFlags: REQUEST_HEADER_FLAGS,
   });
   return { config, out, cp, bins, serviceCIDR, stop: () => cp.stopAll() };

@@ -4,8 +4,8 @@ import { configOption, jsonOption, outOption } from '../options.js';
 export function register(program: Command): void {
   program
     .command('explain')
-    .description('explain one certificate: who uses it, why its CN, O and SANs, its usages, files, and the openssl commands and openssl.cnf that make it')
-    .argument('<name>', 'catalog name (kube-apiserver, admin, worker-1, kubelet), file (admin.crt) or kubeconfig (admin.kubeconfig); encryption-config for the key of Secrets at rest')
+    .description('explain one certificate (or kubeadm\'s service-account key pair): who uses it, why its CN, O and SANs, its usages, files, and the openssl commands and openssl.cnf that make it')
+    .argument('<name>', 'catalog name (kube-apiserver, admin, worker-1, kubelet, sa), file (admin.crt, sa.key) or kubeconfig (admin.kubeconfig); encryption-config for the key of Secrets at rest')
     .addOption(configOption())
     .addOption(outOption())
     .addOption(jsonOption())
@@ -20,7 +20,17 @@ export function register(program: Command): void {
         process.stdout.write(opts.json ? `${JSON.stringify(e, null, 2)}\n` : encryption.encryptionText(e));
         return;
       }
-      const report = await explainCert(cluster, name, opts.out);
+      const { explainKeyPair, keyPairNamed, keyPairText } = await import('../../explain/token-key.js');
+      const { instancesFor } = await import('../../pki.js');
+      if (keyPairNamed(instancesFor(cluster), name)) {
+        const report = await explainKeyPair(cluster, name, opts.out);
+        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : keyPairText(report));
+        return;
+      }
+      // The hard way's new pair of a token key rotation (service-account-new.*) is explained with its certificate.
+      const { saFiles } = await import('../../inspect/sa-rotation.js');
+      const sa = saFiles(instancesFor(cluster));
+      const report = await explainCert(cluster, sa && [sa.next.key, sa.next.pub].includes(name) ? sa.name : name, opts.out);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : explainText(report));
     });
 }

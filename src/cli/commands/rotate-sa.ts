@@ -1,0 +1,42 @@
+import { Option, type Command } from 'commander';
+import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { addRemoteOptions, distributeAfterGen } from './distribute.js';
+
+const PHASES = {
+  start: 'make a new service-account key pair beside the current one; the apiservers verify tokens with both, still sign with the current key',
+  promote: 'sign tokens with the new key (apiserver and controller manager); both keys still verify',
+  finish: 'verify with the new key only: it becomes the current pair, the old one is archived in the backup folder',
+  status: 'which phase the service-account key rotation is in and what to run next',
+} as const;
+
+export function register(program: Command): void {
+  const rotate = program
+    .command('rotate-sa')
+    .description('replace the service-account token key of a running cluster in three phases: start, promote, finish (see docs/key-rotation.md)');
+  for (const [phase, description] of Object.entries(PHASES) as [keyof typeof PHASES, string][]) {
+    const command = rotate
+      .command(phase)
+      .description(description)
+      .addOption(configOption())
+      .addOption(outOption())
+      .option('--dry-run', 'print the plan (files, openssl commands), the flags and the restarts; write nothing')
+      .addOption(jsonOption())
+      .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt));
+    if (phase !== 'status') {
+      command.option('--distribute', 'then copy each node its files for this phase over SSH, as `kube-pki distribute` (SSH options below)');
+      addRemoteOptions(command);
+    }
+    command.exitOverride();
+    command.action(async (opts) => {
+      const { loadClusterOption } = await import('../cluster-option.js');
+      const { rotateSaCommand } = await import('../rotate-sa.js');
+      const cluster = await loadClusterOption(opts.config);
+      // Bad SSH settings: exit 2 before the phase writes anything.
+      const then = opts.distribute && !opts.dryRun ? await distributeAfterGen(cluster, opts, `rotate-sa ${phase}`) : undefined;
+      const exitCode = await rotateSaCommand(cluster, phase, opts);
+      if (then && exitCode !== 0) process.stderr.write(`kube-pki: not distributed: rotate-sa ${phase} ended with exit ${exitCode}; fix that first\n`);
+      process.exitCode = then && exitCode === 0 ? await then() : exitCode;
+    });
+  }
+  rotate.exitOverride();
+}
