@@ -18,10 +18,11 @@ import * as manifests from './cli/commands/manifests.js';
 import * as alerts from './cli/commands/alerts.js';
 import * as systemd from './cli/commands/systemd.js';
 import * as kubeconfig from './cli/commands/kubeconfig.js';
+import * as root from './cli/commands/root.js';
 
 // Each command lives in src/cli/commands/<name>.ts and registers itself; its work is imported
 // lazily so that `gen` does not pay for loading ssh2 and the rest.
-const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, manifests, alerts, systemd, kubeconfig];
+const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, manifests, alerts, systemd, kubeconfig, root];
 
 export function buildProgram(): Command {
   const program = new Command()
