@@ -301,6 +301,9 @@ function matchNotes(m: { instance: { name: string } | null; by: 'file' | 'cn' | 
 
 /** A catalog CA without its key: lost (error) or external (a note saying what that costs). */
 async function caKeyAbsent(inst: CertInstance, pem: Buffer, ctx: Context): Promise<Problem> {
+  const token = inst === ctx.instances.root ? ctx.instances.rootToken : undefined;
+  if (token)
+    return problem('note', 'root-key-in-token', `the root CA key is in the PKCS#11 token ${token.uri} (module ${token.module ?? 'SoftHSM2\'s'}), not in a file: it signs intermediates only there (gen, rotate-ca start with --ca-pin-file)`);
   const lost = inst.declaredExternal || inst === ctx.instances.root ? null : await heldKeyEvidence(ctx.outDir, ctx.instances, inst, pem);
   if (lost)
     return problem(
