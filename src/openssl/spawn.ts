@@ -70,30 +70,31 @@ export interface SpawnOptions {
   engineConf?: string;
 }
 
+/** Where openssl reads `engineConf`: descriptor 3. */
+export const ENGINE_CONF_FD = 3;
+
 /**
  * A descriptor openssl can open again as /dev/fd/3 and read `content` from: a file in memory (/dev/shm
- * where there is one), 0600 in a 0700 folder, unlinked before openssl starts, so no name leads to it
- * and nothing of it reaches a disk. (Node's child pipes are socket pairs, which /dev/fd cannot reopen.)
+ * where there is one), 0600 in a 0700 folder, unlinked before the PIN is written into it, so no name
+ * ever leads to it and nothing of it reaches a disk. (Node's child pipes are socket pairs, which /dev/fd cannot reopen.)
  */
 function confFd(content: string): number {
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'kube-pki-engine-'));
-  const path = join(dir, 'openssl.cnf');
+  let fd: number;
   try {
-    const fd = openSync(path, 'wx+', 0o600);
-    try {
-      writeSync(fd, content);
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-    return fd;
+    fd = openSync(join(dir, 'openssl.cnf'), 'wx+', 0o600);
   } finally {
+    // Unlinked before anything is written to it: no name ever leads to the PIN.
     rmSync(dir, { recursive: true, force: true });
   }
+  try {
+    writeSync(fd, content);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
 }
-
-/** Where openssl reads `engineConf`: the pipe on descriptor 3. */
-export const ENGINE_CONF_FD = 3;
 
 /** openssl processes under way: killed if kube-pki exits or is killed first (as execa's `cleanup` did). */
 const live = new Set<ChildProcess>();
