@@ -403,3 +403,56 @@ describe('what to fix: a wrong PIN, a missing token, a wrong object, a key of th
     expect(v.exitCode, v.stderr).toBe(0);
   });
 });
+
+describe('a token root over a running cluster whose CAs are self-signed; bad descriptions', () => {
+  it('gen refuses before root init; root init, then rotate-ca start|reissue|finish puts the token root over the old CA', async () => {
+    const token = await makeToken(dir, 'kube-adopt', '4242-adopt');
+    const plain = `profile: hardway
+apiServer: { endpoint: 192.168.36.30 }
+nodes:
+  - { name: master-1, address: 192.168.36.11, role: controlplane }
+`;
+    const out = join(dir, 'adopt');
+    ok(await kubePki(['gen', '--config', await config('adopt-plain', plain), '--out', out]));
+    const oldCa = await cert(join(out, 'ca.crt'));
+    const file = await config('adopt', `${plain}rootCA:\n  pkcs11: { uri: "pkcs11:token=kube-adopt;object=root" }\n`);
+    const env = { ...token.env, KUBE_PKI_CA_PIN_FILE: token.pinFile };
+    const before = await snapshot(out);
+    const early = await kubePki(['gen', '--config', file, '--out', out], { env });
+    expect(early.exitCode).toBe(2);
+    expect(early.stderr).toMatch(/root-ca\.crt is not there: the root CA key is in the token pkcs11:token=kube-adopt;object=root; make its certificate first with kube-pki root init/);
+    expect(await snapshot(out)).toEqual(before);
+    ok(await kubePki(['root', 'init', '--config', file, '--out', out], { env }));
+    const refused = await kubePki(['gen', '--config', file, '--out', out], { env });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/kube-pki rotate-ca start --ca-pin-file FILE does it without an outage/);
+    for (const phase of ['start', 'reissue', 'finish']) ok(await kubePki(['rotate-ca', phase, '--config', file, '--out', out], { env }));
+    const root = await cert(join(out, 'root-ca.crt'));
+    const ca = await cert(join(out, 'ca.crt'));
+    expect(ca.fingerprint256).not.toBe(oldCa.fingerprint256);
+    expect(ca.checkIssued(root) && ca.verify(root.publicKey)).toBe(true);
+    const v = await verify(join(out, 'root-ca.crt'), join(out, 'ca.crt'), join(out, 'admin.crt'));
+    expect(v.exitCode, v.stderr).toBe(0);
+  });
+
+  it('rootCA.pkcs11 fields: a URI without key or token, with a query, an unknown attribute; a module that is not there; RSA 2048', async () => {
+    const out = join(dir, 'bad-fields');
+    const pin = join(dir, 'bad-fields.pin');
+    await writeFile(pin, '123456\n', { mode: 0o600 });
+    const cases: [string, RegExp][] = [
+      [HARDWAY('pkcs11:token=kube-root'), /rootCA\.pkcs11\.uri.*must name the key with object=LABEL/],
+      [HARDWAY('pkcs11:object=root-ca'), /rootCA\.pkcs11\.uri.*must name the token/],
+      [HARDWAY('pkcs11:token=a;object=b?module-path=/x.so'), /rootCA\.pkcs11\.uri.*must have no query part/],
+      [HARDWAY('pkcs11:token=a;object=b;colour=red'), /rootCA\.pkcs11\.uri.*unknown attribute "colour"/],
+      [HARDWAY('pkcs11:token=a;object=my key'), /rootCA\.pkcs11\.uri.*must be percent-encoded/],
+      [HARDWAY('pkcs11:token=a;object=b', '{ algorithm: rsa, size: 2048 }'), /rootCA\.pkcs11\.key.*must be one of 3072, 4096/],
+      [HARDWAY('pkcs11:token=a;object=b').replace(SOFTHSM2_MODULE, '/nowhere/libpkcs11.so'), /rootCA\.pkcs11\.module: "\/nowhere\/libpkcs11\.so": no such file/],
+    ];
+    for (const [yaml, message] of cases) {
+      const r = await kubePki(['root', 'init', '--config', await config(`bad-${++traces}`, yaml), '--out', out, '--dry-run', '--ca-pin-file', pin]);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(await snapshot(out)).toEqual(new Map());
+  });
+});

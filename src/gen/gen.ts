@@ -55,7 +55,7 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   // Under a root CA, what the plan asks of the root is checked before anything is written: a CA
   // replacement it implies, its passphrase. Again under the lock, from the folder as it is then.
   const rootChecked = async (plan: Plan): Promise<Plan> => {
-    refuseRootless(plan);
+    refuseRootless(plan, !!instances.rootToken);
     // A dry run too: it must exit as the real run would (no or a wrong passphrase: 2).
     await assertPassphrase(plan, instances, outDir, passphrase);
     // The token: there, the PIN right, the key the root certificate's (exit 2 otherwise, nothing written).
@@ -128,12 +128,13 @@ function chosenCas(instances: Instances, options: GenOptions): ReadonlySet<strin
 }
 
 /** rootCA over CAs that are not the root's: a CA replacement, only with --replace-ca. */
-function refuseRootless(plan: Plan): void {
+function refuseRootless(plan: Plan, inToken: boolean): void {
   if (!plan.rootless?.length) return;
+  const option = inToken ? '--ca-pin-file' : '--ca-passphrase-file';
   throw new UserError(
     `rootCA: ${plan.rootless.join(', ')} ${plan.rootless.length > 1 ? 'are CAs' : 'is a CA'} not signed by the root CA (self-signed, made before rootCA); ` +
       'putting the root over them replaces them: new CA keys, every certificate re-issued, every node updated. ' +
-      'On a running cluster, kube-pki rotate-ca start --ca-passphrase-file FILE does it without an outage (then reissue, finish); ' +
+      `On a running cluster, kube-pki rotate-ca start ${option} FILE does it without an outage (then reissue, finish); ` +
       'gen --replace-ca does it at once (the old files are backed up); nothing was written',
     EXIT.badInput,
   );
