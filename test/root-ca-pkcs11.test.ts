@@ -102,9 +102,11 @@ async function watchWhile<T>(folders: string[], pin: string, rootPublic: () => P
   return { result: await result, watched };
 }
 
+/** The files below a folder; in /dev/shm only kube-pki's own (the engine's configurations), not other programs'. */
 async function listAll(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  return folder === '/dev/shm' ? files.filter((f) => f.includes('kube-pki-engine-')) : files;
 }
 
 let traces = 0;
