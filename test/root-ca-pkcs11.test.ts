@@ -458,3 +458,32 @@ nodes:
     expect(await snapshot(out)).toEqual(new Map());
   });
 });
+
+describe('a long PIN with the characters openssl.cnf and bash treat specially', () => {
+  it('reaches the token whole from gen and from the script (quoted in the engine configuration, never an argument)', async () => {
+    const pin = String.raw`p1n with "quotes" \back\slash $HOME #hash 'single' 0123456789`;
+    const token = await makeToken(dir, 'kube-long', pin);
+    const file = await config('long-pin', HARDWAY('pkcs11:token=kube-long;object=root-ca'));
+    const out = join(dir, 'long-pin');
+    const env = { ...token.env, KUBE_PKI_CA_PIN_FILE: token.pinFile };
+    const init = await traced(['root', 'init', '--config', file, '--out', out], env);
+    ok(init);
+    const run = await traced(['gen', '--config', file, '--out', out], env);
+    ok(run);
+    for (const l of [...init.execs, ...run.execs]) expect(l.includes('#hash'), l.slice(0, 200)).toBe(false);
+    const v = await verify(join(out, 'root-ca.crt'), join(out, 'ca.crt'), join(out, 'admin.crt'));
+    expect(v.exitCode, v.stderr).toBe(0);
+
+    const script = await kubePki(['script', '--config', file], { env });
+    ok(script);
+    expect(script.stdout).not.toContain('#hash');
+    const path = join(dir, 'long-pin.sh');
+    await writeFile(path, script.stdout);
+    const made = join(dir, 'long-pin-scripted');
+    await execa('mkdir', ['-m', '700', made]);
+    const bash = await execa('bash', [path], { cwd: made, reject: false, stdin: 'ignore', all: true, env });
+    expect(bash.exitCode, bash.all).toBe(0);
+    const again = await verify(join(made, 'root-ca.crt'), join(made, 'ca.crt'), join(made, 'admin.crt'));
+    expect(again.exitCode, again.stderr).toBe(0);
+  });
+});
