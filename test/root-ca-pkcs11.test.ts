@@ -487,3 +487,26 @@ describe('a long PIN with the characters openssl.cnf and bash treat specially', 
     expect(again.exitCode, again.stderr).toBe(0);
   });
 });
+
+describe('root init without p11tool', () => {
+  it('exit 2 naming gnutls-bin and --use-existing-key, before anything is made (a dry run too)', async () => {
+    const token = await makeToken(dir, 'kube-nop11', '8080');
+    const file = await config('nop11', HARDWAY('pkcs11:token=kube-nop11;object=root-ca'));
+    const bin = join(dir, 'bin-openssl-only');
+    await execa('mkdir', ['-p', bin]);
+    await execa('ln', ['-s', (await execa('sh', ['-c', 'command -v openssl'])).stdout.trim(), join(bin, 'openssl')]);
+    const out = join(dir, 'nop11');
+    for (const dry of [['--dry-run'], []]) {
+      const r = await execa(process.execPath, [CLI, 'root', 'init', '--config', file, '--out', out, '--ca-pin-file', token.pinFile, ...dry], {
+        reject: false,
+        stdin: 'ignore',
+        env: { ...token.env, CI: '1', PATH: bin },
+        extendEnv: false,
+      });
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/p11tool was not found on PATH: .*apt-get install gnutls-bin.*--use-existing-key; nothing was written/);
+    }
+    expect(await snapshot(out)).toEqual(new Map());
+    expect((await listObjects(token)).some((o) => o.label === 'root-ca')).toBe(false);
+  });
+});

@@ -9,7 +9,7 @@ import type { Plan } from '../model/steps.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor, ownPaths } from '../pki.js';
 import { tokenRootItem } from '../plan/root.js';
-import { generateInToken } from './keygen.js';
+import { assertP11tool, generateInToken } from './keygen.js';
 
 // `kube-pki root init` (docs/pkcs11.md): the root CA key made inside a PKCS#11 token, never on a disk,
 // and its self-signed certificate OUT/root-ca.crt. Made once: a root that exists is never made again.
@@ -84,6 +84,7 @@ export async function rootInit(cluster: Cluster, options: RootInitOptions): Prom
   };
   await exists();
   const key = await tokenKey(access, cluster, options, pin!);
+  if (key === 'absent') assertP11tool();
   const result: RootInitResult = {
     outDir,
     uri: settings.uri,
@@ -105,7 +106,7 @@ export async function rootInit(cluster: Cluster, options: RootInitOptions): Prom
       if ((await tokenKey(access, cluster, options, pin!)) === 'absent') {
         await generateInToken(access, settings.key);
         const made = await tokenPublicKey(access);
-        if ('failure' in made) throw new Error(`the key made in the token cannot be opened: ${tokenFailureMessage(made.failure, access, pin!)}`);
+        if ('failure' in made) throw new UserError(`root init: the key made in the token cannot be opened: ${tokenFailureMessage(made.failure, access, pin!)}`, EXIT.failed);
         assertKeyKind(made.key, settings);
       }
       const reason = result.key === 'made' ? `key made in the PKCS#11 token ${settings.uri}` : `key found in the PKCS#11 token ${settings.uri}`;

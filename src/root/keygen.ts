@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import type { TokenKeySpec } from '../model/cluster.js';
 import { readPinFile, type TokenAccess } from '../exec/token.js';
@@ -8,6 +10,23 @@ import { parsePkcs11Uri, tokenUri } from '../util/pkcs11-uri.js';
 // never extractable. Its PIN goes to p11tool on stdin: p11tool runs in a session of its own (no
 // controlling terminal), where its PIN prompt reads stdin. Not pkcs11-tool: it takes the PIN only as
 // an argument (or from an environment variable), and reads a prompt only from a terminal.
+
+const MISSING =
+  'p11tool was not found on PATH: it makes the root key inside the token (Debian/Ubuntu: apt-get install gnutls-bin); or make the key with the token\'s own tools and run kube-pki root init --use-existing-key';
+
+/** Before anything is made (a dry run too): p11tool must be there to make the key. */
+export function assertP11tool(): void {
+  const found = (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    if (!dir || !isAbsolute(dir)) return false;
+    try {
+      accessSync(join(dir, 'p11tool'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!found) throw new UserError(`${MISSING}; nothing was written`, EXIT.badInput);
+}
 
 /** p11tool's words for the key. */
 const keyArgs = (key: TokenKeySpec): string[] =>
@@ -41,13 +60,10 @@ export async function generateInToken(access: TokenAccess, key: TokenKeySpec): P
     child.on('close', (code) => resolve({ code, stderr: Buffer.concat(stderr).toString('utf8'), missing: false }));
   });
   if (result.missing)
-    throw new UserError(
-      'p11tool was not found on PATH: it makes the root key inside the token (Debian/Ubuntu: apt-get install gnutls-bin); or make the key with the token\'s own tools and run kube-pki root init --use-existing-key',
-      EXIT.badInput,
-    );
+    throw new UserError(MISSING, EXIT.badInput);
   if (result.code !== 0) {
     // p11tool's messages name the token and the failure, never the PIN (it was on stdin).
     const said = result.stderr.split('\n').filter((l) => l.trim() && !/^(Enter PIN|warning: no --outfile)/.test(l.trim())).slice(-3).join(' | ');
-    throw new Error(`p11tool could not make the ${key.algorithm === 'rsa' ? `RSA ${key.size}` : `ECDSA ${key.curve}`} key in the token (does it support this kind?): ${said}`);
+    throw new UserError(`p11tool could not make the ${key.algorithm === 'rsa' ? `RSA ${key.size}` : `ECDSA ${key.curve}`} key in the token (does it support this kind? set rootCA.pkcs11.key, or make the key with the token's own tools and use --use-existing-key): ${said}`, EXIT.failed);
   }
 }
