@@ -393,7 +393,7 @@ describe('what to fix: a wrong PIN, a missing token, a wrong object, a key of th
     await makeKeyWithTokenTools(token, 'piv-like', 'EC:secp384r1');
     const f = await config('existing', HARDWAY('pkcs11:token=kube-err;object=piv-like', '{ algorithm: ecdsa, curve: P-384 }'));
     const refusedInit = await kubePki(['root', 'init', '--config', f, '--out', fresh, '--ca-pin-file', token.pinFile], { env: token.env });
-    expect(refusedInit.exitCode).toBe(2);
+    expect(refusedInit.exitCode, `${refusedInit.signal ?? ''} ${refusedInit.stdout}\n${refusedInit.stderr}`).toBe(2);
     expect(refusedInit.stderr).toMatch(/already holds .*ECDSA P-384.*--use-existing-key/);
     const used = await kubePki(['root', 'init', '--config', f, '--out', fresh, '--ca-pin-file', token.pinFile, '--use-existing-key'], { env: token.env });
     ok(used);

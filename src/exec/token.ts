@@ -9,6 +9,7 @@ import type { Instances } from '../model/instances.js';
 import { usesToken, type Plan } from '../model/steps.js';
 import { PKCS11_ENGINE } from '../openssl/commands.js';
 import { spawnOpenssl } from '../openssl/spawn.js';
+import { spkiKind } from '../util/spki.js';
 
 // The root CA key in a PKCS#11 token (rootCA.pkcs11, docs/pkcs11.md). Its PIN is the first line of a
 // file the user names; kube-pki reads it only to hand it to openssl's pkcs11 engine through a pipe
@@ -173,12 +174,13 @@ export async function tokenPublicKey(access: TokenAccess): Promise<{ key: KeyObj
   return { failure: tokenFailure(r.stderr), stderr: r.stderr };
 }
 
+const der = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+
 /** What kind of key it is, in the description's words; null when the token holds a kind kube-pki does not use. */
 export function keyKind(key: KeyObject): TokenKeySpec | null {
-  const d = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'rsa' && (d.modulusLength === 3072 || d.modulusLength === 4096)) return { algorithm: 'rsa', size: d.modulusLength };
-  if (key.asymmetricKeyType === 'ec' && d.namedCurve === 'prime256v1') return { algorithm: 'ecdsa', curve: 'P-256' };
-  if (key.asymmetricKeyType === 'ec' && d.namedCurve === 'secp384r1') return { algorithm: 'ecdsa', curve: 'P-384' };
+  const k = spkiKind(der(key));
+  if (k?.algorithm === 'rsa' && (k.bits === 3072 || k.bits === 4096)) return { algorithm: 'rsa', size: k.bits };
+  if (k?.algorithm === 'ec' && k.pointFits && (k.curve === 'P-256' || k.curve === 'P-384')) return { algorithm: 'ecdsa', curve: k.curve };
   return null;
 }
 
@@ -187,8 +189,11 @@ export const keyKindText = (k: TokenKeySpec) => (k.algorithm === 'rsa' ? `RSA ${
 function describeKey(key: KeyObject): string {
   const kind = keyKind(key);
   if (kind) return keyKindText(kind);
-  const d = key.asymmetricKeyDetails ?? {};
-  return `${key.asymmetricKeyType ?? 'unknown'}${d.modulusLength ? ` ${d.modulusLength}` : d.namedCurve ? ` ${d.namedCurve}` : ''}`;
+  const k = spkiKind(der(key));
+  if (k?.algorithm === 'rsa') return `RSA ${k.bits}`;
+  if (k?.algorithm === 'ec' && !k.pointFits && (k.curve === 'P-256' || k.curve === 'P-384'))
+    return `ECDSA ${k.curve} with a public point that is not on its curve (the token gave the private key another key's public half: give each key pair its own CKA_ID, e.g. pkcs11-tool --id)`;
+  return k?.algorithm === 'ec' ? `ECDSA ${k.curve}` : (key.asymmetricKeyType ?? 'a key of an unknown kind');
 }
 
 /** Exit 2 when the key is not of the kind rootCA.pkcs11.key names (a key made by the token's own tools, or the wrong object). */
@@ -227,7 +232,6 @@ export async function assertToken(plan: Plan, instances: Instances, outDir: stri
   assertKeyKind(opened.key, settings);
   const certPem = await readIfExists(join(outDir, root.certPath));
   if (certPem) {
-    const der = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
     let same = true;
     try {
       same = der(opened.key).equals(der(new X509Certificate(certPem).publicKey));

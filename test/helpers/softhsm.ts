@@ -61,11 +61,16 @@ export async function listObjects(token: TestToken): Promise<TokenObject[]> {
   return objects;
 }
 
-/** Makes a key pair in the token with pkcs11-tool, as a token's own tools would (for --use-existing-key). */
+/**
+ * Makes a key pair in the token with pkcs11-tool, as a token's own tools would (for --use-existing-key),
+ * with a CKA_ID of its own as a PIV slot's key has: without one, libp11 may pair the private key with
+ * another key's public half.
+ */
 export async function makeKeyWithTokenTools(token: TestToken, label: string, keyType: string): Promise<void> {
+  const id = Buffer.from(label).toString('hex');
   const r = await execa(
     'pkcs11-tool',
-    ['--module', SOFTHSM2_MODULE, '--token-label', token.label, '--login', '--pin', token.pin, '--keypairgen', '--key-type', keyType, '--label', label, '--usage-sign', '--sensitive', '--private'],
+    ['--module', SOFTHSM2_MODULE, '--token-label', token.label, '--login', '--pin', token.pin, '--keypairgen', '--key-type', keyType, '--label', label, '--id', id, '--usage-sign', '--sensitive', '--private'],
     { env: token.env, reject: false, stdin: 'ignore', all: true },
   );
   expect(r.exitCode, r.all).toBe(0);
