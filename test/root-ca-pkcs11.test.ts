@@ -213,6 +213,18 @@ describe('a root CA in a SoftHSM2 token (hardway, ECDSA P-256)', () => {
     const check = await kubePki(['check', '--config', file, '--out', out, '--json'], { env: token.env });
     ok(check);
     expect(check.stdout).toContain(`the root CA key is in the PKCS#11 token ${URI}`);
+    // A root-ca.key file beside a token root: check reports it, gen refuses to run (nothing written).
+    const stray = join(out, 'root-ca.key');
+    await execa('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', stray], { stdin: 'ignore' });
+    const flagged = await kubePki(['check', '--config', file, '--out', out], { env: token.env });
+    expect(flagged.exitCode).toBe(1);
+    expect(flagged.stdout).toMatch(/root-ca\.key: rootCA\.pkcs11 keeps the root CA key in the token/);
+    const before = await snapshot(out);
+    const gen = await kubePki(['gen', '--config', file, '--out', out, '--ca-pin-file', token.pinFile], { env: token.env });
+    expect(gen.exitCode).toBe(2);
+    expect(gen.stderr).toMatch(/root-ca\.key is in the output folder, but rootCA\.pkcs11 puts the root CA key in the token/);
+    expect(await snapshot(out)).toEqual(before);
+    await execa('rm', [stray]);
   });
 
   it('root init again: exit 2, the root exists; without --use-existing-key a key of that name is never certified', async () => {

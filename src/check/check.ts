@@ -232,6 +232,15 @@ async function keyRows(
       );
     }
   }
+  // A root in a token has no key file: one in the folder is a copy that should not exist (gen refuses it).
+  const rootKey = instances.root && instances.rootToken ? normalize(instances.root.keyPath) : undefined;
+  if (rootKey && scanned.keys.some((f) => normalize(f) === rootKey))
+    rows.set(
+      rootKey,
+      fileRow(instances.root!.keyPath, instances.root!.name, [
+        problem('error', 'root-key-file-with-token', `${instances.root!.keyPath}: rootCA.pkcs11 keeps the root CA key in the token ${instances.rootToken!.uri}, so no file may hold one: move it away (gen refuses to run beside it)`),
+      ]),
+    );
   return [...rows.values()];
 }
 
