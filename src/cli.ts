@@ -21,11 +21,12 @@ import * as systemd from './cli/commands/systemd.js';
 import * as kubeconfig from './cli/commands/kubeconfig.js';
 import * as token from './cli/commands/token.js';
 import * as approveCsrs from './cli/commands/approve-csrs.js';
+import * as root from './cli/commands/root.js';
 import * as rotateEncryptionKey from './cli/commands/rotate-encryption-key.js';
 
 // Each command lives in src/cli/commands/<name>.ts and registers itself; its work is imported
 // lazily so that `gen` does not pay for loading ssh2 and the rest.
-const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, rotateSa, manifests, alerts, systemd, kubeconfig, token, approveCsrs, rotateEncryptionKey];
+const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, rotateSa, manifests, alerts, systemd, kubeconfig, token, approveCsrs, rotateEncryptionKey, root];
 
 export function buildProgram(): Command {
   const program = new Command()

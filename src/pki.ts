@@ -24,7 +24,7 @@ export async function planFor(
 
 /** The plan for an empty folder: what `script` prints. */
 export function freshPlan(cluster: Cluster): Plan {
-  return planPki(cluster.profile, instancesFor(cluster));
+  return planPki(cluster.profile, instancesFor(cluster), undefined, { certifyTokenRoot: true });
 }
 
 /** Every file the PKI of these instances holds, relative to its folder: what marks a folder as kube-pki's. */

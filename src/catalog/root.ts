@@ -23,8 +23,8 @@ export const rootCaSpec: CertSpec = {
   explain: {
     purpose:
       'The single root CA, kept by the administrator: it signs the cluster\'s CAs as intermediates (pathlen:0, so they ' +
-      'sign leaves only) and nothing else. Its key is encrypted at rest, never copied into a node\'s tree, never distributed, ' +
-      'never in a kubeconfig; gen needs it (and its passphrase) only to make or replace an intermediate. Its certificate is ' +
+      'sign leaves only) and nothing else. Its key is encrypted at rest (or never leaves a PKCS#11 token: rootCA.pkcs11), never copied into a node\'s tree, never distributed, ' +
+      'never in a kubeconfig; gen needs it (and its passphrase or PIN) only to make or replace an intermediate. Its certificate is ' +
       'the anchor for OpenSSL-based tools (openssl verify -CAfile root-ca.crt -untrusted <intermediate>); the components ' +
       'trust only their own intermediate, so one CA\'s certificates never open another\'s door.',
     subject: 'The CN (rootCA.commonName) only names the root; nothing authorizes on it.',

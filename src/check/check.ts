@@ -240,6 +240,15 @@ async function keyRows(
       );
     }
   }
+  // A root in a token has no key file: one in the folder is a copy that should not exist (gen refuses it).
+  const rootKey = instances.root && instances.rootToken ? normalize(instances.root.keyPath) : undefined;
+  if (rootKey && scanned.keys.some((f) => normalize(f) === rootKey))
+    rows.set(
+      rootKey,
+      fileRow(instances.root!.keyPath, instances.root!.name, [
+        problem('error', 'root-key-file-with-token', `${instances.root!.keyPath}: rootCA.pkcs11 keeps the root CA key in the token ${instances.rootToken!.uri}, so no file may hold one: move it away (gen refuses to run beside it)`),
+      ]),
+    );
   return [...rows.values()];
 }
 
@@ -310,6 +319,9 @@ function matchNotes(m: { instance: { name: string } | null; by: 'file' | 'cn' | 
 
 /** A catalog CA without its key: lost (error) or external (a note saying what that costs). */
 async function caKeyAbsent(inst: CertInstance, pem: Buffer, ctx: Context): Promise<Problem> {
+  const token = inst === ctx.instances.root ? ctx.instances.rootToken : undefined;
+  if (token)
+    return problem('note', 'root-key-in-token', `the root CA key is in the PKCS#11 token ${token.uri} (module ${token.module ?? 'SoftHSM2\'s'}), not in a file: it signs intermediates only there (gen, rotate-ca start with --ca-pin-file)`);
   const lost = inst.declaredExternal || inst === ctx.instances.root ? null : await heldKeyEvidence(ctx.outDir, ctx.instances, inst, pem);
   if (lost)
     return problem(

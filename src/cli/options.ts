@@ -18,3 +18,8 @@ export const caPassphraseOption = () =>
 
 /** A repeatable option's values, in order. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+export const caPinOption = () =>
+  new Option(
+    '--ca-pin-file <file>',
+    "the file whose first line is the user PIN of the token that holds the root CA key (rootCA.pkcs11); default $KUBE_PKI_CA_PIN_FILE. Needed only when the root signs something",
+  );

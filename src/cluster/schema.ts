@@ -5,7 +5,8 @@ import en from 'zod/v4/locales/en.js';
 import { hostProblem, isDnsName, isNodeName, isPlainPath, isUserName } from './names.js';
 import { canonicalIp, parseCidr } from '../util/ip.js';
 import { ENCRYPTION_PROVIDERS } from '../model/encryption.js';
-import { CURVES, KUBEADM_LAYOUTS, PROFILES, ROLES, RSA_SIZES, type KeySpec, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
+import { pkcs11UriProblem } from '../util/pkcs11-uri.js';
+import { CURVES, KUBEADM_LAYOUTS, PROFILES, ROLES, RSA_SIZES, TOKEN_RSA_SIZES, type KeySpec, type Pkcs11Settings, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
 
 z.config(en());
 
@@ -58,11 +59,37 @@ const commonName = z
   .string()
   .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,63}$/, { error: 'must be 1 to 64 letters, digits, spaces or . _ : - (starting with a letter or digit)' }));
 
+/** The root key in a PKCS#11 token (docs/pkcs11.md): the kinds tokens make, ECDSA P-256 unless told. */
+export const pkcs11Schema = z.strictObject({
+  module: z.optional(
+    checkedWith((v) => (!isPlainPath(v) ? 'is not a usable file path' : v.startsWith('/') ? null : 'must be an absolute path to the token\'s PKCS#11 module (a .so file)')),
+  ),
+  uri: checkedWith(pkcs11UriProblem),
+  key: z._default(
+    z.discriminatedUnion(
+      'algorithm',
+      [
+        z.strictObject({
+          algorithm: z.literal('rsa'),
+          size: z.union(TOKEN_RSA_SIZES.map((n) => z.literal(n)), { error: `must be one of ${TOKEN_RSA_SIZES.join(', ')} for a root key in a token` }),
+        }),
+        z.strictObject({
+          algorithm: z.literal('ecdsa'),
+          curve: z._default(z.enum(CURVES, { error: `must be one of ${CURVES.join(', ')}` }), 'P-256'),
+        }),
+      ],
+      { error: 'algorithm must be rsa or ecdsa' },
+    ),
+    { algorithm: 'ecdsa', curve: 'P-256' },
+  ),
+});
+
 /** The single root CA over the cluster's CAs (README "A root CA"); absent: the CAs are self-signed, as before. */
 export const rootCaSchema = z.strictObject({
   commonName: z._default(commonName, 'kubernetes-root-ca'),
   validityDays: z._default(days, 7300),
   encrypt: z._default(z.boolean({ error: 'must be true or false' }), true),
+  pkcs11: z.optional(pkcs11Schema),
 });
 
 /**
@@ -161,4 +188,5 @@ export type SchemaMatchesModel = [
   Holds<Same<ClusterParsed['nodes'][number]['role'], Role>>,
   Holds<Same<z.output<typeof sshSchema>, SshSettings>>,
   Holds<Same<z.output<typeof rootCaSchema>, RootCaSettings>>,
+  Holds<Same<z.output<typeof pkcs11Schema>, Pkcs11Settings>>,
 ];

@@ -15,6 +15,7 @@ import { showProgress } from '../tasks/progress.js';
 import type { Instances } from '../model/instances.js';
 import { assertNothingUnfinished, type Operation } from './unfinished.js';
 import { recordHeldKeys } from './held-keys-record.js';
+import type { TokenAccess } from './token.js';
 
 /** One folder whatever its spelling (".", "./e2/", a link to it): the rules below judge the folder, not the text. */
 const realFolder = (path: string) => realpath(path).catch(() => resolve(path));
@@ -115,6 +116,8 @@ export async function runLocked(
     silent: boolean;
     now?: Date;
     passphraseFile?: string;
+    /** The root CA key in a PKCS#11 token, as the plan's check (assertToken, under the lock too) found it. */
+    token?: () => TokenAccess | undefined;
     after?: (plan: Plan, errors: Map<string, string>) => Promise<void>;
   },
 ): Promise<Map<string, string>> {
@@ -127,7 +130,7 @@ export async function runLocked(
     await recordHeldKeys(outDir, options.instances);
     // Planning under the lock: what another run just wrote is seen, never overwritten by a stale plan.
     const plan = typeof planned === 'function' ? await planned() : planned;
-    const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency, options.passphraseFile));
+    const running = startPlan(plan, runContext(outDir, options.now ?? new Date(), options.concurrency, options.passphraseFile, options.token?.()));
     await showProgress(plan, running, { silent: options.silent });
     for (const [name, p] of running) await p.catch((err: Error) => errors.set(name, err.message));
     await clearLeftovers(outDir);

@@ -8,7 +8,8 @@ import { installTogether, type Staged } from './install-together.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { runOpenssl } from '../openssl/run.js';
 import { MODE, TMP_DIR } from '../model/files.js';
-import type { Arg, Plan, PlanItem, Step } from '../model/steps.js';
+import { usesToken, type Arg, type Plan, type PlanItem, type Step } from '../model/steps.js';
+import { engineConfigFor, type TokenAccess } from './token.js';
 import { limiter } from '../util/limit.js';
 import { pemBundle } from '../util/pem.js';
 import { parseEncryptionConfig, renderEncryptionConfig, type EncryptionKey } from '../encryption/config.js';
@@ -27,12 +28,24 @@ export interface RunContext {
   window: number;
   /** Absolute path of the root CA key's passphrase file: openssl reads it (-passin/-passout file:). */
   passphraseFile?: string;
+  /** The root CA key in a PKCS#11 token: module, URI, PIN file (checked by assertToken before the run). */
+  token?: TokenAccess;
+  /** One signature at a time in the token: a YubiKey or an HSM partition serves one session well, not ten. */
+  tokenLane: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
-export function runContext(outDir: string, now = new Date(), concurrency = availableParallelism(), passphraseFile?: string): RunContext {
+export function runContext(outDir: string, now = new Date(), concurrency = availableParallelism(), passphraseFile?: string, token?: TokenAccess): RunContext {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const cpus = Math.max(1, concurrency);
-  return { outDir, backupDir: join(outDir, `backup-${stamp}`), cpu: limiter(cpus), window: cpus * 8, ...(passphraseFile ? { passphraseFile } : {}) };
+  return {
+    outDir,
+    backupDir: join(outDir, `backup-${stamp}`),
+    cpu: limiter(cpus),
+    window: cpus * 8,
+    tokenLane: limiter(1),
+    ...(passphraseFile ? { passphraseFile } : {}),
+    ...(token ? { token } : {}),
+  };
 }
 
 /** A positive 128-bit serial (RFC 5280 allows up to 20 octets); the top bit is cleared to stay positive. */
@@ -53,6 +66,7 @@ function resolveArg(arg: Arg, ctx: RunContext, tmp: string): string {
     if (!ctx.passphraseFile) throw new Error('the root CA key needs its passphrase file (--ca-passphrase-file)');
     return `file:${ctx.passphraseFile}`;
   }
+  if ('token' in arg) return arg.token;
   return randomSerial();
 }
 
@@ -73,6 +87,14 @@ async function runStep(step: Step, ctx: RunContext, tmp: string, staged: Staged[
       return;
     case 'openssl': {
       const args = step.args.map((a) => resolveArg(a, ctx, tmp));
+      if (usesToken(step)) {
+        // Checked before the run starts (exit 2, nothing written); this is the last line of defence.
+        const token = ctx.token;
+        if (!token) throw new Error('the root CA key in the token needs its PIN file (--ca-pin-file)');
+        const signed = () => ctx.tokenLane(async () => runOpenssl(args, tmp, { engineConf: await engineConfigFor(token) }));
+        await (core === 'held' ? signed() : ctx.cpu(signed, core === 'urgent'));
+        return;
+      }
       const run = () => runOpenssl(args, tmp, { retries: KEY_GENERATION.has(args[0]!) ? 1 : 0 });
       await (core === 'held' ? run() : ctx.cpu(run, core === 'urgent'));
       return;

@@ -30,7 +30,7 @@ async function assertOneRollingRestart(outDir: string, instances: Instances, ope
 }
 
 /** A command that changes the PKI folder (or the nodes from it), as its user typed it. */
-export type Operation = 'gen' | 'gen --replace-ca' | 'renew' | 'csr' | 'distribute' | `rotate-ca ${string}` | `rotate-encryption-key ${string}` | `rotate-sa ${string}`;
+export type Operation = 'gen' | 'gen --replace-ca' | 'renew' | 'csr' | 'distribute' | 'root init' | `rotate-ca ${string}` | `rotate-encryption-key ${string}` | `rotate-sa ${string}`;
 
 /** Operations that sign with a CA or re-embed one: they would cut a rotation's overlap in two. */
 const SIGNS_ACROSS_A_ROTATION: readonly Operation[] = ['gen', 'gen --replace-ca', 'renew'];

@@ -87,7 +87,7 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
   const all = rootNamed(instances, name) ?? requireCerts(instances, name, 'explain', [...(instances.root ? [instances.root] : []), ...instances.certs]);
   const cert: CertInstance = all[0]!;
   const embedding = instances.kubeconfigs.filter((k) => k.certName === cert.name);
-  const item = planPki(cluster.profile, instances).items.find((i) => i.name === cert.name && (i.group === 'ca' || i.group === 'cert'))!;
+  const item = planPki(cluster.profile, instances, undefined, { certifyTokenRoot: true }).items.find((i) => i.name === cert.name && (i.group === 'ca' || i.group === 'cert'))!;
   const steps = [...item.keySteps, ...item.steps];
   const cnf = steps.find((s) => s.op === 'write');
   const facts = await factsOnDisk(join(resolve(out), cert.certPath));
@@ -130,7 +130,8 @@ export async function explainCert(cluster: Cluster, name: string, out: string): 
       extendedKeyUsage: meanings(usages.extendedKeyUsage),
     },
     files: [
-      explainedFile(cluster, instances, cert.keyPath, MODE.secret, 'private key', placementNodes(cluster, spec.keyTo, cert.node)),
+      // A root in a token has no key file: the topology says where its key is.
+      ...(cert === instances.root && instances.rootToken ? [] : [explainedFile(cluster, instances, cert.keyPath, MODE.secret, 'private key', placementNodes(cluster, spec.keyTo, cert.node))]),
       explainedFile(cluster, instances, cert.certPath, MODE.public, 'certificate', placementNodes(cluster, spec.crtTo, cert.node)),
       ...embedding.map((k) =>
         explainedFile(cluster, instances, k.path, MODE.secret, `kubeconfig (embeds the certificate, its key and the CA; server ${k.server})`, kubeconfigNodes(cluster, k)),
@@ -156,9 +157,11 @@ function rootNamed(instances: Instances, name: string): CertInstance[] | undefin
 function rootTopology(instances: Instances): string[] {
   const root = instances.root!;
   const cas = instances.certs.filter((c) => c.root);
-  const lines = [
-    `${root.certPath}  CN=${root.subject.cn}, ${plural(root.days, 'day')}, self-signed; key ${root.keyPath}: ${instances.rootEncrypt ? 'encrypted (AES-256, PKCS#8)' : 'NOT encrypted (rootCA.encrypt: false)'}, the admin's folder only`,
-  ];
+  const token = instances.rootToken;
+  const keyText = token
+    ? `key in the PKCS#11 token ${token.uri} (module ${token.module ?? 'SoftHSM2\'s'}): made there, never exported; no file holds it`
+    : `key ${root.keyPath}: ${instances.rootEncrypt ? 'encrypted (AES-256, PKCS#8)' : 'NOT encrypted (rootCA.encrypt: false)'}, the admin's folder only`;
+  const lines = [`${root.certPath}  CN=${root.subject.cn}, ${plural(root.days, 'day')}, self-signed; ${keyText}`];
   cas.forEach((ca, i) => {
     const last = i === cas.length - 1;
     const leaves = instances.certs.filter((c) => c.caName === ca.name).length;
@@ -169,7 +172,9 @@ function rootTopology(instances: Instances): string[] {
     'Trust: each component trusts its own intermediate (ca.crt, etcd/ca.crt, front-proxy-ca.crt hold the intermediate only), so a',
     'certificate of one CA never opens another\'s door. The root certificate is for tools that need a self-signed anchor:',
     `  openssl verify -CAfile ${root.certPath} -untrusted ${cas[0]?.certPath ?? 'ca.crt'} <leaf.crt>`,
-    'The root signs only intermediates: gen needs it (with --ca-passphrase-file) to make or replace one (gen --replace-ca --ca NAME); renew never does.',
+    token
+      ? 'The root signs only intermediates, through the token: gen needs it (attached, with --ca-pin-file) to make or replace one (gen --replace-ca --ca NAME, rotate-ca start); renew never does. kube-pki root init made it.'
+      : 'The root signs only intermediates: gen needs it (with --ca-passphrase-file) to make or replace one (gen --replace-ca --ca NAME); renew never does.',
   );
   return lines;
 }

@@ -4,6 +4,7 @@ import { TMP_DIR } from '../model/files.js';
 import type { Cluster } from '../model/cluster.js';
 import { EXIT, UserError } from '../errors.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
+import { assertToken, pinFile, type TokenAccess } from '../exec/token.js';
 import { clearCaReplacement, recordCaReplacement, unfinishedCaReplacement } from '../exec/replacing-ca.js';
 import type { Instances } from '../model/instances.js';
 import { assertOutDir, outDirNotes, privateOutDir, runLocked } from '../exec/run-locked.js';
@@ -24,6 +25,8 @@ export interface GenOptions {
   ca?: string[];
   /** The root CA key's passphrase file (else $KUBE_PKI_CA_PASSPHRASE_FILE). */
   caPassphraseFile?: string;
+  /** The PIN file of the token that holds the root CA key (rootCA.pkcs11; else $KUBE_PKI_CA_PIN_FILE). */
+  caPinFile?: string;
   json?: boolean;
   concurrency?: number;
 }
@@ -42,6 +45,8 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   const onlyCas = chosenCas(instances, options);
   const planOptions = { force: !!options.force, replaceCa: !!options.replaceCa, ...(onlyCas ? { onlyCas } : {}) };
   const passphrase = await passphraseFile(options.caPassphraseFile);
+  const pin = await pinFile(options.caPinFile);
+  let token: TokenAccess | undefined;
   await assertOutDir(outDir, ownPaths(instances));
   // A CA replacement (or any re-signing) in the middle of a rotation would break its overlap: refused
   // now, dry run or not, and again under the lock.
@@ -50,9 +55,11 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
   // Under a root CA, what the plan asks of the root is checked before anything is written: a CA
   // replacement it implies, its passphrase. Again under the lock, from the folder as it is then.
   const rootChecked = async (plan: Plan): Promise<Plan> => {
-    refuseRootless(plan);
+    refuseRootless(plan, !!instances.rootToken);
     // A dry run too: it must exit as the real run would (no or a wrong passphrase: 2).
     await assertPassphrase(plan, instances, outDir, passphrase);
+    // The token: there, the PIN right, the key the root certificate's (exit 2 otherwise, nothing written).
+    token = await assertToken(plan, instances, outDir, pin);
     return plan;
   };
   if (cluster.rootCA) await rootChecked((await planFor(cluster, outDir, planOptions, instances)).plan);
@@ -88,6 +95,7 @@ export async function gen(cluster: Cluster, options: GenOptions): Promise<GenRes
       silent: !!options.json,
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(passphrase ? { passphraseFile: passphrase.path } : {}),
+      token: () => token,
       after: async (ran, failed) => {
         if (failed.size === 0 && !ran.items.some((i) => i.action === 'stale')) await clearCaReplacement(outDir);
       },
@@ -120,12 +128,13 @@ function chosenCas(instances: Instances, options: GenOptions): ReadonlySet<strin
 }
 
 /** rootCA over CAs that are not the root's: a CA replacement, only with --replace-ca. */
-function refuseRootless(plan: Plan): void {
+function refuseRootless(plan: Plan, inToken: boolean): void {
   if (!plan.rootless?.length) return;
+  const option = inToken ? '--ca-pin-file' : '--ca-passphrase-file';
   throw new UserError(
     `rootCA: ${plan.rootless.join(', ')} ${plan.rootless.length > 1 ? 'are CAs' : 'is a CA'} not signed by the root CA (self-signed, made before rootCA); ` +
       'putting the root over them replaces them: new CA keys, every certificate re-issued, every node updated. ' +
-      'On a running cluster, kube-pki rotate-ca start --ca-passphrase-file FILE does it without an outage (then reissue, finish); ' +
+      `On a running cluster, kube-pki rotate-ca start ${option} FILE does it without an outage (then reissue, finish); ` +
       'gen --replace-ca does it at once (the old files are backed up); nothing was written',
     EXIT.badInput,
   );

@@ -31,6 +31,22 @@ export interface RootCaSettings {
   commonName: string;
   validityDays: number;
   encrypt: boolean;
+  /** The root key lives in a PKCS#11 token (HSM, YubiKey, SoftHSM2), never in a file (docs/pkcs11.md). */
+  pkcs11?: Pkcs11Settings | undefined;
+}
+
+/** Root keys a token is asked to make: what YubiKeys and network HSMs have in common. */
+export const TOKEN_RSA_SIZES = [3072, 4096] as const;
+export type TokenKeySpec = { algorithm: 'rsa'; size: (typeof TOKEN_RSA_SIZES)[number] } | { algorithm: 'ecdsa'; curve: (typeof CURVES)[number] };
+
+/** `rootCA.pkcs11`: which module opens the token, which object is the root key, what kind of key it is. */
+export interface Pkcs11Settings {
+  /** The token's PKCS#11 module; absent: SoftHSM2's, where it is installed. */
+  module?: string | undefined;
+  /** RFC 7512 URI of the key: pkcs11:token=…;object=… (no PIN in it: that comes from --ca-pin-file). */
+  uri: string;
+  /** The key root init makes, and the kind a key found in the token must be. */
+  key: TokenKeySpec;
 }
 
 export interface ClusterNode {

@@ -1,5 +1,5 @@
 import type { CertSpec, KeyPairSpec, KubeconfigSpec } from './catalog.js';
-import type { ClusterNode, KeySpec } from './cluster.js';
+import type { ClusterNode, KeySpec, Pkcs11Settings } from './cluster.js';
 import type { Usages } from './usages.js';
 import type { EncryptionInstance } from './encryption.js';
 
@@ -92,6 +92,8 @@ export interface Instances {
   root?: CertInstance;
   /** rootCA.encrypt: a new root key is written encrypted. */
   rootEncrypt?: boolean;
+  /** rootCA.pkcs11: the root key is in this token, not in root-ca.key. */
+  rootToken?: Pkcs11Settings;
   keyPairs: KeyPairInstance[];
   kubeconfigs: KubeconfigInstance[];
   /** Copies of shared files into node trees; empty for the flat layout. */

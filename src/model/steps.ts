@@ -10,13 +10,19 @@ import type { EncryptionKeyRef, EncryptionProvider } from './encryption.js';
  *   { passphrase } the root CA key's passphrase as openssl reads it from a file ("file:PATH"): the
  *               executor names the file the user gave, the script the file KUBE_PKI_CA_PASSPHRASE_FILE
  *               names. The passphrase itself is never an argument.
+ *   { token }   the root CA key in a PKCS#11 token, by its URI (rootCA.pkcs11.uri): openssl signs
+ *               through its pkcs11 engine, which gets the module and the PIN from a configuration
+ *               the executor (or the script) hands it on file descriptor 3. No PIN in the URI.
  */
-export type Arg = string | { in: string } | { out: string } | { serial: true } | { passphrase: true };
+export type Arg = string | { in: string } | { out: string } | { serial: true } | { passphrase: true } | { token: string };
 
 export const PASSPHRASE: Arg = { passphrase: true };
 
 /** Does the step need the root key's passphrase? */
 export const usesPassphrase = (step: Step): boolean => step.op === 'openssl' && step.args.some((a) => typeof a === 'object' && 'passphrase' in a);
+
+/** Does the step sign with the root key in a PKCS#11 token (and so need its PIN)? */
+export const usesToken = (step: Step): boolean => step.op === 'openssl' && step.args.some((a) => typeof a === 'object' && 'token' in a);
 
 export type Step =
   | { op: 'write'; file: string; content: string }

@@ -17,9 +17,16 @@ export function genKeyArgs(key: KeySpec, out: Arg, encrypt?: Arg): Arg[] {
   return ['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${key.curve}`, ...(encrypt ? ['-aes-256-cbc', '-pass', encrypt] : []), '-out', out];
 }
 
+/** A key held by a PKCS#11 token ({ token: URI }): openssl reaches it through its pkcs11 engine. */
+const inToken = (key: Arg): boolean => typeof key === 'object' && 'token' in key;
+
+/** The engine that signs with a key in a token (libp11's, Debian libengine-pkcs11-openssl). */
+export const PKCS11_ENGINE = 'pkcs11';
+
 /** Step 2: the certificate signing request; `passin` opens an encrypted key. */
 export function csrArgs(o: { key: Arg; subject: { cn: string; o: string[] }; csr: Arg; cnf: Arg; passin?: Arg }): Arg[] {
-  return ['req', '-new', '-key', o.key, ...(o.passin ? ['-passin', o.passin] : []), '-subj', subjectArg(o.subject), '-out', o.csr, '-config', o.cnf];
+  const engine = inToken(o.key) ? ['-engine', PKCS11_ENGINE, '-keyform', 'engine'] : [];
+  return ['req', '-new', ...engine, '-key', o.key, ...(o.passin ? ['-passin', o.passin] : []), '-subj', subjectArg(o.subject), '-out', o.csr, '-config', o.cnf];
 }
 
 /** Step 3: the certificate, signed by a CA, or by its own key for a self-signed CA. */
@@ -33,7 +40,10 @@ export function signArgs(o: {
   /** Opens the signing key when it is encrypted (the root CA's). */
   passin?: Arg;
 }): Arg[] {
-  const signer = 'selfKey' in o.signer ? ['-signkey', o.signer.selfKey] : ['-CA', o.signer.caCrt, '-CAkey', o.signer.caKey];
+  const signer: Arg[] =
+    'selfKey' in o.signer
+      ? ['-signkey', o.signer.selfKey, ...(inToken(o.signer.selfKey) ? ['-keyform', 'engine', '-engine', PKCS11_ENGINE] : [])]
+      : ['-CA', o.signer.caCrt, '-CAkey', o.signer.caKey, ...(inToken(o.signer.caKey) ? ['-CAkeyform', 'engine', '-engine', PKCS11_ENGINE] : [])];
   if (o.passin) signer.push('-passin', o.passin);
   return [
     'x509', '-req', '-in', o.csr, ...signer, '-out', o.crt, '-days', String(o.days), '-sha256',

@@ -11,11 +11,11 @@ const STDERR_FILE = '.openssl-stderr';
  * Runs openssl with an argument array (never a shell string) in `cwd`, a private temporary folder;
  * throws with openssl's own words on failure. `retries`: how many times a failed run is tried again.
  */
-export async function runOpenssl(args: string[], cwd: string, { retries = 0 } = {}): Promise<void> {
-  const result = await spawnOpenssl(args, cwd, { stderrFile: join(cwd, STDERR_FILE) });
+export async function runOpenssl(args: string[], cwd: string, { retries = 0, engineConf }: { retries?: number; engineConf?: string } = {}): Promise<void> {
+  const result = await spawnOpenssl(args, cwd, { stderrFile: join(cwd, STDERR_FILE), ...(engineConf !== undefined ? { engineConf } : {}) });
   if (result.missing) throw opensslMissing();
   if (result.exitCode === 0) return;
-  if (retries > 0) return runOpenssl(args, cwd, { retries: retries - 1 });
+  if (retries > 0) return runOpenssl(args, cwd, { retries: retries - 1, ...(engineConf !== undefined ? { engineConf } : {}) });
   throw new Error(`openssl ${args[0]} failed (${howItEnded(result)}): ${firstLines(result.stderr)}`);
 }
 

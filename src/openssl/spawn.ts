@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { onExit } from 'signal-exit';
 
@@ -62,6 +63,37 @@ export interface SpawnOptions {
    * Without it, stderr is read through a pipe.
    */
   stderrFile?: string;
+  /**
+   * An openssl configuration handed over on file descriptor 3 (OPENSSL_CONF=/dev/fd/3): the pkcs11
+   * engine's module and PIN, in no argument or environment value (confFd).
+   */
+  engineConf?: string;
+}
+
+/** Where openssl reads `engineConf`: descriptor 3. */
+export const ENGINE_CONF_FD = 3;
+
+/**
+ * A descriptor openssl can open again as /dev/fd/3 and read `content` from: a file in memory (/dev/shm
+ * where there is one), 0600 in a 0700 folder, unlinked before the PIN is written into it, so no name
+ * ever leads to it and nothing of it reaches a disk. (Node's child pipes are socket pairs, which /dev/fd cannot reopen.)
+ */
+function confFd(content: string): number {
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'kube-pki-engine-'));
+  let fd: number;
+  try {
+    fd = openSync(join(dir, 'openssl.cnf'), 'wx+', 0o600);
+  } finally {
+    // Unlinked before anything is written to it: no name ever leads to the PIN.
+    rmSync(dir, { recursive: true, force: true });
+  }
+  try {
+    writeSync(fd, content);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
 }
 
 /** openssl processes under way: killed if kube-pki exits or is killed first (as execa's `cleanup` did). */
@@ -86,20 +118,25 @@ export function stopOpenssl(): void {
 }
 
 /** Runs openssl once; never throws for a failure of openssl itself (the caller words it). */
-export function spawnOpenssl(args: string[], cwd: string, { captureStdout = false, stderrFile }: SpawnOptions = {}): Promise<OpensslResult> {
+export function spawnOpenssl(args: string[], cwd: string, { captureStdout = false, stderrFile, engineConf }: SpawnOptions = {}): Promise<OpensslResult> {
   const binary = opensslBinary();
   if (!binary) return Promise.resolve({ missing: true, exitCode: null, signal: null, stdout: '', stderr: '' });
   const stderrFd = stderrFile === undefined ? undefined : openSync(stderrFile, 'w', 0o600);
   let child: ChildProcess;
+  let engineFd: number | undefined;
   try {
+    engineFd = engineConf === undefined ? undefined : confFd(engineConf);
     child = spawn(binary, args, {
       cwd,
-      env: { ...process.env, ...NO_TRUST_STORE },
-      stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', stderrFd ?? 'pipe'],
+      env: { ...process.env, ...NO_TRUST_STORE, ...(engineFd !== undefined ? { OPENSSL_CONF: `/dev/fd/${ENGINE_CONF_FD}` } : {}) },
+      stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', stderrFd ?? 'pipe', ...(engineFd !== undefined ? [engineFd] : [])],
     });
   } catch (err) {
     if (stderrFd !== undefined) closeSync(stderrFd);
     return Promise.reject(err);
+  } finally {
+    // The child has its own copy now (or none was made): ours goes at once.
+    if (engineFd !== undefined) closeSync(engineFd);
   }
   track(child);
   return new Promise((resolve) => {

@@ -65,7 +65,7 @@ export function resolveInstances(catalog: Catalog, cluster: Cluster): Instances 
   const kubeconfigs = resolveKubeconfigs(catalog, cluster, naming, certs);
   const copies = naming.trees ? sharedCopies(cluster, certs, keyPairs) : [];
   const encryption = encryptionInstance(cluster, naming.trees);
-  const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt } : {}), ...(encryption ? { encryption } : {}) };
+  const instances: Instances = { certs, keyPairs, kubeconfigs, copies, ...(root ? { root, rootEncrypt: cluster.rootCA!.encrypt, ...(cluster.rootCA!.pkcs11 ? { rootToken: cluster.rootCA!.pkcs11 } : {}) } : {}), ...(encryption ? { encryption } : {}) };
   assertNoClashes(cluster, instances);
   return instances;
 }
@@ -85,6 +85,8 @@ function declareExternal(cluster: Cluster, certs: CertInstance[]): CertInstance[
 /** The root CA of `rootCA`, at the top of the output folder in both layouts (never in a node's tree). */
 function rootInstance(cluster: Cluster): CertInstance | undefined {
   if (!cluster.rootCA) return undefined;
+  // A root in a token has its own kind of key (rootCA.pkcs11.key); a root in a file, the cluster's.
+  const key = cluster.rootCA.pkcs11?.key ?? cluster.key;
   return {
     name: rootCaSpec.id,
     spec: rootCaSpec,
@@ -92,10 +94,10 @@ function rootInstance(cluster: Cluster): CertInstance | undefined {
     certPath: `${ROOT_CA_FILE}.crt`,
     subject: { cn: cluster.rootCA.commonName, o: [] },
     sans: { dns: [], ip: [] },
-    usages: usagesFor('ca', cluster.key),
+    usages: usagesFor('ca', key),
     days: cluster.rootCA.validityDays,
     daysField: 'rootCA.validityDays',
-    key: cluster.key,
+    key,
   };
 }
 

@@ -33,6 +33,11 @@ export interface PlanOptions {
   finishCaReplacement?: ReadonlySet<string>;
   /** The time intermediates are made at (checked against the root's end); default now. */
   now?: Date;
+  /**
+   * Under a root in a PKCS#11 token: certify its key when root-ca.crt is not there (`script`, which
+   * starts from nothing; gen leaves that to `root init`).
+   */
+  certifyTokenRoot?: boolean;
 }
 
 
@@ -55,7 +60,7 @@ export function planPki(profile: string, instances: Instances, disk: DiskState =
   const external = new Set(cas.filter((c) => keyless(disk.certs.get(c.name), options, c.name)).map((c) => c.name));
   const unsigned: CertInstance[] = [];
   const otherKeys: CertInstance[] = [];
-  const root = instances.root ? planRoot(instances.root, disk.certs.get(instances.root.name) ?? absent(), instances.rootEncrypt ?? true) : undefined;
+  const root = instances.root ? planRoot(instances.root, disk.certs.get(instances.root.name) ?? absent(), instances.rootEncrypt ?? true, instances.rootToken, !!options.certifyTokenRoot) : undefined;
   if (root) items.push(root.item);
   for (const cert of [...cas, ...leaves]) {
     const state = disk.certs.get(cert.name) ?? absent();

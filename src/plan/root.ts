@@ -3,7 +3,8 @@ import type { CertState, DiskState } from '../inspect/disk.js';
 import { certSteps, type RootSigning } from './cert-steps.js';
 import { DAY_MS } from '../model/time.js';
 import type { CertInstance, Instances } from '../model/instances.js';
-import { PASSPHRASE, type PlanItem } from '../model/steps.js';
+import type { Pkcs11Settings } from '../model/cluster.js';
+import { PASSPHRASE, type Arg, type PlanItem } from '../model/steps.js';
 
 // The root CA of `rootCA` (README "A root CA"): made once, kept, never replaced by gen (a new root is
 // a rotation). It signs the catalog's CAs as intermediates; nothing else. Kept apart from plan.ts so
@@ -25,7 +26,8 @@ export interface PlannedRoot {
  * The root's item. Its key is encrypted (rootCA.encrypt) when made; a key on disk is used as it is,
  * encrypted or not, and its passphrase is then needed for everything it signs.
  */
-export function planRoot(root: CertInstance, state: CertState, encrypt: boolean): PlannedRoot {
+export function planRoot(root: CertInstance, state: CertState, encrypt: boolean, token?: Pkcs11Settings, certifyToken = false): PlannedRoot {
+  if (token) return planTokenRoot(root, state, token, certifyToken);
   const encrypted = state.keyExists ? !!state.keyEncrypted : encrypt;
   const pass = encrypted ? PASSPHRASE : undefined;
   const signing: RootSigning = { name: root.name, certPath: root.certPath, keyPath: root.keyPath, ...(pass ? { passphrase: pass } : {}) };
@@ -37,6 +39,34 @@ export function planRoot(root: CertInstance, state: CertState, encrypt: boolean)
   // A wrong root is never replaced by gen: every intermediate and node would follow it.
   if (state.problems.length) return { item: idle(root, 'stale', [...state.problems, 'the root CA is never replaced by gen']), signing, ...(notAfter ? { notAfter } : {}) };
   return { item: idle(root, 'keep', ['kept']), signing, ...(notAfter ? { notAfter } : {}) };
+}
+
+/** The root of rootCA.pkcs11: its key in the token, its certificate made by `root init`, never by gen. */
+function planTokenRoot(root: CertInstance, state: CertState, token: Pkcs11Settings, certify: boolean): PlannedRoot {
+  const signing: RootSigning = { name: root.name, certPath: root.certPath, keyPath: root.keyPath, token: tokenArg(token) };
+  if (certify && !state.certExists) return { item: tokenRootItem(root, token, `key in the PKCS#11 token ${token.uri}; certificate made for it`), signing };
+  if (state.keyExists || state.keyUnreadable)
+    throw new UserError(
+      `${root.keyPath} is in the output folder, but rootCA.pkcs11 puts the root CA key in the token ${token.uri}: move ${root.keyPath} away (the token's key signs; no file holds it)`,
+      EXIT.badInput,
+    );
+  if (!state.certExists)
+    throw new UserError(
+      `${root.certPath} is not there: the root CA key is in the token ${token.uri}; make its certificate first with kube-pki root init --ca-pin-file FILE (it makes the key in the token too); nothing was written`,
+      EXIT.badInput,
+    );
+  const notAfter = state.facts?.notAfter;
+  const where = `key in the PKCS#11 token ${token.uri}`;
+  if (state.problems.length) return { item: idle(root, 'stale', [...state.problems, 'the root CA is never replaced by gen']), signing, ...(notAfter ? { notAfter } : {}) };
+  return { item: idle(root, 'keep', [`kept (${where})`]), signing, ...(notAfter ? { notAfter } : {}) };
+}
+
+/** The root key as a step argument: its URI, which openssl's pkcs11 engine opens. */
+export const tokenArg = (token: Pkcs11Settings): Arg => ({ token: token.uri });
+
+/** `root init`: the self-signed root certificate for the key in the token (made there first, or found). */
+export function tokenRootItem(root: CertInstance, token: Pkcs11Settings, reason: string): PlanItem {
+  return certSteps(root, 'create', [reason], false, { keyExists: false, keyUnreadable: false, certExists: false, problems: [] }, undefined, undefined, root.days, tokenArg(token));
 }
 
 /**

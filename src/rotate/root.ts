@@ -6,7 +6,7 @@ import { PASSPHRASE, type PlanItem } from '../model/steps.js';
 import { DAY_MS } from '../model/time.js';
 import type { RootSigning } from '../plan/cert-steps.js';
 import { absent } from '../plan/plan.js';
-import { planRoot } from '../plan/root.js';
+import { planRoot, tokenArg } from '../plan/root.js';
 
 // rotate-ca start under rootCA: who signs the new intermediates, and the root itself when the
 // description gained rootCA on a running cluster (adoption).
@@ -22,7 +22,10 @@ export function rootSigning(instances: Instances, r: CaRotation, snap: Snapshot,
   const made = newRootItem(instances, snap);
   if (made) return made.signing;
   const key = snap.get(root.keyPath);
-  if (!key)
+  const token = instances.rootToken;
+  if (token && key)
+    throw new UserError(`rotate-ca start: ${root.keyPath} is in the output folder, but rootCA.pkcs11 puts the root CA key in the token ${token.uri}: move ${root.keyPath} away`, EXIT.badInput);
+  if (!key && !token)
     throw new UserError(`rotate-ca start: ${r.files.newCrt} must be signed by the root CA, but ${root.keyPath} is not in the output folder: put it back (it is needed only for this)`, EXIT.badInput);
   const rootCrt = cert(snap.get(root.certPath));
   const end = rootCrt ? new Date(rootCrt.validTo) : null;
@@ -32,7 +35,8 @@ export function rootSigning(instances: Instances, r: CaRotation, snap: Snapshot,
       `${root.certPath}: the root CA ends on ${end.toISOString()}; ${r.files.newCrt} made now for ${r.ca.daysField} ${r.ca.days} days would outlive it: lower ${r.ca.daysField}, or give the cluster a new root first`,
       EXIT.badInput,
     );
-  return { name: root.name, certPath: root.certPath, keyPath: root.keyPath, ...(isEncryptedKey(key) ? { passphrase: PASSPHRASE } : {}) };
+  if (token) return { name: root.name, certPath: root.certPath, keyPath: root.keyPath, token: tokenArg(token) };
+  return { name: root.name, certPath: root.certPath, keyPath: root.keyPath, ...(isEncryptedKey(key!) ? { passphrase: PASSPHRASE } : {}) };
 }
 
 /**
@@ -44,6 +48,12 @@ export function newRootItem(instances: Instances, snap: Snapshot): { item: PlanI
   const root = instances.root;
   const key = root && snap.get(root.keyPath);
   if (!root || snap.get(root.certPath)) return null;
+  // A root in a token is made by `root init` (the key in the token, then its certificate), never here.
+  if (instances.rootToken)
+    throw new UserError(
+      `rotate-ca start: ${root.certPath} is not there: the root CA key is in the token ${instances.rootToken.uri}; make it first with kube-pki root init --ca-pin-file FILE; nothing was written`,
+      EXIT.badInput,
+    );
   // A key without its certificate: a start killed while installing the pair (rolled forward under
   // the lock before the run plans again), or a key put there by hand; certified as gen would.
   const planned = planRoot(root, { ...absent(), keyExists: !!key, keyEncrypted: !!key && isEncryptedKey(key) }, instances.rootEncrypt ?? true);

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
+import { assertToken, pinFile, type TokenAccess } from '../exec/token.js';
 import { runLocked } from '../exec/run-locked.js';
 import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { runContext } from '../exec/run-plan.js';
@@ -30,6 +31,8 @@ export interface RotateCaOptions {
   now?: Date;
   /** --ca-passphrase-file: start under rootCA signs the new intermediate with the (encrypted) root key. */
   caPassphraseFile?: string;
+  /** --ca-pin-file: start under a root in a PKCS#11 token signs the new intermediate through the token. */
+  caPinFile?: string;
 }
 
 export interface CaStatus {
@@ -158,6 +161,8 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   const instances = instancesFor(cluster);
   // Checked by every phase (a bad file is bad input anywhere); only start under a root uses it.
   const passphrase = await passphraseFile(options.caPassphraseFile);
+  const pin = await pinFile(options.caPinFile);
+  let token: TokenAccess | undefined;
   if (command !== 'status') await assertNothingUnfinished(outDir, instances, `rotate-ca ${command}`);
   let snap = await snapshotOf(outDir, instances);
   const cas = selectCas(instances, snap, command, options.ca);
@@ -182,6 +187,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   // Like gen: what the root must sign is checked (passphrase given and right) before anything is written.
   const rootChecked = async (p: Plan): Promise<Plan> => {
     await assertPassphrase(p, instances, outDir, passphrase);
+    token = await assertToken(p, instances, outDir, pin);
     return p;
   };
   let planned = plan(snap);
@@ -202,7 +208,7 @@ export async function rotateCa(cluster: Cluster, command: RotateCommand, options
   const errors = await runLocked(
     async () => (planned = await rootChecked(plan(await snapshotOf(outDir, instances)))),
     outDir,
-    { operation: `rotate-ca ${command}`, instances, now, silent: true, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(passphrase ? { passphraseFile: passphrase.path } : {}) },
+    { operation: `rotate-ca ${command}`, instances, now, silent: true, ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(passphrase ? { passphraseFile: passphrase.path } : {}), token: () => token },
   );
   snap = await snapshotOf(outDir, instances);
   report.warnings = warningsOf(planned);

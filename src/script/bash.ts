@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { renderKubeconfig } from '../kubeconfig/render.js';
-import { usesPassphrase, type Arg, type Plan, type PlanItem, type Step } from '../model/steps.js';
+import { usesPassphrase, usesToken, type Arg, type Plan, type PlanItem, type Step } from '../model/steps.js';
 import { shellQuote } from '../util/shell.js';
 import { renderEncryptionConfig } from '../encryption/config.js';
 import { ENCRYPTION_KEY_BYTES } from '../model/encryption.js';
@@ -17,11 +17,24 @@ export function argText(arg: Arg): string {
   if ('out' in arg) return shellQuote(arg.out);
   // The passphrase stays in its file: openssl reads the file this variable names.
   if ('passphrase' in arg) return `"file:$${PASSPHRASE_VAR}"`;
+  if ('token' in arg) return shellQuote(arg.token);
   return '"0x$(openssl rand -hex 16)"';
 }
 
+/** The variable that names the token's PIN file, in the script as for the tool. */
+export const PIN_VAR = 'KUBE_PKI_CA_PIN_FILE';
+/** The variable that names the token's PKCS#11 module in the script. */
+export const MODULE_VAR = 'KUBE_PKI_PKCS11_MODULE';
+/** The script's function that prints the engine's configuration (module, PIN) for descriptor 3. */
+const ENGINE_CONF_FN = 'kube_pki_engine_conf';
+
+/**
+ * An openssl command line. One that signs with the key in a token reads its engine's configuration
+ * (the module, the PIN) from descriptor 3, as kube-pki hands it over: the PIN is never an argument.
+ */
 export function opensslLine(args: Arg[]): string {
-  return ['openssl', ...args.map(argText)].join(' ');
+  const line = ['openssl', ...args.map(argText)].join(' ');
+  return usesToken({ op: 'openssl', args }) ? `OPENSSL_CONF=/dev/fd/3 ${line} 3< <(${ENGINE_CONF_FN})` : line;
 }
 
 function heredoc(file: string, content: string, quoted: boolean): string[] {
@@ -89,7 +102,7 @@ export function itemLines(item: PlanItem, made: Set<string> = new Set()): string
 }
 
 /** The whole plan as a bash script that runs on its own in an empty folder. */
-export function planToBash(plan: Plan, header: { source: string; passphraseFile?: string }): string {
+export function planToBash(plan: Plan, header: { source: string; passphraseFile?: string; pinFile?: string; module?: string }): string {
   const made = new Set<string>();
   const lines = [
     '#!/usr/bin/env bash',
@@ -100,6 +113,7 @@ export function planToBash(plan: Plan, header: { source: string; passphraseFile?
     'umask 077',
   ];
   if (plan.items.some((i) => [...i.keySteps, ...i.steps].some(usesPassphrase))) lines.push(...passphraseLines(header.passphraseFile));
+  if (plan.items.some((i) => [...i.keySteps, ...i.steps].some(usesToken))) lines.push(...tokenLines(header.pinFile, header.module));
   for (const item of plan.items) {
     const body = itemLines(item, made);
     if (body.length === 0) continue;
@@ -119,5 +133,38 @@ function passphraseLines(file: string | undefined): string[] {
     '# The root CA key is encrypted (AES-256, PKCS#8); openssl reads the passphrase from the file this variable names.',
     file ? `: "\${${PASSPHRASE_VAR}:=${file.replace(/["\\$`]/g, '\\$&')}}"` : `: "\${${PASSPHRASE_VAR}:?name the file that holds the root CA key passphrase}"`,
     `[ -s "$${PASSPHRASE_VAR}" ] || { echo "$${PASSPHRASE_VAR}: no such file, or empty: it must hold the root CA key passphrase" >&2; exit 2; }`,
+  ];
+}
+
+/** A value for a bash double-quoted default: what the shell would expand escaped. */
+const dq = (v: string) => v.replace(/["\\$`]/g, '\\$&');
+
+/**
+ * The root CA key is in a PKCS#11 token: openssl's pkcs11 engine reads the module and the PIN from a
+ * configuration printed by a shell function into descriptor 3 (bash builtins only: the PIN is in no
+ * argument of any process, no environment variable, no file). The PIN is the first line of the file
+ * KUBE_PKI_CA_PIN_FILE names (default: the file given to `kube-pki script --ca-pin-file`).
+ */
+function tokenLines(pinFile: string | undefined, module: string | undefined): string[] {
+  return [
+    "# The root CA key is in a PKCS#11 token (rootCA.pkcs11); openssl's pkcs11 engine (libengine-pkcs11-openssl) signs with it.",
+    '# Its user PIN is the first line of the file this variable names; it goes to openssl on descriptor 3, never as an argument.',
+    pinFile ? `: "\${${PIN_VAR}:=${dq(pinFile)}}"` : `: "\${${PIN_VAR}:?name the file whose first line is the token's user PIN}"`,
+    module ? `: "\${${MODULE_VAR}:=${dq(module)}}"` : `: "\${${MODULE_VAR}:?name the token's PKCS#11 module}"`,
+    `[ -s "$${PIN_VAR}" ] || { echo "$${PIN_VAR}: no such file, or empty: its first line must be the token's user PIN" >&2; exit 2; }`,
+    `${ENGINE_CONF_FN}() {`,
+    '  local pin module',
+    `  IFS= read -r pin < "$${PIN_VAR}" || [ -n "$pin" ]`,
+    '  pin=${pin%$\'\\r\'}',
+    '  # openssl.cnf quoting: \\, ", $ and # escaped with a backslash',
+    `  module=$${MODULE_VAR}`,
+    '  for v in pin module; do',
+    '    local x=${!v}',
+    '    x=${x//\\\\/\\\\\\\\}; x=${x//\\"/\\\\\\"}; x=${x//\\$/\\\\\\$}; x=${x//#/\\\\#}',
+    '    printf -v "$v" %s "$x"',
+    '  done',
+    '  printf \'openssl_conf = openssl_init\\n[openssl_init]\\nengines = engine_section\\n[engine_section]\\npkcs11 = pkcs11_section\\n\'',
+    '  printf \'[pkcs11_section]\\nengine_id = pkcs11\\nMODULE_PATH = "%s"\\nPIN = "%s"\\ninit = 0\\n\' "$module" "$pin"',
+    '}',
   ];
 }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { caPassphraseOption, collect, configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { caPassphraseOption, caPinOption, collect, configOption, jsonOption, outOption, positiveInt } from '../options.js';
 import { addRemoteOptions, distributeAfterGen } from './distribute.js';
 
 export function register(program: Command): void {
@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .option('--replace-ca', 'replace the CA key and certificate (old ones backed up) and re-issue every certificate')
     .addOption(new Option('--ca <name>', 'with --replace-ca: replace only this CA (repeatable: ca, etcd-ca, front-proxy-ca…) and re-issue what it signs').argParser(collect))
     .addOption(caPassphraseOption())
+    .addOption(caPinOption())
     .addOption(jsonOption())
     .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt))
     .option('--distribute', 'then copy each node its files over SSH, as `kube-pki distribute` (SSH options below)');

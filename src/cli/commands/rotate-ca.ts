@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { caPassphraseOption, configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { caPassphraseOption, caPinOption, configOption, jsonOption, outOption, positiveInt } from '../options.js';
 import { addRemoteOptions, distributeAfterGen } from './distribute.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -28,6 +28,7 @@ export function register(program: Command): void {
       .addOption(jsonOption())
       // Accepted by every phase (one command line for all); only start under rootCA needs it.
       .addOption(caPassphraseOption())
+      .addOption(caPinOption())
       .addOption(new Option('--concurrency <n>', 'openssl processes at once (default: CPU count)').argParser(positiveInt));
     if (phase === 'reissue') command.option('--new-keys', 'give every re-issued certificate a new key (the old keys are backed up)');
     if (phase !== 'status') {
