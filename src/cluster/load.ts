@@ -90,6 +90,7 @@ function resolve(c: ClusterParsed, source: string): Cluster {
     ...(c.externalCAs?.length ? { externalCAs: c.externalCAs } : {}),
     nodes: c.nodes.map((n) => ({ ...n, address: canonicalIp(n.address) ?? n.address })),
     ...(c.ssh ? { ssh: c.ssh } : {}),
+    ...(c.restart ? { restart: c.restart } : {}),
     source,
   };
 }

@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { hostProblem, isDnsName, isNodeName, isPlainPath, isUserName } from './names.js';
 import { canonicalIp, parseCidr } from '../util/ip.js';
-import { CURVES, KUBEADM_LAYOUTS, PROFILES, ROLES, RSA_SIZES, type KeySpec, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
+import { CURVES, KUBEADM_LAYOUTS, PROFILES, RESTART_COMPONENTS, ROLES, RSA_SIZES, type KeySpec, type Role, type RestartSettings, type RootCaSettings, type SshSettings } from '../model/cluster.js';
 
 z.config(en());
 
@@ -43,11 +43,36 @@ export const sshSchema = z.strictObject({
   sudo: z.optional(z.boolean({ error: 'must be true or false' })),
 });
 
+/**
+ * One word of a restart command: sent over SSH quoted word by word (ssh/quote.ts), so any text is safe
+ * except control characters, which no remote shell takes reliably.
+ */
+const argvWord = z.string().check(
+  z.minLength(1, { error: 'must not be empty' }),
+  z.refine((v) => !/[\u0000-\u001f\u007f]/.test(v), { error: 'must not hold control characters (newlines, tabs…)' }),
+);
+const argv = z.array(argvWord).check(z.minLength(1, { error: 'must list the program and its arguments, e.g. [systemctl, restart, etcd]' }));
+const perComponent = <T extends z.ZodMiniType>(value: T) => z.optional(z.partialRecord(z.enum(RESTART_COMPONENTS, { error: `must be one of ${RESTART_COMPONENTS.join(', ')}` }), value));
+
+/** `restart:` at the top level (commands and health ports for every node). */
+export const restartSchema = z.strictObject({
+  commands: perComponent(argv),
+  ports: perComponent(port),
+});
+
+/** `nodes[].restart:`: the same per node (it wins), and the address its health checks connect to. */
+const nodeRestartSchema = z.strictObject({
+  commands: perComponent(argv),
+  ports: perComponent(port),
+  address: z.optional(ipOrDns),
+});
+
 const nodeSchema = z.strictObject({
   name: nodeName,
   address: ipAddress,
   role: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }),
   ssh: z.optional(sshSchema),
+  restart: z.optional(nodeRestartSchema),
 });
 
 /** A CN for -subj and openssl.cnf: letters, digits, spaces and . _ : - only (nothing openssl treats specially). */
@@ -102,6 +127,7 @@ export const clusterSchema = z
     // Checked against the profile's catalog in plan/instances.ts (cluster/ knows no catalog).
     externalCAs: z.optional(z.array(checked((v) => isNodeName(v), 'is not a CA name like ca or etcd-ca'))),
     ssh: z.optional(sshSchema),
+    restart: z.optional(restartSchema),
     nodes: z.array(nodeSchema).check(z.minLength(1, { error: 'must list at least one node' })),
   })
   .check(
@@ -137,4 +163,5 @@ export type SchemaMatchesModel = [
   Holds<Same<ClusterParsed['nodes'][number]['role'], Role>>,
   Holds<Same<z.output<typeof sshSchema>, SshSettings>>,
   Holds<Same<z.output<typeof rootCaSchema>, RootCaSettings>>,
+  Holds<Same<z.output<typeof nodeRestartSchema>, RestartSettings>>,
 ];

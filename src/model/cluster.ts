@@ -31,11 +31,27 @@ export interface RootCaSettings {
   encrypt: boolean;
 }
 
+/** Components `--restart` restarts and health-checks (their commands and health ports may be set in `restart:`). */
+export const RESTART_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'] as const;
+export type RestartComponent = (typeof RESTART_COMPONENTS)[number];
+
+/**
+ * `restart:` (top level, and per node: the node's wins per component): how `--restart` restarts a
+ * component (an argv run over SSH) and where its health endpoint is (address: the node's by default).
+ */
+export interface RestartSettings {
+  commands?: Partial<Record<RestartComponent, string[]>> | undefined;
+  ports?: Partial<Record<RestartComponent, number>> | undefined;
+  /** Where the health checks connect (node level only): default the node's address. */
+  address?: string | undefined;
+}
+
 export interface ClusterNode {
   name: string;
   address: string;
   role: Role;
   ssh?: SshSettings;
+  restart?: RestartSettings;
 }
 
 /** A validated cluster description with every default filled in. */
@@ -56,6 +72,7 @@ export interface Cluster {
   externalCAs?: string[];
   nodes: ClusterNode[];
   ssh?: SshSettings;
+  restart?: RestartSettings;
   /** Where it came from, for messages: a file path or "(built-in lab default)". */
   source: string;
 }
