@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 # Vagrant lab and script checks; graphviz, chromium (python3: a pseudo-terminal): the graph and report
 # tests; strace: the fsync checks; golang-cfssl: the benchmark's cfssl side, checked to make the same certificates;
 # haproxy: the load balancer in front of the real control plane; containerd: the runtime its kubelet needs;
-# prometheus: promtool judges the metrics and alert rules; systemd: systemd-analyze judges the renewal units.
-packages=(openssl openssh-server openssh-client sudo etcd-server etcd-client ruby vagrant shellcheck dash graphviz chromium python3 strace golang-cfssl haproxy containerd prometheus systemd)
+# prometheus: promtool judges the metrics and alert rules; systemd: systemd-analyze judges the renewal units;
+# faketime: the renewal service's command run a day later (test/e2e/unattended-etcd.test.ts).
+packages=(openssl openssh-server openssh-client sudo etcd-server etcd-client ruby vagrant shellcheck dash graphviz chromium python3 strace golang-cfssl haproxy containerd prometheus systemd faketime)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"

@@ -55,15 +55,18 @@ const argv = z.array(argvWord).check(z.minLength(1, { error: 'must list the prog
 const perComponent = <T extends z.ZodMiniType>(value: T) => z.optional(z.partialRecord(z.enum(RESTART_COMPONENTS, { error: `must be one of ${RESTART_COMPONENTS.join(', ')}` }), value));
 
 /** `restart:` at the top level (commands and health ports for every node). */
+const skip = z.optional(z.array(z.enum(RESTART_COMPONENTS, { error: `must be one of ${RESTART_COMPONENTS.join(', ')}` })));
 export const restartSchema = z.strictObject({
   commands: perComponent(argv),
   ports: perComponent(port),
+  skip,
 });
 
 /** `nodes[].restart:`: the same per node (it wins), and the address its health checks connect to. */
 const nodeRestartSchema = z.strictObject({
   commands: perComponent(argv),
   ports: perComponent(port),
+  skip,
   address: z.optional(ipOrDns),
 });
 

@@ -42,6 +42,8 @@ export type RestartComponent = (typeof RESTART_COMPONENTS)[number];
 export interface RestartSettings {
   commands?: Partial<Record<RestartComponent, string[]>> | undefined;
   ports?: Partial<Record<RestartComponent, number>> | undefined;
+  /** Components not run there (or restarted by other means): neither restarted nor waited for. */
+  skip?: RestartComponent[] | undefined;
   /** Where the health checks connect (node level only): default the node's address. */
   address?: string | undefined;
 }

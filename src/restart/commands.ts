@@ -46,3 +46,9 @@ export function restartCommand(cluster: Cluster, node: ClusterNode, component: s
   }
   return { argv: defaultCommand(cluster, node, component), from: `the ${cluster.profile} default` };
 }
+
+/** restart.skip (top level or the node's): a component kube-pki neither restarts nor waits for there. */
+export function skipped(cluster: Cluster, node: ClusterNode, component: string): boolean {
+  if (!isKnown(component)) return false;
+  return !!(node.restart?.skip?.includes(component) || cluster.restart?.skip?.includes(component));
+}

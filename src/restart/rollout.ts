@@ -12,7 +12,7 @@ import { resolveTargets, type NodeTarget } from '../distribute/targets.js';
 import { instancesFor } from '../pki.js';
 import { connect, execCommand, SshError } from '../ssh/connect.js';
 import { commandLine } from '../ssh/quote.js';
-import { restartCommand } from './commands.js';
+import { restartCommand, skipped } from './commands.js';
 import { healthCheck, probe, type HealthCheck } from './health.js';
 import { clearPending, PENDING_RESTARTS, readPending, writePending } from './pending.js';
 
@@ -68,7 +68,9 @@ export async function rollOut(cluster: Cluster, options: RestartOptions, known: 
       sent = report?.nodes.flatMap((n) => n.files.filter((f) => f.action === 'sent').map((f) => f.local)) ?? [];
       if (code !== 0) return stop(outDir, cluster, nodes.slice(i), known, pending, node.name, 'its files could not be sent (see the table above)', done);
     }
-    const components = merged(node.name, known, pending, restartForSent(cluster, instances, node.name, sent));
+    const all = merged(node.name, known, pending, restartForSent(cluster, instances, node.name, sent));
+    const components = all.filter((c) => !skipped(cluster, node, c));
+    if (all.length > components.length) say(`${node.name}: not restarted (restart.skip): ${all.filter((c) => !components.includes(c)).join(', ')}`);
     if (!components.length) continue;
     const problem = await restartNode(cluster, outDir, targets.get(node.name)!, components, session, timeoutMs);
     if (problem) return stop(outDir, cluster, nodes.slice(i), known, pending, node.name, problem, done, components);
@@ -160,9 +162,10 @@ export async function restartDryRun(cluster: Cluster, options: RestartOptions, k
   for (const node of rollingNodes(cluster, options.only)) {
     // Without a connection it is unknown which files distribution would send: every file of the node counts.
     const mayBeSent = known ? [] : (manifests.get(node.name)?.files.map((f) => f.local) ?? []);
-    const components = merged(node.name, known ?? [], pending, restartForSent(cluster, instances, node.name, mayBeSent));
+    const all = merged(node.name, known ?? [], pending, restartForSent(cluster, instances, node.name, mayBeSent));
+    const components = all.filter((c) => !skipped(cluster, node, c));
     if (!components.length) continue;
-    lines.push(`  ${++n}. ${node.name}:`);
+    lines.push(`  ${++n}. ${node.name}:${all.length > components.length ? ` (restart.skip: ${all.filter((c) => !components.includes(c)).join(', ')})` : ''}`);
     for (const c of components) {
       const { argv, from } = restartCommand(cluster, node, c);
       const check = healthCheck(cluster, outDir, node, c);

@@ -1,0 +1,327 @@
+import { X509Certificate, createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { kubePki, tempDir } from '../helpers/cli.js';
+import { waitFor } from '../helpers/processes.js';
+import { startLab, type SshLab } from '../helpers/sshd.js';
+
+// The unattended loop end to end, with real programs: a hard-way PKI with 2-day leaves on three sshd
+// "nodes" (127.0.34.1x, this issue's range) that each run a member of a real 3-member etcd cluster
+// started from the files distribution put in the node's folder. The command `kube-pki systemd` writes into
+// the service is run as written, one day later (faketime): it renews the expiring leaves, sends each node
+// its files and restarts its etcd member by the description's restart command, one node at a time, each
+// waited for until etcd answers healthy over TLS; etcd serves throughout (a probe writes and reads all the
+// time), and the metrics file the service writes shows the new expiry and no drift on the nodes.
+// A second run where a node's member does not come back stops there: exit 1 naming the node and why,
+// the node after it keeps its files and its process.
+//
+// faketime applies to node only (FAKETIME_ONLY_CMDS=node): kube-pki believes it is a day later, while
+// openssl signs with the real clock, as etcd (Go, which libfaketime cannot reach) checks with the real
+// clock: certificates made "tomorrow" would not be valid yet for it.
+//
+// The restart command: `sh restart-etcd.sh` in the node user's home asks the test's supervisor (this
+// process, root) to restart that node's member, and waits for its answer: the test's own processes.
+
+const NODES = [
+  { name: 'cp-1', ip: '127.0.34.11' },
+  { name: 'cp-2', ip: '127.0.34.12' },
+  { name: 'cp-3', ip: '127.0.34.13' },
+];
+const clientUrl = (ip: string) => `https://${ip}:2379`;
+const peerUrl = (ip: string) => `https://${ip}:2380`;
+
+const RESTART_SCRIPT = `#!/bin/sh
+# Asks the test's supervisor to restart this node's etcd member, then waits for its answer (exit status).
+rm -f restart.done
+: > restart.request
+i=0
+while [ ! -e restart.done ]; do
+  sleep 0.2
+  i=$((i + 1))
+  [ "$i" -lt 600 ] || { echo "the supervisor did not answer" >&2; exit 1; }
+done
+read status < restart.done
+exit "$status"
+`;
+
+interface RestartEvent {
+  node: string;
+  /** Members answering etcdctl endpoint health when the request came (the previous node must be back). */
+  healthyAtRequest: string[];
+}
+
+describe('unattended renewal: renew --distribute --restart on a live 3-member etcd cluster', () => {
+  let lab: SshLab;
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let config: string;
+  let pki: string;
+  let units: string;
+  let metrics: string;
+  let data: string;
+  const members = new Map<string, ResultPromise>();
+  const events: RestartEvent[] = [];
+  /** Nodes whose member is stopped and not started again on request (the failing node). */
+  const stayDown = new Set<string>();
+  let supervising = true;
+  let supervisor: Promise<void>;
+
+  const home = (node: string) => lab.node(node).home;
+  const local = (file: string) => join(pki, file);
+  const certOf = async (path: string) => new X509Certificate(await readFile(path));
+  const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+
+  const etcdctl = async (args: string[], endpoints = NODES.map((n) => clientUrl(n.ip))) => {
+    const r = await execa(
+      'etcdctl',
+      ['--endpoints', endpoints.join(','), '--cacert', local('ca.crt'), '--cert', local('etcd-server.crt'), '--key', local('etcd-server.key'), '--dial-timeout', '3s', '--command-timeout', '8s', ...args],
+      { reject: false, stdin: 'ignore', all: true, env: { ETCDCTL_API: '3' } },
+    );
+    return { exitCode: r.exitCode ?? -1, output: r.all ?? '' };
+  };
+
+  /** The member of a node, started with the flags `kube-pki flags etcd` gives for the node's folder (what distribute sent). */
+  const startMember = async (node: (typeof NODES)[number]) => {
+    const r = await kubePki(['flags', 'etcd', '--config', config, '--dir', join(home(node.name), 'pki'), '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const flags = (JSON.parse(r.stdout) as Record<string, { flag: string; path: string }[]>).etcd!.flatMap((f) => [f.flag, f.path]);
+    const child = execa(
+      'etcd',
+      [
+        '--name', node.name,
+        '--data-dir', join(data, node.name),
+        '--listen-client-urls', clientUrl(node.ip),
+        '--advertise-client-urls', clientUrl(node.ip),
+        '--listen-peer-urls', peerUrl(node.ip),
+        '--initial-advertise-peer-urls', peerUrl(node.ip),
+        '--initial-cluster', NODES.map((n) => `${n.name}=${peerUrl(n.ip)}`).join(','),
+        '--initial-cluster-state', 'new',
+        '--initial-cluster-token', 'kube-pki-unattended',
+        ...flags,
+        '--client-cert-auth',
+        '--peer-client-cert-auth',
+        '--log-level', 'warn',
+      ],
+      { reject: false, stdin: 'ignore', all: true, buffer: true },
+    );
+    members.set(node.name, child);
+  };
+  const stopMember = async (name: string) => {
+    const child = members.get(name);
+    if (!child) return;
+    child.kill('SIGTERM');
+    await child.catch(() => undefined);
+    members.delete(name);
+  };
+
+  /** The test's process supervisor: answers each node's restart request by restarting its member. */
+  const supervise = async () => {
+    while (supervising) {
+      for (const node of NODES) {
+        const request = join(home(node.name), 'restart.request');
+        if (!existsSync(request)) continue;
+        await rm(request, { force: true });
+        const healthy = await Promise.all(NODES.map(async (n) => ((await etcdctl(['endpoint', 'health'], [clientUrl(n.ip)])).exitCode === 0 ? n.name : null)));
+        events.push({ node: node.name, healthyAtRequest: healthy.filter((n): n is string => n !== null) });
+        await stopMember(node.name);
+        if (!stayDown.has(node.name)) await startMember(node);
+        // Whole or not at all: the script reads it as soon as it exists.
+        const done = join(home(node.name), 'restart.done');
+        await writeFile(`${done}.tmp`, '0\n');
+        await chown(`${done}.tmp`, lab.node(node.name).uid, lab.node(node.name).uid);
+        await rename(`${done}.tmp`, done);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  /** etcdctl put and get again and again through all three endpoints while the rollout runs. */
+  const probe = () => {
+    const samples: { ok: boolean; output: string }[] = [];
+    let running = true;
+    let n = 0;
+    const loop = (async () => {
+      while (running) {
+        const key = `probe-${++n}`;
+        const put = await etcdctl(['put', key, String(n)]);
+        const get = put.exitCode === 0 ? await etcdctl(['get', key, '--print-value-only']) : put;
+        samples.push({ ok: put.exitCode === 0 && get.exitCode === 0 && get.output.trim() === String(n), output: `${put.output} ${get.output}`.trim() });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    return {
+      stop: async () => {
+        running = false;
+        await loop;
+        return samples;
+      },
+    };
+  };
+
+  /** The certificate a member serves now (it loaded its files at start). */
+  const servedSerial = (ip: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({ host: ip, port: 2379, ca: [], rejectUnauthorized: false }, () => {
+        resolve(socket.getPeerX509Certificate()!.serialNumber);
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+
+  /** The unit's command line as systemd splits it (paths hold no spaces: kube-pki refuses them), run a day later. */
+  const runUnitLine = async (line: string) => {
+    const [node, ...argv] = line.replace(/^-/, '').split(' ');
+    return execa('faketime', ['+1 day', node!, ...argv], {
+      reject: false,
+      stdin: 'ignore',
+      cwd: '/',
+      all: true,
+      env: { FAKETIME_ONLY_CMDS: 'node', CI: '1', SSH_AUTH_SOCK: '' },
+    });
+  };
+  const unitLine = async (key: string) =>
+    (await readFile(join(units, 'kube-pki-renew.service'), 'utf8'))
+      .split('\n')
+      .find((l) => l.startsWith(`${key}=`))!
+      .slice(key.length + 1);
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir('kube-pki-unattended-'));
+    lab = await startLab(NODES.map((n) => ({ name: n.name, address: n.ip })));
+    for (const n of NODES) {
+      await writeFile(join(home(n.name), 'restart-etcd.sh'), RESTART_SCRIPT, { mode: 0o755 });
+    }
+    pki = join(dir, 'pki');
+    config = join(dir, 'cluster.yaml');
+    data = join(dir, 'etcd');
+    units = join(dir, 'units');
+    metrics = join(dir, 'textfile');
+    for (const d of [data, units, metrics]) await mkdir(d);
+    await writeFile(
+      config,
+      stringify({
+        profile: 'hardway',
+        apiServer: { endpoint: NODES[0]!.ip },
+        validityDays: { ca: 30, leaf: 2 },
+        ssh: { port: 2222, identityFile: lab.clientKey },
+        // Only etcd runs here: the other control-plane components are neither restarted nor waited for.
+        restart: { commands: { etcd: ['sh', 'restart-etcd.sh'] }, skip: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] },
+        nodes: NODES.map((n) => ({ name: n.name, address: n.ip, role: 'controlplane', ssh: { user: lab.node(n.name).user, hostKey: lab.node(n.name).fingerprint } })),
+      }),
+    );
+    const gen = await kubePki(['gen', '--distribute', '--config', config, '--out', pki], { env: { SSH_AUTH_SOCK: '' } });
+    expect(gen.exitCode, `${gen.stdout}\n${gen.stderr}`).toBe(0);
+    for (const n of NODES) await startMember(n);
+    await waitFor(async () => (await etcdctl(['endpoint', 'health'])).exitCode === 0, 'etcd cluster health', 90_000);
+    supervisor = supervise();
+    const w = await kubePki(['systemd', '--units-dir', units, '--config', config, '--out', pki, '--metrics-file', join(metrics, 'kube-pki.prom'), '--expiring-within', '1']);
+    expect(w.exitCode, w.stderr).toBe(0);
+  }, 240_000);
+
+  afterAll(async () => {
+    supervising = false;
+    await supervisor?.catch(() => undefined);
+    for (const name of [...members.keys()]) await stopMember(name);
+    await lab?.cleanup();
+    await cleanup?.();
+  });
+
+  it("today the service's command renews nothing; a day later it renews, distributes and restarts one node at a time while etcd keeps serving", async () => {
+    const before = await certOf(local('etcd-server.crt'));
+    const startLine = await unitLine('ExecStart');
+    expect(startLine).toContain(' renew --expiring-within 1 --distribute --restart ');
+
+    // Today: a day or more left on every leaf, nothing to renew, nothing sent, nothing restarted.
+    const [node, ...argv] = startLine.split(' ');
+    const today = await execa(node!, argv, { reject: false, stdin: 'ignore', cwd: '/', all: true, env: { CI: '1', SSH_AUTH_SOCK: '' } });
+    expect(today.exitCode, today.all).toBe(0);
+    expect(today.stdout).toContain('Nothing to renew');
+    expect(today.stdout).toContain('Nothing to restart.');
+    expect(events).toEqual([]);
+
+    const probing = probe();
+    const r = await runUnitLine(startLine);
+    const samples = await probing.stop();
+    expect(r.exitCode, r.all).toBe(0);
+
+    // Renewed: every leaf had a day left, under the 1-day threshold.
+    const after = await certOf(local('etcd-server.crt'));
+    expect(after.serialNumber).not.toBe(before.serialNumber);
+    expect(Date.parse(after.validTo)).toBeGreaterThan(Date.parse(before.validTo));
+    expect(r.all).toContain('Renewed');
+
+    // One node at a time in the printed order, each only once the one before answered healthy again.
+    expect(events.map((e) => e.node)).toEqual(NODES.map((n) => n.name));
+    for (const e of events) expect(e.healthyAtRequest.sort(), `at ${e.node}'s restart`).toEqual(NODES.map((n) => n.name));
+    for (const n of NODES) expect(r.all).toMatch(new RegExp(`${n.name}: healthy after`));
+    expect(r.all).toContain('not restarted (restart.skip): kube-apiserver, kube-controller-manager, kube-scheduler');
+
+    // Each node holds the new files and its member serves the new certificate.
+    for (const n of NODES) {
+      expect(await sha(join(home(n.name), 'pki/etcd-server.crt')), n.name).toBe(await sha(local('etcd-server.crt')));
+      expect(await servedSerial(n.ip), n.name).toBe(after.serialNumber);
+    }
+
+    // etcd served every probe: writes and reads through the rollout, never a failure.
+    expect(samples.length).toBeGreaterThan(5);
+    expect(samples.filter((s) => !s.ok).map((s) => s.output)).toEqual([]);
+
+    // The service's second command (run after every run): metrics promtool accepts, with the new expiry
+    // and serial, the renewal's time, and no drift on any node.
+    // (Its exit code is check's: 1 here, as 2-day leaves are within --warn-days; the unit ignores it: "-".)
+    const c = await runUnitLine(await unitLine('ExecStopPost'));
+    expect(c.stderr).not.toContain('check --remote');
+    const text = await readFile(join(metrics, 'kube-pki.prom'), 'utf8');
+    const lint = await execa('promtool', ['check', 'metrics'], { input: text, reject: false });
+    expect(lint.exitCode, lint.stdout + lint.stderr).toBe(0);
+    const line = text.split('\n').find((l) => l.startsWith('x509_cert_not_after{') && l.includes(`filepath="${local('etcd-server.crt')}"`))!;
+    expect(line).toContain(`serial_number="${BigInt(`0x${after.serialNumber}`).toString(10)}"`);
+    expect(Number(line.split(' ').pop())).toBe(Math.floor(Date.parse(after.validTo) / 1000));
+    expect(text).toMatch(/^kube_pki_last_renewal_success_timestamp_seconds\{[^}]*\} \d+$/m);
+    expect(text).toContain(`kube_pki_check_problems{out_dir="${pki}",severity="error"} 0`);
+    for (const n of NODES) {
+      expect(text).toContain(`kube_pki_node_check_success{node="${n.name}",out_dir="${pki}"} 1`);
+      for (const kind of ['missing', 'different', 'extra']) expect(text).toContain(`kube_pki_node_files_drift{kind="${kind}",node="${n.name}",out_dir="${pki}"} 0`);
+    }
+  }, 600_000);
+
+  it('a node whose member does not come back stops the rollout there: exit 1 naming it and why; the next node keeps its files and process', async () => {
+    events.length = 0;
+    stayDown.add('cp-2');
+    const cp3Files = await sha(join(home('cp-3'), 'pki/etcd-server.crt'));
+    const cp3Process = members.get('cp-3')!.pid;
+    const cp3Serial = await servedSerial('127.0.34.13');
+    const [node, ...argv] = (await unitLine('ExecStart')).split(' ');
+    // The service's command with a short timeout, a day later again (the leaves have a day left once more).
+    const r = await execa('faketime', ['+1 day', node!, ...argv, '--restart-timeout', '15'], {
+      reject: false,
+      stdin: 'ignore',
+      cwd: '/',
+      all: true,
+      env: { FAKETIME_ONLY_CMDS: 'node', CI: '1', SSH_AUTH_SOCK: '' },
+    });
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.stderr).toContain('restart stopped at node cp-2: not healthy within 15s: etcd: https://127.0.34.12:2379/health:');
+    expect(r.stderr).toContain('left untouched (files and processes): cp-3');
+    expect(events.map((e) => e.node)).toEqual(['cp-1', 'cp-2']);
+    // cp-3: the old files, the same process, the old certificate served.
+    expect(await sha(join(home('cp-3'), 'pki/etcd-server.crt'))).toBe(cp3Files);
+    expect(members.get('cp-3')!.pid).toBe(cp3Process);
+    expect(await servedSerial('127.0.34.13')).toBe(cp3Serial);
+    // The rest is recorded for the next run; the cluster still has its quorum (cp-1 and cp-3).
+    const pending = JSON.parse(await readFile(local('.kube-pki-restart-pending.json'), 'utf8')) as { steps: { node: string; components: string[] }[] };
+    expect(pending.steps.map((s) => s.node)).toEqual(['cp-2', 'cp-3']);
+    expect((await etcdctl(['put', 'after-failure', 'yes'])).exitCode).toBe(0);
+    // A failed run is no renewal success; check --remote reports cp-3's stale file in the metrics.
+    const c = await runUnitLine(await unitLine('ExecStopPost'));
+    expect(c.exitCode).toBe(1);
+    const text = await readFile(join(metrics, 'kube-pki.prom'), 'utf8');
+    expect(text).toMatch(new RegExp(`kube_pki_node_files_drift\\{kind="different",node="cp-3",out_dir="${pki}"\\} [1-9]`));
+    expect(text).toContain(`kube_pki_node_files_drift{kind="different",node="cp-1",out_dir="${pki}"} 0`);
+  }, 600_000);
+});
