@@ -1,6 +1,5 @@
 import { X509Certificate, createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { execa, type ResultPromise } from 'execa';
@@ -8,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { kubePki, tempDir } from '../helpers/cli.js';
 import { waitFor } from '../helpers/processes.js';
+import { RestartSupervisor } from '../helpers/restart-supervisor.js';
 import { startLab, type SshLab } from '../helpers/sshd.js';
 
 // The unattended loop end to end, with real programs: a hard-way PKI with 2-day leaves on three sshd
-// "nodes" (127.0.34.1x, this issue's range) that each run a member of a real 3-member etcd cluster
+// "nodes" (127.0.34.5x, this issue's range) that each run a member of a real 3-member etcd cluster
 // started from the files distribution put in the node's folder. The command `kube-pki systemd` writes into
 // the service is run as written, one day later (faketime): it renews the expiring leaves, sends each node
 // its files and restarts its etcd member by the description's restart command, one node at a time, each
@@ -24,30 +24,16 @@ import { startLab, type SshLab } from '../helpers/sshd.js';
 // openssl signs with the real clock, as etcd (Go, which libfaketime cannot reach) checks with the real
 // clock: certificates made "tomorrow" would not be valid yet for it.
 //
-// The restart command: `sh restart-etcd.sh` in the node user's home asks the test's supervisor (this
-// process, root) to restart that node's member, and waits for its answer: the test's own processes.
+// The restart command: `sh restart.sh etcd` in the node user's home asks the test's supervisor (this
+// process, root) to restart that node's member, and waits for its answer (test/helpers/restart-supervisor.ts).
 
 const NODES = [
-  { name: 'cp-1', ip: '127.0.34.11' },
-  { name: 'cp-2', ip: '127.0.34.12' },
-  { name: 'cp-3', ip: '127.0.34.13' },
+  { name: 'cp-1', ip: '127.0.34.51' },
+  { name: 'cp-2', ip: '127.0.34.52' },
+  { name: 'cp-3', ip: '127.0.34.53' },
 ];
 const clientUrl = (ip: string) => `https://${ip}:2379`;
 const peerUrl = (ip: string) => `https://${ip}:2380`;
-
-const RESTART_SCRIPT = `#!/bin/sh
-# Asks the test's supervisor to restart this node's etcd member, then waits for its answer (exit status).
-rm -f restart.done
-: > restart.request
-i=0
-while [ ! -e restart.done ]; do
-  sleep 0.2
-  i=$((i + 1))
-  [ "$i" -lt 600 ] || { echo "the supervisor did not answer" >&2; exit 1; }
-done
-read status < restart.done
-exit "$status"
-`;
 
 interface RestartEvent {
   node: string;
@@ -68,8 +54,7 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
   const events: RestartEvent[] = [];
   /** Nodes whose member is stopped and not started again on request (the failing node). */
   const stayDown = new Set<string>();
-  let supervising = true;
-  let supervisor: Promise<void>;
+  let supervisor: RestartSupervisor | undefined;
 
   const home = (node: string) => lab.node(node).home;
   const local = (file: string) => join(pki, file);
@@ -119,25 +104,14 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
     members.delete(name);
   };
 
-  /** The test's process supervisor: answers each node's restart request by restarting its member. */
-  const supervise = async () => {
-    while (supervising) {
-      for (const node of NODES) {
-        const request = join(home(node.name), 'restart.request');
-        if (!existsSync(request)) continue;
-        await rm(request, { force: true });
-        const healthy = await Promise.all(NODES.map(async (n) => ((await etcdctl(['endpoint', 'health'], [clientUrl(n.ip)])).exitCode === 0 ? n.name : null)));
-        events.push({ node: node.name, healthyAtRequest: healthy.filter((n): n is string => n !== null) });
-        await stopMember(node.name);
-        if (!stayDown.has(node.name)) await startMember(node);
-        // Whole or not at all: the script reads it as soon as it exists.
-        const done = join(home(node.name), 'restart.done');
-        await writeFile(`${done}.tmp`, '0\n');
-        await chown(`${done}.tmp`, lab.node(node.name).uid, lab.node(node.name).uid);
-        await rename(`${done}.tmp`, done);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  /** The test's process supervisor's work: restart a node's member (not for a node in stayDown). */
+  const restartMember = async (name: string, component: string) => {
+    if (component !== 'etcd') throw new Error(`no ${component} runs here`);
+    const node = NODES.find((n) => n.name === name)!;
+    const healthy = await Promise.all(NODES.map(async (n) => ((await etcdctl(['endpoint', 'health'], [clientUrl(n.ip)])).exitCode === 0 ? n.name : null)));
+    events.push({ node: name, healthyAtRequest: healthy.filter((n): n is string => n !== null) });
+    await stopMember(name);
+    if (!stayDown.has(name)) await startMember(node);
   };
 
   /** etcdctl put and get again and again through all three endpoints while the rollout runs. */
@@ -193,9 +167,8 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir('kube-pki-unattended-'));
     lab = await startLab(NODES.map((n) => ({ name: n.name, address: n.ip })));
-    for (const n of NODES) {
-      await writeFile(join(home(n.name), 'restart-etcd.sh'), RESTART_SCRIPT, { mode: 0o755 });
-    }
+    const supervised = NODES.map((n) => ({ name: n.name, home: home(n.name), uid: lab.node(n.name).uid }));
+    for (const n of supervised) await RestartSupervisor.install(n);
     pki = join(dir, 'pki');
     config = join(dir, 'cluster.yaml');
     data = join(dir, 'etcd');
@@ -210,7 +183,7 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
         validityDays: { ca: 30, leaf: 2 },
         ssh: { port: 2222, identityFile: lab.clientKey },
         // Only etcd runs here: the other control-plane components are neither restarted nor waited for.
-        restart: { commands: { etcd: ['sh', 'restart-etcd.sh'] }, skip: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] },
+        restart: { commands: { etcd: ['sh', 'restart.sh', 'etcd'] }, skip: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] },
         nodes: NODES.map((n) => ({ name: n.name, address: n.ip, role: 'controlplane', ssh: { user: lab.node(n.name).user, hostKey: lab.node(n.name).fingerprint } })),
       }),
     );
@@ -218,14 +191,13 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
     expect(gen.exitCode, `${gen.stdout}\n${gen.stderr}`).toBe(0);
     for (const n of NODES) await startMember(n);
     await waitFor(async () => (await etcdctl(['endpoint', 'health'])).exitCode === 0, 'etcd cluster health', 90_000);
-    supervisor = supervise();
+    supervisor = new RestartSupervisor(supervised, restartMember);
     const w = await kubePki(['systemd', '--units-dir', units, '--config', config, '--out', pki, '--metrics-file', join(metrics, 'kube-pki.prom'), '--expiring-within', '1']);
     expect(w.exitCode, w.stderr).toBe(0);
   }, 240_000);
 
   afterAll(async () => {
-    supervising = false;
-    await supervisor?.catch(() => undefined);
+    await supervisor?.stop();
     for (const name of [...members.keys()]) await stopMember(name);
     await lab?.cleanup();
     await cleanup?.();
@@ -295,7 +267,7 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
     stayDown.add('cp-2');
     const cp3Files = await sha(join(home('cp-3'), 'pki/etcd-server.crt'));
     const cp3Process = members.get('cp-3')!.pid;
-    const cp3Serial = await servedSerial('127.0.34.13');
+    const cp3Serial = await servedSerial('127.0.34.53');
     const [node, ...argv] = (await unitLine('ExecStart')).split(' ');
     // The service's command with a short timeout, a day later again (the leaves have a day left once more).
     const r = await execa('faketime', ['+1 day', node!, ...argv, '--restart-timeout', '15'], {
@@ -306,13 +278,13 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
       env: { FAKETIME_ONLY_CMDS: 'node', CI: '1', SSH_AUTH_SOCK: '' },
     });
     expect(r.exitCode, r.all).toBe(1);
-    expect(r.stderr).toContain('restart stopped at node cp-2: not healthy within 15s: etcd: https://127.0.34.12:2379/health:');
+    expect(r.stderr).toContain('restart stopped at node cp-2: not healthy within 15s: etcd: https://127.0.34.52:2379/health:');
     expect(r.stderr).toContain('left untouched (files and processes): cp-3');
     expect(events.map((e) => e.node)).toEqual(['cp-1', 'cp-2']);
     // cp-3: the old files, the same process, the old certificate served.
     expect(await sha(join(home('cp-3'), 'pki/etcd-server.crt'))).toBe(cp3Files);
     expect(members.get('cp-3')!.pid).toBe(cp3Process);
-    expect(await servedSerial('127.0.34.13')).toBe(cp3Serial);
+    expect(await servedSerial('127.0.34.53')).toBe(cp3Serial);
     // The rest is recorded for the next run; the cluster still has its quorum (cp-1 and cp-3).
     const pending = JSON.parse(await readFile(local('.kube-pki-restart-pending.json'), 'utf8')) as { steps: { node: string; components: string[] }[] };
     expect(pending.steps.map((s) => s.node)).toEqual(['cp-2', 'cp-3']);
