@@ -60,43 +60,52 @@ export async function rollOut(cluster: Cluster, options: RestartOptions, known: 
   const session = await sessionOptions(options);
   const timeoutMs = (options.restartTimeout ?? DEFAULT_RESTART_TIMEOUT) * 1000;
   const done: string[] = [];
+  // Pending restarts of nodes --only leaves out stay recorded.
+  const outside = pending.filter((s) => !nodes.some((n) => n.name === s.node));
   for (const [i, node] of nodes.entries()) {
     let sent: string[] = [];
     if (options.distribute && withFiles.has(node.name)) {
       let report: DistributeReport | undefined;
       const code = await distribute(cluster, { ...options, only: [node.name] }, (r) => (report = r));
       sent = report?.nodes.flatMap((n) => n.files.filter((f) => f.action === 'sent').map((f) => f.local)) ?? [];
-      if (code !== 0) return stop(outDir, cluster, nodes.slice(i), known, pending, node.name, 'its files could not be sent (see the table above)', done);
+      if (code !== 0) return stop(outDir, nodes.slice(i), known, pending, node.name, 'its files could not be sent (see the table above)', done, [], outside);
     }
     const all = merged(node.name, known, pending, restartForSent(cluster, instances, node.name, sent));
     const components = all.filter((c) => !skipped(cluster, node, c));
     if (all.length > components.length) say(`${node.name}: not restarted (restart.skip): ${all.filter((c) => !components.includes(c)).join(', ')}`);
     if (!components.length) continue;
+    // Recorded before the restart: a run killed now leaves this node and the later ones for the next run.
+    await writePending(outDir, [...leftSteps(nodes.slice(i), known, pending, node.name, components), ...outside], `${node.name}: restart under way`);
     const problem = await restartNode(cluster, outDir, targets.get(node.name)!, components, session, timeoutMs);
-    if (problem) return stop(outDir, cluster, nodes.slice(i), known, pending, node.name, problem, done, components);
+    if (problem) return stop(outDir, nodes.slice(i), known, pending, node.name, problem, done, components, outside);
     done.push(node.name);
   }
-  await clearPending(outDir);
+  if (outside.length) await writePending(outDir, outside, 'nodes left out by --only');
+  else await clearPending(outDir);
   say(done.length ? `Restarted, one node at a time: ${done.join(', ')}; every component answered healthy.` : 'Nothing to restart.');
   return EXIT.ok;
+}
+
+/** What is left from `left[0]` on: its components (`here` too), then the later nodes' known and pending ones. */
+function leftSteps(left: ClusterNode[], known: NodeRestart[], pending: NodeRestart[], node: string, here: string[]): NodeRestart[] {
+  return left
+    .map((n) => ({ node: n.name, components: n.name === node ? [...new Set([...here, ...merged(n.name, known, pending)])] : merged(n.name, known, pending) }))
+    .filter((s) => s.components.length);
 }
 
 /** Stops the rollout at `node`: says which node and why, records what is left, leaves the rest untouched. */
 async function stop(
   outDir: string,
-  cluster: Cluster,
   left: ClusterNode[],
   known: NodeRestart[],
   pending: NodeRestart[],
   node: string,
   why: string,
   done: string[],
-  here: string[] = [],
+  here: string[],
+  outside: NodeRestart[],
 ): Promise<number> {
-  const steps = left
-    .map((n) => ({ node: n.name, components: n.name === node ? [...new Set([...here, ...merged(n.name, known, pending)])] : merged(n.name, known, pending) }))
-    .filter((s) => s.components.length);
-  await writePending(outDir, steps, `${node}: ${why}`);
+  await writePending(outDir, [...leftSteps(left, known, pending, node, here), ...outside], `${node}: ${why}`);
   const untouched = left.slice(1).map((n) => n.name);
   process.stderr.write(
     `kube-pki: restart stopped at node ${node}: ${why}\n` +

@@ -1,4 +1,5 @@
 import { X509Certificate, createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -295,5 +296,23 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
     const text = await readFile(join(metrics, 'kube-pki.prom'), 'utf8');
     expect(text).toMatch(new RegExp(`kube_pki_node_files_drift\\{kind="different",node="cp-3",out_dir="${pki}"\\} [1-9]`));
     expect(text).toContain(`kube_pki_node_files_drift{kind="different",node="cp-1",out_dir="${pki}"} 0`);
+  }, 600_000);
+
+  it('the next run, with nothing to renew, does what was left: cp-2 back, cp-3 gets its files and restarts; the record is gone', async () => {
+    events.length = 0;
+    stayDown.delete('cp-2');
+    const [node, ...argv] = (await unitLine('ExecStart')).split(' ');
+    // Today's clock: nothing is due, but the pending record and what distribution sends still restart.
+    const r = await execa(node!, argv, { reject: false, stdin: 'ignore', cwd: '/', all: true, env: { CI: '1', SSH_AUTH_SOCK: '' } });
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toContain('Nothing to renew');
+    expect(events.map((e) => e.node)).toEqual(['cp-2', 'cp-3']);
+    const current = (await certOf(local('etcd-server.crt'))).serialNumber;
+    for (const n of NODES) {
+      expect(await sha(join(home(n.name), 'pki/etcd-server.crt')), n.name).toBe(await sha(local('etcd-server.crt')));
+      expect(await servedSerial(n.ip), n.name).toBe(current);
+    }
+    expect(existsSync(local('.kube-pki-restart-pending.json'))).toBe(false);
+    await waitFor(async () => (await etcdctl(['endpoint', 'health'])).exitCode === 0, 'etcd cluster health', 60_000);
   }, 600_000);
 });

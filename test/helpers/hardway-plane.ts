@@ -31,6 +31,8 @@ export interface HardwayPlaneSpec {
   workers: string[];
   dir: string;
   apiserverFlags?: string[];
+  /** More fields of the description (validityDays, restart…). */
+  description?: Record<string, unknown>;
 }
 
 export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<HardwayPlane> {
@@ -54,6 +56,7 @@ export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<Hardway
         ...sshNodes.map((n) => ({ ...n, ssh: { user: lab.node(n.name).user, hostKey: lab.node(n.name).fingerprint } })),
         { name: 'loadbalancer', address: ip(30), role: 'loadbalancer' },
       ],
+      ...spec.description,
     }),
   );
   const gen = await kubePki(['gen', '--config', config, '--out', out]);
