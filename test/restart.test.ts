@@ -17,6 +17,7 @@ nodes:
   - { name: master-1, address: 192.168.5.11, role: controlplane, ssh: { sudo: true }, restart: { address: 10.0.0.1 } }
   - { name: master-2, address: 192.168.5.12, role: controlplane, restart: { commands: { kube-apiserver: [/usr/local/bin/restart-apiserver] }, skip: [kube-scheduler] } }
   - { name: worker-1, address: 192.168.5.21, role: worker }
+  - { name: worker-2, address: 192.168.5.22, role: worker, restart: { ports: { kubelet: 10248 } } }
   - { name: loadbalancer, address: 192.168.5.30, role: loadbalancer }
 `;
 
@@ -50,7 +51,7 @@ describe('--restart: commands, order and health checks from the description (dry
     const r = await kubePki(['renew', '--all', '--dry-run', '--distribute', '--restart', '--config', hardway.config, '--out', hardway.out]);
     expect(r.exitCode, r.stderr).toBe(0);
     const list = r.stdout.slice(r.stdout.indexOf('Restart (--restart)'));
-    expect(list.split('\n').filter((l) => /^ {2}\d\. /.test(l))).toEqual(['  1. master-1:', '  2. master-2: (restart.skip: kube-scheduler)', '  3. worker-1:']);
+    expect(list.split('\n').filter((l) => /^ {2}\d\. /.test(l))).toEqual(['  1. master-1:', '  2. master-2: (restart.skip: kube-scheduler)', '  3. worker-1:', '  4. worker-2:']);
     // The description's command, each word quoted once for the remote shell.
     expect(list).toContain(`sh -c 'echo '\\''it works'\\''; systemctl restart etcd'    (${hardway.config}: restart.commands.etcd)`);
     // master-1: ssh.sudo puts the defaults behind sudo -n; its health checks go to restart.address.
@@ -66,6 +67,7 @@ describe('--restart: commands, order and health checks from the description (dry
     // worker-1: kubelet on 10250 (TLS), kube-proxy on 10256 (plain HTTP, as it serves it); no sudo there.
     expect(list).toContain('    systemctl restart kubelet    (the hardway default)\n         then wait for https://192.168.5.21:10250/healthz');
     expect(list).toContain('then wait for http://192.168.5.21:10256/healthz');
+    expect(list).toContain('then wait for http://192.168.5.22:10248/healthz'); // the kubelet's plain-HTTP port, chosen per node
     // The order inside a node: etcd, then the apiserver, then its clients.
     const m1 = list.slice(list.indexOf('1. master-1'), list.indexOf('2. master-2'));
     expect([...m1.matchAll(/wait for https:\/\/10\.0\.0\.1:(\d+)/g)].map((m) => m[1])).toEqual(['2379', '8443', '10257', '10259']);

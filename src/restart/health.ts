@@ -66,6 +66,8 @@ export function healthCheck(cluster: Cluster, outDir: string, node: ClusterNode,
     case 'kube-apiserver':
       return { component, url: at('https', '/readyz'), ca: trust(flag('kube-apiserver', '--client-ca-file')), ...kubeClient, body: /^ok/ };
     case 'kubelet': {
+      // 10248 is the kubelet's plain-HTTP healthz port (on 127.0.0.1 unless healthzBindAddress says otherwise).
+      if (port === 10248) return { component, url: at('http', '/healthz'), body: /^ok/ };
       // Hard way: the kubelet serves a certificate of ours; kubeadm's kubelet serves a self-signed one.
       const ca = trust(flag('kube-apiserver', '--kubelet-certificate-authority'));
       return { component, url: at('https', '/healthz'), ...(ca ? { ca } : {}), ...kubeClient, body: /^ok/ };
