@@ -108,11 +108,14 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
   };
 
   /** The test's process supervisor's work: restart a node's member (not for a node in stayDown). */
+  /** Called as a node's restart is asked for (the kill test stops kube-pki there). */
+  let onRequest: ((node: string) => void) | undefined;
   const restartMember = async (name: string, component: string) => {
     if (component !== 'etcd') throw new Error(`no ${component} runs here`);
     const node = NODES.find((n) => n.name === name)!;
     const healthy = await Promise.all(NODES.map(async (n) => ((await etcdctl(['endpoint', 'health'], [clientUrl(n.ip)])).exitCode === 0 ? n.name : null)));
     events.push({ node: name, healthyAtRequest: healthy.filter((n): n is string => n !== null) });
+    onRequest?.(name);
     await stopMember(name);
     if (!stayDown.has(name)) await startMember(node);
   };
@@ -360,4 +363,28 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
     for (const n of NODES) expect(await servedSerial(n.ip), n.name).toBe((await certOf(local('etcd-server.crt'))).serialNumber);
     expect((await certOf(local('etcd-server.crt'))).checkIssued(ca)).toBe(true);
   }, 900_000);
+
+  it('a run killed while a node restarts: the next run restarts that node and the rest, with nothing to renew', async () => {
+    events.length = 0;
+    const [node, ...argv] = (await unitLine('ExecStart')).split(' ');
+    const run = execa('faketime', ['+1 day', node!, ...argv], { reject: false, stdin: 'ignore', cwd: '/', all: true, detached: true, env: { FAKETIME_ONLY_CMDS: 'node', CI: '1', SSH_AUTH_SOCK: '' } });
+    onRequest = (name) => {
+      if (name === 'cp-2') process.kill(-run.pid!, 'SIGKILL'); // faketime runs kube-pki as its child: the whole group
+    };
+    const killed = await run;
+    onRequest = undefined;
+    expect(killed.signal, killed.all).toBe('SIGKILL');
+    expect(events.map((e) => e.node)).toEqual(['cp-1', 'cp-2']);
+    const pending = JSON.parse(await readFile(local('.kube-pki-restart-pending.json'), 'utf8')) as { steps: { node: string }[] };
+    expect(pending.steps.map((x) => x.node)).toEqual(['cp-2', 'cp-3']);
+
+    events.length = 0;
+    const again = await execa(node!, argv, { reject: false, stdin: 'ignore', cwd: '/', all: true, env: { CI: '1', SSH_AUTH_SOCK: '' } });
+    expect(again.exitCode, again.all).toBe(0);
+    expect(again.stdout).toContain('Nothing to renew');
+    expect(events.map((e) => e.node)).toEqual(['cp-2', 'cp-3']);
+    const current = (await certOf(local('etcd-server.crt'))).serialNumber;
+    for (const n of NODES) expect(await servedSerial(n.ip), n.name).toBe(current);
+    expect(existsSync(local('.kube-pki-restart-pending.json'))).toBe(false);
+  }, 600_000);
 });
