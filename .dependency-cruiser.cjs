@@ -17,6 +17,7 @@ const LAYERS = [
   ['exec'], // the runner: lock, temporary folder, items in a bounded window
   ['bootstrap'], // kubelet TLS bootstrap: tokens kept in the folder, the serving-CSR approver
   ['gen', 'csr', 'check', 'renew', 'explain', 'distribute', 'rotate', 'manifests', 'metrics', 'alerts', 'systemd', 'user', 'rotate-encryption', 'root'], // the verbs; none imports another
+  ['restart'], // a verb's restart list carried out over SSH, node by node, with health checks (--restart)
   ['graph'], // one view of the PKI from check, gen's plan and distribute's placement; tree, dot, mermaid
   ['report'], // that view (and explain's texts) as one self-contained HTML page
   ['cli'], // commander commands: flags and options, lazy-loading their verb (and the small ones: init, flags…)

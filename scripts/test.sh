@@ -12,10 +12,11 @@ cd "$(dirname "$0")/.."
 # tests; strace: the fsync checks; golang-cfssl: the benchmark's cfssl side, checked to make the same certificates;
 # haproxy: the load balancer in front of the real control plane; containerd: the runtime its kubelet needs;
 # prometheus: promtool judges the metrics and alert rules; systemd: systemd-analyze judges the renewal units;
+# faketime: the renewal service's command run a day later (test/e2e/unattended-etcd.test.ts).
 # softhsm2: a real PKCS#11 token for the root CA in a token (rootCA.pkcs11), libengine-pkcs11-openssl: openssl's
 # pkcs11 engine that signs with it, gnutls-bin: p11tool, which root init makes the key with, opensc: pkcs11-tool,
 # with which the tests read the key's attributes.
-packages=(openssl openssh-server openssh-client sudo etcd-server etcd-client ruby vagrant shellcheck dash graphviz chromium python3 strace golang-cfssl haproxy containerd prometheus systemd softhsm2 libengine-pkcs11-openssl gnutls-bin opensc)
+packages=(openssl openssh-server openssh-client sudo etcd-server etcd-client ruby vagrant shellcheck dash graphviz chromium python3 strace golang-cfssl haproxy containerd prometheus systemd softhsm2 libengine-pkcs11-openssl gnutls-bin opensc faketime)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"

@@ -32,6 +32,12 @@ function unitTest(rulesFile: string, renewSeries: { labels: string; values: stri
           { series: 'kube_pki_check_problems{out_dir="/pki",severity="error"}', values: '0x1000 2x1000' },
           { series: 'kube_pki_check_problems{out_dir="/pki",severity="warning"}', values: '0x2000' },
           { series: 'kube_pki_check_problems{out_dir="/pki",severity="note"}', values: '5x2000' },
+          // check --remote: n1's files drift from step 1000; n2 is not reached from step 2000; n3 stays clean.
+          { series: 'kube_pki_node_files_drift{out_dir="/pki",node="n1",kind="different"}', values: '0x1000 3x2000' },
+          { series: 'kube_pki_node_files_drift{out_dir="/pki",node="n1",kind="missing"}', values: '0x3000' },
+          { series: 'kube_pki_node_files_drift{out_dir="/pki",node="n3",kind="different"}', values: '0x3000' },
+          ...['n1', 'n3'].map((node) => ({ series: `kube_pki_node_check_success{out_dir="/pki",node="${node}"}`, values: '1x3000' })),
+          { series: 'kube_pki_node_check_success{out_dir="/pki",node="n2"}', values: '1x2000 0x1000' },
           ...renewSeries.map((s) => ({ series: `kube_pki_last_renewal_success_timestamp_seconds{${s.labels}}`, values: s.values })),
         ],
         alert_rule_test: alerts,
@@ -59,6 +65,10 @@ const EXPIRY_AND_PROBLEMS = [
   // No error until step 1000 (6.9 days); notes never alert.
   at('5d', 'KubePkiCheckProblems'),
   at('8d', 'KubePkiCheckProblems', [{ out_dir: '/pki', finding_severity: 'error', severity: 'warning' }]),
+  // Drift: none until step 1000; then n1; from step 2000 also n2, not reached; n3 never.
+  at('5d', 'KubePkiNodeDrift'),
+  at('8d', 'KubePkiNodeDrift', [{ out_dir: '/pki', node: 'n1', severity: 'warning' }]),
+  at('15d', 'KubePkiNodeDrift', [{ out_dir: '/pki', node: 'n1', severity: 'warning' }, { out_dir: '/pki', node: 'n2', severity: 'warning' }]),
 ];
 
 describe('kube-pki alerts', () => {
@@ -82,9 +92,9 @@ describe('kube-pki alerts', () => {
     await writeFile(join(dir, 'kube-pki.rules.yml'), await rules());
     const r = await execa('promtool', ['check', 'rules', join(dir, 'kube-pki.rules.yml')], { reject: false });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/SUCCESS: 4 rules found/);
+    expect(r.stdout).toMatch(/SUCCESS: 5 rules found/);
     const names = parse(await readFile(join(dir, 'kube-pki.rules.yml'), 'utf8')).groups[0].rules.map((x: { alert: string }) => x.alert);
-    expect(names).toEqual(['KubePkiCertificateExpiringSoon', 'KubePkiCertificateExpiryCritical', 'KubePkiCheckProblems', 'KubePkiRenewalStalled']);
+    expect(names).toEqual(['KubePkiCertificateExpiringSoon', 'KubePkiCertificateExpiryCritical', 'KubePkiCheckProblems', 'KubePkiRenewalStalled', 'KubePkiNodeDrift']);
   });
 
   it('expiry (30 and 7 days) and check problems fire and stay quiet at the right times', async () => {

@@ -53,7 +53,8 @@ describe('kube-pki systemd', () => {
     const base = `--config ${config} --out ${pki}`;
     expect(service.get('Type')).toBe('oneshot');
     expect(service.get('ExecStart')).toBe(`${process.execPath} ${CLI} renew --expiring-within 30 --distribute --restart ${base}`);
-    expect(service.get('ExecStopPost')).toBe(`-${process.execPath} ${CLI} check --format prometheus --metrics-file ${join(metrics, 'kube-pki.prom')} ${base}`);
+    expect(service.get('ExecStopPost')).toBe(`-${process.execPath} ${CLI} check --format prometheus --metrics-file ${join(metrics, 'kube-pki.prom')} --remote ${base}`);
+    expect(r.stderr).not.toContain('warning'); // renew has --distribute and --restart
     expect(timer.get('OnCalendar')).toBe('weekly');
     expect(timer.get('Persistent')).toBe('true');
     expect(timer.get('RandomizedDelaySec')).toBe('1h');
@@ -67,7 +68,12 @@ describe('kube-pki systemd', () => {
   });
 
   it("the service's check command, run as the unit has it, writes metrics promtool accepts", async () => {
-    const service = directives(await readFile(join(units, SERVICE), 'utf8'));
+    // The lab's nodes (192.168.5.x) are never connected to: the local check only (test/e2e/unattended-etcd.test.ts runs --remote).
+    const local = await newUnitsDir();
+    const w = await kubePki(['systemd', '--units-dir', local, '--no-remote-check', ...args()]);
+    expect(w.exitCode, w.stderr).toBe(0);
+    const service = directives(await readFile(join(local, SERVICE), 'utf8'));
+    expect(service.get('ExecStopPost')).not.toContain('--remote');
     // systemd splits the line at spaces (the paths hold none: kube-pki refuses them); "-" is systemd's prefix.
     const [node, ...argv] = service.get('ExecStopPost')!.replace(/^-/, '').split(' ');
     const r = await execa(node!, argv, { reject: false, cwd: '/' });

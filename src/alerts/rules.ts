@@ -25,7 +25,7 @@ interface Rule {
   annotations: { summary: string; description: string };
 }
 
-/** The rules: expiry in two steps (x509-certificate-exporter's series), check's findings, a stalled renewal. */
+/** The rules: expiry in two steps (x509-certificate-exporter's series), check's findings, a stalled renewal, drift on the nodes. */
 export function alertRules(options: AlertOptions): Rule[] {
   const where = '{{ $labels.filepath }}{{ with $labels.embedded_kind }} ({{ . }} {{ $labels.embedded_key }}){{ end }}';
   return [
@@ -68,6 +68,19 @@ export function alertRules(options: AlertOptions): Rule[] {
       annotations: {
         summary: `Unattended renewal has not succeeded for two periods (2 × ${options.renewPeriodText})`,
         description: `The last successful kube-pki renew on {{ $labels.out_dir }} was {{ $value | humanizeDuration }} ago: see journalctl -u kube-pki-renew.service.`,
+      },
+    },
+    {
+      alert: 'KubePkiNodeDrift',
+      // check --remote (the service's check): a node not reached, or holding files that differ from the folder's.
+      expr: `(sum by (out_dir, node) (${METRIC.nodeDrift}) > 0) or (${METRIC.nodeReached} == 0)`,
+      for: FOR,
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: "A node's certificate files differ from the PKI folder's, or the node was not reached",
+        description:
+          '{{ $labels.node }} ({{ $labels.out_dir }}): {{ $value }} file(s) missing, different or extra, or 0: not reached. ' +
+          'kube-pki check --remote --out {{ $labels.out_dir }} lists them; kube-pki distribute --restart sends them and restarts what reads them.',
       },
     },
   ];

@@ -1,6 +1,7 @@
 import type { Placement } from '../model/catalog.js';
 import type { Cluster, ClusterNode } from '../model/cluster.js';
-import type { CertInstance, Instances, KubeconfigInstance } from '../model/instances.js';
+import type { CertInstance, Instances, KeyPairInstance, KubeconfigInstance } from '../model/instances.js';
+import { bundleOf } from '../model/rotation.js';
 import { kubeconfigNodes, landings, placementNodes } from './placement.js';
 
 /**
@@ -80,4 +81,64 @@ export function restartsFor(uses: readonly ComponentUse[]): { restart: Restart[]
   }
   const all = [...merged.values()];
   return { restart: all.filter((r) => !CLIENT_TOOLS.has(r.component)), clients: all.filter((r) => CLIENT_TOOLS.has(r.component)) };
+}
+
+/** One step of a rolling restart: the components of one node, restarted in this order. */
+export interface NodeRestart {
+  node: string;
+  components: string[];
+}
+
+/** Components that only run on control planes; everything else runs wherever its files are. */
+const CONTROL_PLANE = new Set(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+/** etcd first (the apiserver reads it), then the apiserver, then its clients. */
+const ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'];
+
+const rankOf = (component: string) => (ORDER.includes(component) ? ORDER.indexOf(component) : ORDER.length);
+
+/**
+ * A restart list node by node, in the order to carry it out: control planes one at a time (so etcd
+ * members and apiservers go down one at a time and quorum holds), then the workers; on each node etcd
+ * first, then the apiserver, then its clients. Shared by renew, rotate-ca and distribute's --restart.
+ */
+export function rollingOrder(cluster: Cluster, restart: readonly Restart[]): NodeRestart[] {
+  const rank = (n: string) => ['controlplane', 'worker', 'loadbalancer'].indexOf(cluster.nodes.find((x) => x.name === n)?.role ?? 'loadbalancer');
+  const nodes = cluster.nodes.map((n) => n.name).sort((a, b) => rank(a) - rank(b));
+  const role = new Map(cluster.nodes.map((n) => [n.name, n.role]));
+  return nodes
+    .map((node) => ({
+      node,
+      components: restart
+        .filter((r) => r.nodes.includes(node) && (!CONTROL_PLANE.has(r.component) || role.get(node) === 'controlplane'))
+        .map((r) => r.component)
+        .sort((a, b) => rankOf(a) - rankOf(b)),
+    }))
+    .filter((s) => s.components.length > 0);
+}
+
+/** Who reads a key pair's files (the service-account keys), where they land. */
+export function keyPairUses(cluster: Cluster, instances: Instances, kp: KeyPairInstance): ComponentUse[] {
+  return (kp.spec.uses ?? []).flatMap(({ component, flag, part }) => {
+    const [file, placement] = part === 'key' ? [kp.keyPath, kp.spec.keyTo] : [kp.pubPath, kp.spec.pubTo];
+    const landed = landings(instances, file, placementNodes(cluster, placement, undefined));
+    return [...new Set(landed.map((l) => l.file))].map((f) => ({ component, flag, file: f, nodes: landed.filter((l) => l.file === f).map((l) => l.node) }));
+  });
+}
+
+/**
+ * The components that read the files sent to one node (paths in the PKI folder), restarted in the
+ * rolling order: what `distribute --restart` restarts. A CA's trust bundle (rotate-ca) is read by
+ * whoever trusts the CA.
+ */
+export function restartForSent(cluster: Cluster, instances: Instances, node: string, sentFiles: readonly string[]): NodeRestart[] {
+  const sent = new Set(sentFiles);
+  const uses = [
+    ...instances.certs.flatMap((c) => certUses(cluster, instances, c)),
+    ...instances.keyPairs.flatMap((k) => keyPairUses(cluster, instances, k)),
+    ...instances.kubeconfigs.flatMap((k) => kubeconfigUses(cluster, k)),
+  ];
+  const read = uses
+    .filter((u) => u.nodes.includes(node) && (sent.has(u.file) || (u.file.endsWith('.crt') && sent.has(bundleOf(u.file)))))
+    .map((u) => ({ ...u, nodes: [node] }));
+  return rollingOrder(cluster, restartsFor(read).restart);
 }

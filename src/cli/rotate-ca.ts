@@ -2,6 +2,7 @@ import { sendablePaths } from '../distribute/manifest.js';
 import type { Cluster } from '../model/cluster.js';
 import { rotateCa, type RotateCaOptions, type RotateCommand, type RotateReport } from '../rotate/rotate.js';
 import { planText } from '../gen/gen.js';
+import type { NodeRestart } from '../catalog/restart.js';
 
 const STATE_TEXT = { none: 'no rotation', start: 'start', reissue: 'reissue', finish: 'finish' } as const;
 
@@ -35,7 +36,8 @@ function reportText(report: RotateReport, sendable: Set<string>): string {
   return `${out.join('\n')}\n`;
 }
 
-export async function rotateCaCommand(cluster: Cluster, command: RotateCommand, options: RotateCaOptions & { json?: boolean }): Promise<number> {
+/** Runs a phase and prints its report; returns the exit code and the restart list it printed. */
+export async function rotateCaCommand(cluster: Cluster, command: RotateCommand, options: RotateCaOptions & { json?: boolean }): Promise<{ exitCode: number; restart: NodeRestart[] }> {
   const { exitCode, report, plan } = await rotateCa(cluster, command, options);
   // On stderr, as gen's: a capped validity is worth seeing even with --json.
   for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -44,5 +46,5 @@ export async function rotateCaCommand(cluster: Cluster, command: RotateCommand, 
     process.stdout.write(reportText(report, sendablePaths(cluster)));
     if (options.dryRun && plan) process.stdout.write(planText(plan, report.outDir, cluster));
   }
-  return exitCode;
+  return { exitCode, restart: report.restart };
 }

@@ -95,6 +95,7 @@ function resolve(c: ClusterParsed, source: string): Cluster {
     }),
     ...(c.ssh ? { ssh: c.ssh } : {}),
     ...(c.kubeletBootstrap ? { kubeletBootstrap: true } : {}),
+    ...(c.restart ? { restart: c.restart } : {}),
     source,
   };
 }

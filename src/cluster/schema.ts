@@ -6,7 +6,7 @@ import { hostProblem, isDnsName, isNodeName, isPlainPath, isUserName } from './n
 import { canonicalIp, parseCidr } from '../util/ip.js';
 import { ENCRYPTION_PROVIDERS } from '../model/encryption.js';
 import { pkcs11UriProblem } from '../util/pkcs11-uri.js';
-import { CURVES, KUBEADM_LAYOUTS, PROFILES, ROLES, RSA_SIZES, TOKEN_RSA_SIZES, type KeySpec, type Pkcs11Settings, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
+import { CURVES, KUBEADM_LAYOUTS, PROFILES, RESTART_COMPONENTS, ROLES, RSA_SIZES, TOKEN_RSA_SIZES, type KeySpec, type Pkcs11Settings, type RestartSettings, type Role, type RootCaSettings, type SshSettings } from '../model/cluster.js';
 
 z.config(en());
 
@@ -45,6 +45,33 @@ export const sshSchema = z.strictObject({
   sudo: z.optional(z.boolean({ error: 'must be true or false' })),
 });
 
+/**
+ * One word of a restart command: sent over SSH quoted word by word (ssh/quote.ts), so any text is safe
+ * except control characters, which no remote shell takes reliably.
+ */
+const argvWord = z.string().check(
+  z.minLength(1, { error: 'must not be empty' }),
+  z.refine((v) => !/[\u0000-\u001f\u007f]/.test(v), { error: 'must not hold control characters (newlines, tabs…)' }),
+);
+const argv = z.array(argvWord).check(z.minLength(1, { error: 'must list the program and its arguments, e.g. [systemctl, restart, etcd]' }));
+const perComponent = <T extends z.ZodMiniType>(value: T) => z.optional(z.partialRecord(z.enum(RESTART_COMPONENTS, { error: `must be one of ${RESTART_COMPONENTS.join(', ')}` }), value));
+
+/** `restart:` at the top level (commands and health ports for every node). */
+const skip = z.optional(z.array(z.enum(RESTART_COMPONENTS, { error: `must be one of ${RESTART_COMPONENTS.join(', ')}` })));
+export const restartSchema = z.strictObject({
+  commands: perComponent(argv),
+  ports: perComponent(port),
+  skip,
+});
+
+/** `nodes[].restart:`: the same per node (it wins), and the address its health checks connect to. */
+const nodeRestartSchema = z.strictObject({
+  commands: perComponent(argv),
+  ports: perComponent(port),
+  skip,
+  address: z.optional(ipOrDns),
+});
+
 const nodeSchema = z.strictObject({
   name: nodeName,
   address: ipAddress,
@@ -52,6 +79,7 @@ const nodeSchema = z.strictObject({
   ssh: z.optional(sshSchema),
   bootstrap: z.optional(z.boolean({ error: 'must be true or false' })),
   kubeletDir: z.optional(checked((v) => isPlainPath(v) && v.startsWith('/') && !v.split('/').includes('..'), 'is not an absolute folder path without ..')),
+  restart: z.optional(nodeRestartSchema),
 });
 
 /** A CN for -subj and openssl.cnf: letters, digits, spaces and . _ : - only (nothing openssl treats specially). */
@@ -148,6 +176,7 @@ export const clusterSchema = z
     externalCAs: z.optional(z.array(checked((v) => isNodeName(v), 'is not a CA name like ca or etcd-ca'))),
     ssh: z.optional(sshSchema),
     kubeletBootstrap: z.optional(z.boolean({ error: 'must be true or false' })),
+    restart: z.optional(restartSchema),
     nodes: z.array(nodeSchema).check(z.minLength(1, { error: 'must list at least one node' })),
   })
   .check(
@@ -189,4 +218,5 @@ export type SchemaMatchesModel = [
   Holds<Same<z.output<typeof sshSchema>, SshSettings>>,
   Holds<Same<z.output<typeof rootCaSchema>, RootCaSettings>>,
   Holds<Same<z.output<typeof pkcs11Schema>, Pkcs11Settings>>,
+  Holds<Same<z.output<typeof nodeRestartSchema>, RestartSettings>>,
 ];

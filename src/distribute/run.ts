@@ -20,9 +20,13 @@ import { verifyCommand } from './verify.js';
 
 export { prepareDistribution, type DistributeOptions, type RemoteOptions } from './prepare.js';
 export { verifyRemote } from './verify.js';
+export type { DistributeReport, NodeReport } from './report.js';
 
-/** `kube-pki distribute`: returns the exit code (0: every node succeeded, 1: some failed). */
-export async function distribute(cluster: Cluster, options: DistributeOptions): Promise<number> {
+/**
+ * `kube-pki distribute`: returns the exit code (0: every node succeeded, 1: some failed). `onReport`
+ * receives the report of a real run (what was sent where: --restart restarts what reads it).
+ */
+export async function distribute(cluster: Cluster, options: DistributeOptions, onReport?: (report: DistributeReport) => void): Promise<number> {
   if (options.verify) return verifyCommand(cluster, options);
   // The keys sent are read from this folder: never from one another user could have filled.
   await assertOwnFolder(resolve(options.out));
@@ -58,6 +62,7 @@ export async function distribute(cluster: Cluster, options: DistributeOptions): 
   }
   const failed = reports.some((r) => r.result === 'failed');
   const report: DistributeReport = { command: 'distribute', profile: cluster.profile, source: cluster.source, outDir, dryRun: false, result: failed ? 'failed' : 'ok', nodes: reports };
+  onReport?.(report);
   if (options.json) printJson(report);
   else printTable(['NODE', 'SSH', 'SENT', 'SKIPPED', 'RESULT', 'ERROR'], reports.map((r) => ({ node: r, cells: [String(r.sent), String(r.skipped), r.result] })));
   return failed ? EXIT.failed : EXIT.ok;

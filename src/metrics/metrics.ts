@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { METRIC } from '../model/metrics.js';
+import { METRIC, type NodeDrift } from '../model/metrics.js';
 import type { Severity } from '../model/problem.js';
 import { readRenewalRecord } from '../files/renewal-record.js';
 import { certsOfFile, certsOfKubeconfig, type FoundCert } from './certificates.js';
@@ -45,7 +45,7 @@ async function foundCerts(report: CheckedFolder): Promise<{ certs: FoundCert[]; 
  * `x509_cert_expired` is judged at `now` (the textfile collector serves it until the next run: alert
  * on x509_cert_not_after - time(), as kube-pki alerts does).
  */
-export async function metricsText(report: CheckedFolder, now: Date): Promise<string> {
+export async function metricsText(report: CheckedFolder, now: Date, remote?: NodeDrift[]): Promise<string> {
   const { certs, readErrors } = await foundCerts(report);
   const folder = { out_dir: report.outDir };
   const renewal = await readRenewalRecord(report.outDir);
@@ -67,6 +67,27 @@ export async function metricsText(report: CheckedFolder, now: Date): Promise<str
       help: 'When kube-pki renew last succeeded on the PKI folder (Unix time); absent until it has once',
       samples: renewal ? [{ labels: folder, value: seconds(new Date(renewal.succeededAt)) }] : [],
     },
+    ...(remote ? nodeFamilies(folder, remote) : []),
   ];
   return exposition(families);
+}
+
+const DRIFT_KINDS = ['missing', 'different', 'extra'] as const;
+
+/** check --remote: whether each node answered, and how many of its files drifted from the folder's, by kind. */
+function nodeFamilies(folder: { out_dir: string }, remote: NodeDrift[]): Family[] {
+  return [
+    {
+      name: METRIC.nodeReached,
+      type: 'gauge',
+      help: 'Whether kube-pki check --remote reached the node and compared its files (1) or not (0)',
+      samples: remote.map((n) => ({ labels: { ...folder, node: n.node }, value: n.reached ? 1 : 0 })),
+    },
+    {
+      name: METRIC.nodeDrift,
+      type: 'gauge',
+      help: "Files on the node that differ from the PKI folder's (kube-pki check --remote), by kind: missing, different (content or mode), extra",
+      samples: remote.filter((n) => n.reached).flatMap((n) => DRIFT_KINDS.map((kind) => ({ labels: { ...folder, node: n.node, kind }, value: n[kind] }))),
+    },
+  ];
 }

@@ -49,6 +49,23 @@ export interface Pkcs11Settings {
   key: TokenKeySpec;
 }
 
+/** Components `--restart` restarts and health-checks (their commands and health ports may be set in `restart:`). */
+export const RESTART_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'] as const;
+export type RestartComponent = (typeof RESTART_COMPONENTS)[number];
+
+/**
+ * `restart:` (top level, and per node: the node's wins per component): how `--restart` restarts a
+ * component (an argv run over SSH) and where its health endpoint is (address: the node's by default).
+ */
+export interface RestartSettings {
+  commands?: Partial<Record<RestartComponent, string[]>> | undefined;
+  ports?: Partial<Record<RestartComponent, number>> | undefined;
+  /** Components not run there (or restarted by other means): neither restarted nor waited for. */
+  skip?: RestartComponent[] | undefined;
+  /** Where the health checks connect (node level only): default the node's address. */
+  address?: string | undefined;
+}
+
 export interface ClusterNode {
   name: string;
   address: string;
@@ -62,6 +79,7 @@ export interface ClusterNode {
   bootstrap?: boolean;
   /** The kubelet's root folder on the node (--root-dir; default /var/lib/kubelet): where it keeps what it obtains by bootstrap. */
   kubeletDir?: string;
+  restart?: RestartSettings;
 }
 
 /** A validated cluster description with every default filled in. */
@@ -86,6 +104,7 @@ export interface Cluster {
   ssh?: SshSettings;
   /** `kubeletBootstrap: true`: every worker joins by TLS bootstrap unless its own `bootstrap: false` says otherwise. */
   kubeletBootstrap?: boolean;
+  restart?: RestartSettings;
   /** Where it came from, for messages: a file path or "(built-in lab default)". */
   source: string;
 }

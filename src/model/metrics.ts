@@ -10,7 +10,18 @@ export const METRIC = {
   checkProblems: 'kube_pki_check_problems',
   checkTime: 'kube_pki_check_timestamp_seconds',
   lastRenewal: 'kube_pki_last_renewal_success_timestamp_seconds',
+  nodeReached: 'kube_pki_node_check_success',
+  nodeDrift: 'kube_pki_node_files_drift',
 } as const;
+
+/** check --remote's verdict on one node, for the metrics: reached or not, and its files that differ from the folder's. */
+export interface NodeDrift {
+  node: string;
+  reached: boolean;
+  missing: number;
+  different: number;
+  extra: number;
+}
 
 /** What renew records on success (RENEWAL_RECORD in the output folder). */
 export interface RenewalRecord {

@@ -292,7 +292,11 @@ export async function renew(cluster: Cluster, out: string, options: RenewOptions
   const names = new Set(targets.map((c) => c.name));
   const { plan: firstPlan, left } = renewPlan(cluster.profile, instances, disk, names, !!options.newKey);
   reportFollowers(report, instances, firstPlan, left);
-  if (options.dryRun) return { exitCode: EXIT.ok, report: { ...report, result: 'dry-run' }, plan: firstPlan };
+  if (options.dryRun) {
+    // What the real run would restart: who reads what the plan would write.
+    const restart = restartsAfter(cluster, instances, targets, firstPlan.items.flatMap((i) => i.outputs));
+    return { exitCode: EXIT.ok, report: { ...report, ...restart, result: 'dry-run' }, plan: firstPlan };
+  }
 
   await checkOpenssl();
   const { plan, errors } = await runRenewal(cluster, instances, report, names, firstPlan, { ...options, now });

@@ -1,20 +1,9 @@
-import { certUses, kubeconfigUses, restartsFor, type ComponentUse } from '../catalog/restart.js';
+import { certUses, kubeconfigUses, restartsFor, rollingOrder, type ComponentUse, type NodeRestart } from '../catalog/restart.js';
 import type { Cluster } from '../model/cluster.js';
 import type { Instances } from '../model/instances.js';
 import { isSigningFlag, type RotationPhase } from '../model/rotation.js';
 
-/** One step of a rolling restart: the components of one node, restarted in this order. */
-export interface NodeRestart {
-  node: string;
-  components: string[];
-}
-
-/** Components that only run on control planes; everything else runs wherever its files are. */
-const CONTROL_PLANE = new Set(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
-/** etcd first (the apiserver reads it), then the apiserver, then its clients. */
-const ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'];
-
-const rankOf = (component: string) => (ORDER.includes(component) ? ORDER.indexOf(component) : ORDER.length);
+export type { NodeRestart } from '../catalog/restart.js';
 
 /**
  * Who must restart after a phase, node by node: control planes one at a time (so etcd members and
@@ -31,18 +20,5 @@ export function rollingRestart(cluster: Cluster, instances: Instances, caNames: 
     if (phase === 'reissue') for (const leaf of instances.certs.filter((c) => c.caName === name)) uses.push(...certUses(cluster, instances, leaf));
     for (const kc of instances.kubeconfigs.filter((k) => k.caName === name)) uses.push(...kubeconfigUses(cluster, kc));
   }
-  const { restart } = restartsFor(uses);
-  const rank = (n: string) => ['controlplane', 'worker', 'loadbalancer'].indexOf(cluster.nodes.find((x) => x.name === n)?.role ?? 'loadbalancer');
-  const nodes = cluster.nodes.map((n) => n.name).sort((a, b) => rank(a) - rank(b));
-  const role = new Map(cluster.nodes.map((n) => [n.name, n.role]));
-  return nodes
-    .map((node) => ({
-      node,
-      components: restart
-        .filter((r) => r.nodes.includes(node) && (!CONTROL_PLANE.has(r.component) || role.get(node) === 'controlplane'))
-        .map((r) => r.component)
-        .sort((a, b) => rankOf(a) - rankOf(b)),
-    }))
-    .filter((s) => s.components.length > 0);
+  return rollingOrder(cluster, restartsFor(uses).restart);
 }
-

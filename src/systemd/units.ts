@@ -13,6 +13,8 @@ export interface UnitInput {
   expiringWithin: number;
   onCalendar: string;
   randomizedDelay: string;
+  /** The check after each run also compares the nodes' files (check --remote): drift per node in the metrics. */
+  remoteCheck: boolean;
 }
 
 /**
@@ -45,8 +47,8 @@ After=network-online.target
 Type=oneshot
 ExecStart=${command(input, ['renew', '--expiring-within', String(input.expiringWithin), '--distribute', '--restart'])}
 # After every run, a failed renewal too ("-": check's own findings do not fail the unit): the metrics
-# then say what is wrong, and kube-pki alerts watches them.
-ExecStopPost=-${command(input, ['check', '--format', 'prometheus', '--metrics-file', input.metricsFile])}
+# then say what is wrong, and kube-pki alerts watches them. --remote: each node's files compared too.
+ExecStopPost=-${command(input, ['check', '--format', 'prometheus', '--metrics-file', input.metricsFile, ...(input.remoteCheck ? ['--remote'] : [])])}
 `;
 }
 

@@ -33,6 +33,8 @@ export interface HardwayPlaneSpec {
   apiserverFlags?: string[];
   /** Workers (of `workers`) that join by kubelet TLS bootstrap: `bootstrap: true`, and a token made before distribute. */
   bootstrap?: string[];
+  /** More fields of the description (validityDays, restart…). */
+  description?: Record<string, unknown>;
 }
 
 export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<HardwayPlane> {
@@ -57,6 +59,7 @@ export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<Hardway
         ...sshNodes.map((n) => ({ ...n, ssh: { user: lab.node(n.name).user, hostKey: lab.node(n.name).fingerprint, ...(spec.bootstrap?.includes(n.name) ? { sudo: true } : {}) } })),
         { name: 'loadbalancer', address: ip(30), role: 'loadbalancer' },
       ],
+      ...spec.description,
     }),
   );
   const gen = await kubePki(['gen', '--config', config, '--out', out]);

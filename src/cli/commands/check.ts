@@ -5,6 +5,8 @@ import type { CheckReport } from '../../check/report.js';
 import type { DistributeOptions } from '../../distribute/prepare.js';
 import { EXIT, UserError } from '../../errors.js';
 import { DEFAULT_WARN_DAYS } from '../../model/time.js';
+import type { Cluster } from '../../model/cluster.js';
+import type { NodeDrift } from '../../model/metrics.js';
 import { configOption, jsonOption, outOption } from '../options.js';
 import { addRemoteOptions } from './distribute.js';
 
@@ -31,7 +33,6 @@ function outputFormat(opts: CheckFlags & { json?: boolean }): Format {
   const format = opts.json ? 'json' : opts.format;
   if (opts.metricsFile !== undefined && format !== 'prometheus')
     throw new UserError(`check: --metrics-file ${JSON.stringify(opts.metricsFile)} needs --format prometheus`, EXIT.badInput);
-  if (format === 'prometheus' && opts.remote) throw new UserError('check: --remote does not report into --format prometheus yet; run it without --remote', EXIT.badInput);
   opts.json = format === 'json';
   return format;
 }
@@ -46,14 +47,24 @@ async function assertMetricsFolder(file: string | undefined): Promise<void> {
   if ((await stat(resolve(file)).catch(() => null))?.isDirectory()) throw bad('is a folder');
 }
 
-async function writeMetrics(report: CheckReport, file: string | undefined): Promise<void> {
+async function writeMetrics(report: CheckReport, file: string | undefined, remote?: NodeDrift[]): Promise<void> {
   const { metricsText } = await import('../../metrics/metrics.js');
-  const text = await metricsText(report, new Date(report.checkedAt));
+  const text = await metricsText(report, new Date(report.checkedAt), remote);
   if (file === undefined) process.stdout.write(text);
   else {
     const { writeMetricsFile } = await import('../../metrics/write.js');
     await writeMetricsFile(file, text);
   }
+}
+
+/** check --remote's comparison, node by node, as the metrics count it (nodes with nothing to hold left out). */
+async function nodeDrift(cluster: Cluster, opts: DistributeOptions): Promise<NodeDrift[]> {
+  const { verifyRemote } = await import('../../distribute/verify.js');
+  const remote = await verifyRemote(cluster, opts);
+  for (const n of remote.nodes) if (n.result === 'failed') process.stderr.write(`kube-pki: check --remote: ${n.node}: ${n.error ?? 'failed'}\n`);
+  return remote.nodes
+    .filter((n) => n.result !== 'nothing-to-check')
+    .map((n) => ({ node: n.node, reached: n.result !== 'failed', missing: n.missing.length, different: n.different.length, extra: n.extra.length }));
 }
 
 export function register(program: Command): void {
@@ -87,9 +98,10 @@ export function register(program: Command): void {
     const report = await checkPki(cluster, opts.out, { warnDays: opts.warnDays });
     const localOk = report.result === 'ok';
     if (format === 'prometheus') {
-      // The exit code is check's, whatever the format: the metrics carry the same findings.
-      await writeMetrics(report, opts.metricsFile);
-      process.exitCode = localOk ? 0 : 1;
+      // The exit code is check's, whatever the format: the metrics carry the same findings (--remote: the nodes' too).
+      const remote = opts.remote ? await nodeDrift(cluster, opts) : undefined;
+      await writeMetrics(report, opts.metricsFile, remote);
+      process.exitCode = localOk && (remote ?? []).every((n) => n.reached && n.missing + n.different + n.extra === 0) ? 0 : 1;
       return;
     }
     const { bootstrapRows, bootstrapText } = await import('../bootstrap-check.js');

@@ -3,6 +3,7 @@ import type { Cluster } from '../../model/cluster.js';
 import type { DistributeOptions } from '../../distribute/run.js';
 import { EXIT, UserError } from '../../errors.js';
 import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { addRestartOptions, assertRestartUsable, restartAfter, type RestartFlags } from '../restart-option.js';
 
 function wholeNumber(value: string): number {
   const n = Number(value);
@@ -33,10 +34,20 @@ export function register(program: Command): void {
     .option('--dry-run', 'print what would go where; connect to nothing')
     .option('--verify', "compare each node's files with the local ones (hash and mode) and list missing, different and extra files; change nothing")
     .addOption(jsonOption());
-  addRemoteOptions(command).action(async (opts: DistributeOptions & { config?: string }) => {
+  addRestartOptions(command);
+  addRemoteOptions(command).action(async (opts: DistributeOptions & RestartFlags & { config?: string }) => {
     const { loadClusterOption } = await import('../cluster-option.js');
     const { distribute } = await import('../../distribute/run.js');
-    process.exitCode = await distribute(await loadClusterOption(opts.config), opts);
+    const cluster = await loadClusterOption(opts.config);
+    if (opts.restart) {
+      if (opts.verify) throw new UserError('distribute: --verify changes nothing; --restart follows a distribution: give one', EXIT.badInput);
+      assertRestartUsable(opts, 'distribute', false);
+      // Node by node: each gets its files right before its restart; what it was sent says what restarts.
+      if (opts.dryRun) await distribute(cluster, opts);
+      process.exitCode = await restartAfter(cluster, { ...opts, distribute: true }, null);
+      return;
+    }
+    process.exitCode = await distribute(cluster, opts);
   });
 }
 

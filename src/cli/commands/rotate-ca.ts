@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { caPassphraseOption, caPinOption, configOption, jsonOption, outOption, positiveInt } from '../options.js';
+import { addRestartOptions, assertRestartUsable, restartAfter } from '../restart-option.js';
 import { addRemoteOptions, distributeAfterGen } from './distribute.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -33,6 +34,7 @@ export function register(program: Command): void {
     if (phase === 'reissue') command.option('--new-keys', 'give every re-issued certificate a new key (the old keys are backed up)');
     if (phase !== 'status') {
       command.option('--distribute', "then copy each node its files for this phase over SSH, as `kube-pki distribute` (SSH options below)");
+      addRestartOptions(command);
       addRemoteOptions(command);
     }
     command.exitOverride();
@@ -40,11 +42,14 @@ export function register(program: Command): void {
       const { loadClusterOption } = await import('../cluster-option.js');
       const { rotateCaCommand } = await import('../rotate-ca.js');
       const cluster = await loadClusterOption(opts.config);
+      assertRestartUsable(opts, `rotate-ca ${phase}`, true);
       // Bad SSH settings: exit 2 before the phase writes anything.
       const then = opts.distribute && !opts.dryRun ? await distributeAfterGen(cluster, opts, `rotate-ca ${phase}`) : undefined;
-      const exitCode = await rotateCaCommand(cluster, phase, opts);
+      const { exitCode, restart } = await rotateCaCommand(cluster, phase, opts);
       if (then && exitCode !== 0) process.stderr.write(`kube-pki: not distributed: rotate-ca ${phase} ended with exit ${exitCode}; fix that first\n`);
-      process.exitCode = then && exitCode === 0 ? await then() : exitCode;
+      // With --restart each node gets its files right before its restart (rollOut), not all at once before.
+      if (exitCode === 0 && opts.restart) process.exitCode = await restartAfter(cluster, opts, restart);
+      else process.exitCode = then && exitCode === 0 ? await then() : exitCode;
     });
   }
   rotate.exitOverride();

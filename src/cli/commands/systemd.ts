@@ -17,6 +17,7 @@ interface SystemdFlags {
   expiringWithin: number;
   metricsFile: string;
   randomizedDelay: string;
+  remoteCheck: boolean;
   force?: boolean;
 }
 
@@ -27,7 +28,7 @@ const kindOf = async (path: string) => {
 };
 
 /** Every input of the units checked, paths made absolute: nothing is written when one is wrong. */
-async function unitInput(opts: SystemdFlags, program: Command) {
+async function unitInput(opts: SystemdFlags) {
   const units = await import('../../systemd/units.js');
   const path = async (option: string, value: string, want: 'folder' | 'file' | null) => {
     const abs = resolve(value);
@@ -54,15 +55,7 @@ async function unitInput(opts: SystemdFlags, program: Command) {
   if (delay) throw bad('--randomized-delay', opts.randomizedDelay, delay);
   const node = await path('the node binary', process.execPath, 'file');
   const cli = await path('the kube-pki CLI', realpathSync(process.argv[1]!), 'file');
-  warnMissingRenewFlags(program);
-  return { unitsDir, input: { node, cli, config, out, metricsFile, expiringWithin: opts.expiringWithin, onCalendar: opts.onCalendar, randomizedDelay: opts.randomizedDelay } };
-}
-
-/** The service runs renew --distribute --restart: say so when this kube-pki's renew lacks them (the unit would fail). */
-function warnMissingRenewFlags(program: Command): void {
-  const renew = program.commands.find((c) => c.name() === 'renew');
-  const missing = ['--distribute', '--restart'].filter((flag) => !renew?.options.some((o) => o.long === flag));
-  if (missing.length) process.stderr.write(`kube-pki: warning: this kube-pki's renew has no ${missing.join(' or ')}: the service fails until it is updated\n`);
+  return { unitsDir, input: { node, cli, config, out, metricsFile, expiringWithin: opts.expiringWithin, remoteCheck: opts.remoteCheck, onCalendar: opts.onCalendar, randomizedDelay: opts.randomizedDelay } };
 }
 
 export function register(program: Command): void {
@@ -79,9 +72,10 @@ export function register(program: Command): void {
     .addOption(new Option('--expiring-within <days>', 'renew the certificates that expire within DAYS days').default(30).argParser(positiveInt))
     .addOption(new Option('--metrics-file <file>', "where check writes its metrics (*.prom in node_exporter's textfile folder)").default(DEFAULT_METRICS_FILE))
     .addOption(new Option('--randomized-delay <span>', 'up to this much later than the schedule (systemd RandomizedDelaySec=)').default('1h'))
+    .option('--no-remote-check', "the check after each run reads only the PKI folder (default: also each node's files, check --remote, drift per node in the metrics)")
     .option('--force', 'replace units that exist with other contents')
     .action(async (opts: SystemdFlags) => {
-      const { unitsDir, input } = await unitInput(opts, program);
+      const { unitsDir, input } = await unitInput(opts);
       const { installUnits } = await import('../../systemd/install.js');
       const result = await installUnits(unitsDir, input, !!opts.force);
       for (const f of result.written) process.stdout.write(`wrote ${f}\n`);
