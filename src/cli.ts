@@ -14,6 +14,7 @@ import * as csr from './cli/commands/csr.js';
 import * as graph from './cli/commands/graph.js';
 import * as report from './cli/commands/report.js';
 import * as rotateCa from './cli/commands/rotate-ca.js';
+import * as renewCa from './cli/commands/renew-ca.js';
 import * as manifests from './cli/commands/manifests.js';
 import * as alerts from './cli/commands/alerts.js';
 import * as systemd from './cli/commands/systemd.js';
@@ -21,7 +22,7 @@ import * as kubeconfig from './cli/commands/kubeconfig.js';
 
 // Each command lives in src/cli/commands/<name>.ts and registers itself; its work is imported
 // lazily so that `gen` does not pay for loading ssh2 and the rest.
-const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, manifests, alerts, systemd, kubeconfig];
+const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, renewCa, manifests, alerts, systemd, kubeconfig];
 
 export function buildProgram(): Command {
   const program = new Command()

@@ -7,6 +7,7 @@ import { backupFile, ensureDir, removeFile } from '../files/atomic.js';
 import { installTogether, type Staged } from './install-together.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { runOpenssl } from '../openssl/run.js';
+import { startDate } from '../openssl/commands.js';
 import { MODE, TMP_DIR } from '../model/files.js';
 import type { Arg, Plan, PlanItem, Step } from '../model/steps.js';
 import { limiter } from '../util/limit.js';
@@ -51,6 +52,7 @@ function resolveArg(arg: Arg, ctx: RunContext, tmp: string): string {
     if (!ctx.passphraseFile) throw new Error('the root CA key needs its passphrase file (--ca-passphrase-file)');
     return `file:${ctx.passphraseFile}`;
   }
+  if ('notBefore' in arg) return startDate(new Date());
   return randomSerial();
 }
 

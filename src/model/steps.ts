@@ -8,8 +8,13 @@
  *   { passphrase } the root CA key's passphrase as openssl reads it from a file ("file:PATH"): the
  *               executor names the file the user gave, the script the file KUBE_PKI_CA_PASSPHRASE_FILE
  *               names. The passphrase itself is never an argument.
+ *   { notBefore } the certificate's start, BACKDATE_MS before the moment it is signed, as openssl ca's
+ *               -startdate reads it (YYYYMMDDHHMMSSZ): the executor computes it when the step runs,
+ *               the script once at its top ($KUBE_PKI_NOT_BEFORE).
  */
-export type Arg = string | { in: string } | { out: string } | { serial: true } | { passphrase: true };
+export type Arg = string | { in: string } | { out: string } | { serial: true } | { passphrase: true } | { notBefore: true };
+
+export const NOT_BEFORE: Arg = { notBefore: true };
 
 export const PASSPHRASE: Arg = { passphrase: true };
 

@@ -31,6 +31,27 @@ export function rollingRestart(cluster: Cluster, instances: Instances, caNames: 
     if (phase === 'reissue') for (const leaf of instances.certs.filter((c) => c.caName === name)) uses.push(...certUses(cluster, instances, leaf));
     for (const kc of instances.kubeconfigs.filter((k) => k.caName === name)) uses.push(...kubeconfigUses(cluster, kc));
   }
+  return byNode(cluster, uses);
+}
+
+/**
+ * renew-ca: the CA's certificate changes in every place that holds it (trust and signing flags alike)
+ * and in the kubeconfigs that embed it; its leaves do not. The one place the list is made, for the
+ * printed restarts and for whatever restarts them (a later --restart).
+ */
+export function renewCaRestart(cluster: Cluster, instances: Instances, caNames: readonly string[]): NodeRestart[] {
+  const uses: ComponentUse[] = [];
+  for (const name of caNames) {
+    const ca = instances.certs.find((c) => c.name === name);
+    if (!ca) continue; // the root: on no node
+    uses.push(...certUses(cluster, instances, ca));
+    for (const kc of instances.kubeconfigs.filter((k) => k.caName === name)) uses.push(...kubeconfigUses(cluster, kc));
+  }
+  return byNode(cluster, uses);
+}
+
+/** The components of these uses, node by node: control planes first, one at a time, then the workers. */
+function byNode(cluster: Cluster, uses: ComponentUse[]): NodeRestart[] {
   const { restart } = restartsFor(uses);
   const rank = (n: string) => ['controlplane', 'worker', 'loadbalancer'].indexOf(cluster.nodes.find((x) => x.name === n)?.role ?? 'loadbalancer');
   const nodes = cluster.nodes.map((n) => n.name).sort((a, b) => rank(a) - rank(b));

@@ -2,8 +2,13 @@ import { dirname } from 'node:path';
 import { renderKubeconfig } from '../kubeconfig/render.js';
 import { usesPassphrase, type Arg, type Plan, type PlanItem, type Step } from '../model/steps.js';
 import { shellQuote } from '../util/shell.js';
+import { CA_DB_ENV, CA_INDEX } from '../openssl/commands.js';
+import { BACKDATE_MS } from '../model/time.js';
 
 const EOF_MARK = 'KUBE_PKI_EOF';
+
+/** Every certificate's start (openssl ca -startdate): 5 minutes before the script runs, as kubeadm backdates. */
+const NOT_BEFORE_VAR = 'KUBE_PKI_NOT_BEFORE';
 
 /** The variable that names the root CA key's passphrase file, in the script as for the tool. */
 export const PASSPHRASE_VAR = 'KUBE_PKI_CA_PASSPHRASE_FILE';
@@ -15,6 +20,7 @@ export function argText(arg: Arg): string {
   if ('out' in arg) return shellQuote(arg.out);
   // The passphrase stays in its file: openssl reads the file this variable names.
   if ('passphrase' in arg) return `"file:$${PASSPHRASE_VAR}"`;
+  if ('notBefore' in arg) return `"$${NOT_BEFORE_VAR}"`;
   return '"0x$(openssl rand -hex 16)"';
 }
 
@@ -80,10 +86,11 @@ export function planToBash(plan: Plan, header: { source: string; passphraseFile?
     '#!/usr/bin/env bash',
     `# The ${plan.profile} PKI of ${header.source}, as plain openssl commands (written by kube-pki script).`,
     '# Run it in an empty folder: bash this-file.sh',
-    '# Each certificate takes three steps: a key (genrsa), a signing request (req), a signed certificate (x509).',
+    '# Each certificate takes three steps: a key (genrsa), a signing request (req), a certificate signed by `openssl ca`.',
     'set -euo pipefail',
     'umask 077',
   ];
+  if (plan.items.some((i) => [...i.keySteps, ...i.steps].some(signs))) lines.push(...signingLines());
   if (plan.items.some((i) => [...i.keySteps, ...i.steps].some(usesPassphrase))) lines.push(...passphraseLines(header.passphraseFile));
   for (const item of plan.items) {
     const body = itemLines(item, made);
@@ -92,6 +99,25 @@ export function planToBash(plan: Plan, header: { source: string; passphraseFile?
   }
   lines.push('', 'echo "PKI written to $(pwd)"', '');
   return lines.join('\n');
+}
+
+const signs = (step: Step): boolean => step.op === 'openssl' && step.args[0] === 'ca';
+
+/**
+ * `openssl ca` keeps its database in a temporary folder (openssl.cnf reads KUBE_PKI_CA_DB), removed at
+ * the end; every certificate starts 5 minutes before the script runs (date -d is GNU's, -r the BSDs').
+ */
+function signingLines(): string[] {
+  const stamp = '+%Y%m%d%H%M%SZ';
+  return [
+    `# openssl ca signs (its database in a temporary folder); certificates start 5 minutes ago, as kubeadm backdates them.`,
+    `${CA_DB_ENV}="$(mktemp -d)"`,
+    `export ${CA_DB_ENV}`,
+    `trap 'rm -rf "$${CA_DB_ENV}"' EXIT`,
+    `: > "$${CA_DB_ENV}/${CA_INDEX}"`,
+    `kube_pki_start=$(( $(date +%s) - ${BACKDATE_MS / 1000} ))`,
+    `${NOT_BEFORE_VAR}="$(date -u -d "@$kube_pki_start" ${stamp} 2>/dev/null || date -u -r "$kube_pki_start" ${stamp})"`,
+  ];
 }
 
 /**
