@@ -4,9 +4,11 @@
 // floor.sh: keys.txt (the CA's key and certificate first, then every other key) and signs.txt (each
 // leaf's request and certificate, once the CA is there). Serials are fixed here: the floor does not
 // pay for `openssl rand`; x509 skips the trust store, as kube-pki does. Each signing job has its own
-// `openssl ca` database folder, made here, and the start date is fixed here (5 minutes ago).
+// `openssl ca` database folder, made here beside the current folder (floor-db/), and the start date
+// is fixed here (5 minutes ago).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { readFileSync } from 'node:fs';
 
 const script = readFileSync(0, 'utf8');
@@ -23,7 +25,7 @@ for (const section of script.split(/^# --- /m).slice(1)) {
     .filter((l) => l.startsWith('openssl '))
     .map((l) => l.replace('"0x$(openssl rand -hex 16)"', `0x${randomBytes(15).toString('hex')}`));
   if (lines.length !== 3 || /\$\(|passin|passout/.test(lines.join('\n'))) throw new Error(`${name}: not the three plain steps`);
-  const db = `${process.cwd()}/db-${name.replace(/\//g, '_')}`;
+  const db = `${dirname(process.cwd())}/floor-db/${name.replace(/\//g, '_')}`;
   mkdirSync(db, { recursive: true });
   writeFileSync(`${db}/.ca-index`, '');
   const env = `export SSL_CERT_FILE=/dev/null KUBE_PKI_CA_DB=${db} KUBE_PKI_NOT_BEFORE=${notBefore}`;
