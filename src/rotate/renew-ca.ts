@@ -116,8 +116,10 @@ export async function renewCa(cluster: Cluster, options: RenewCaOptions): Promis
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
   const passphrase = await passphraseFile(options.caPassphraseFile);
-  // Refused mid-rotation (or after an interrupted gen --replace-ca): a dry run says so too.
-  await assertNothingUnfinished(outDir, instances, 'renew-ca');
+  // Refused mid-rotation (or after an interrupted gen --replace-ca). A real run is refused under the lock
+  // (runLocked), once what a killed run promised is rolled forward: a renew-ca killed between the CA
+  // certificate and its kept bundle looks like a rotation until then. A dry run looks at the folder as it is.
+  if (options.dryRun) await assertNothingUnfinished(outDir, instances, 'renew-ca');
   const allCas = [...instances.certs.filter((c) => !c.caName), ...(instances.root ? [instances.root] : [])];
   const snapshot = () => readSnapshot(outDir, renewCaPaths(instances, allCas));
   const snap = await snapshot();
