@@ -13,6 +13,8 @@ import { readFileSync } from 'node:fs';
 
 const script = readFileSync(0, 'utf8');
 for (const m of script.matchAll(/^cat > (\S+) <<'KUBE_PKI_EOF'\n([\s\S]*?)\nKUBE_PKI_EOF$/gm)) writeFileSync(m[1], `${m[2]}\n`);
+// openssl ca's own configuration, as the script writes it into its temporary folder (an unquoted heredoc).
+const caConfig = `${/^cat > "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" <<KUBE_PKI_EOF\n([\s\S]*?)\nKUBE_PKI_EOF$/m.exec(script)[1]}\n`;
 const notBefore = new Date(Date.now() - 300_000).toISOString().replace(/[-:T]/g, '').replace(/\.\d{3}Z$/, 'Z');
 const keys = [];
 const signs = [];
@@ -28,6 +30,7 @@ for (const section of script.split(/^# --- /m).slice(1)) {
   const db = `${dirname(process.cwd())}/floor-db/${name.replace(/\//g, '_')}`;
   mkdirSync(db, { recursive: true });
   writeFileSync(`${db}/.ca-index`, '');
+  writeFileSync(`${db}/.ca-config.cnf`, caConfig.replaceAll('$KUBE_PKI_CA_DB', db));
   const env = `export SSL_CERT_FILE=/dev/null KUBE_PKI_CA_DB=${db} KUBE_PKI_NOT_BEFORE=${notBefore}`;
   const job = (file, body) => writeFileSync(file, `set -e\n${env}\n${body.join('\n')}\n`);
   if (kind === 'ca') {

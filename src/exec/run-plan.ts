@@ -7,7 +7,7 @@ import { backupFile, ensureDir, removeFile } from '../files/atomic.js';
 import { installTogether, type Staged } from './install-together.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { runOpenssl } from '../openssl/run.js';
-import { startDate } from '../openssl/commands.js';
+import { CA_CONFIG_FILE, startDate } from '../openssl/commands.js';
 import { MODE, TMP_DIR } from '../model/files.js';
 import type { Arg, Plan, PlanItem, Step } from '../model/steps.js';
 import { limiter } from '../util/limit.js';
@@ -53,6 +53,7 @@ function resolveArg(arg: Arg, ctx: RunContext, tmp: string): string {
     return `file:${ctx.passphraseFile}`;
   }
   if ('notBefore' in arg) return startDate(new Date());
+  if ('caConfig' in arg) return join(tmp, CA_CONFIG_FILE); // written by runOpenssl
   return randomSerial();
 }
 

@@ -11,10 +11,13 @@
  *   { notBefore } the certificate's start, BACKDATE_MS before the moment it is signed, as openssl ca's
  *               -startdate reads it (YYYYMMDDHHMMSSZ): the executor computes it when the step runs,
  *               the script once at its top ($KUBE_PKI_NOT_BEFORE).
+ *   { caConfig } `openssl ca`'s own configuration file (its database in a private temporary folder):
+ *               the executor writes it in the step's folder, the script in its temporary folder.
  */
-export type Arg = string | { in: string } | { out: string } | { serial: true } | { passphrase: true } | { notBefore: true };
+export type Arg = string | { in: string } | { out: string } | { serial: true } | { passphrase: true } | { notBefore: true } | { caConfig: true };
 
 export const NOT_BEFORE: Arg = { notBefore: true };
+export const CA_CONFIG: Arg = { caConfig: true };
 
 export const PASSPHRASE: Arg = { passphrase: true };
 

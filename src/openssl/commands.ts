@@ -1,15 +1,32 @@
 import type { KeySpec } from '../model/cluster.js';
-import { NOT_BEFORE, type Arg } from '../model/steps.js';
+import { CA_CONFIG, NOT_BEFORE, type Arg } from '../model/steps.js';
 import { BACKDATE_MS } from '../model/time.js';
 
 /**
- * `openssl ca` keeps a database (an index file) and a copy of each certificate it signs in the folder
- * this variable names: the executor gives each step its own private temporary folder, the script one
- * temporary folder for its run. openssl.cnf's [kube_pki_ca] section reads it ($ENV::KUBE_PKI_CA_DB).
+ * `openssl ca` keeps a database (an index file) and a copy of each certificate it signs: its own
+ * configuration file (`-config`, CA_CONFIG) puts them in a private temporary folder, `dir`. The
+ * certificate's extensions still come from its openssl.cnf (-extfile), which stays usable by hand.
  */
-export const CA_DB_ENV = 'KUBE_PKI_CA_DB';
-/** The index file `openssl ca` needs in that folder before it runs (empty: each signature starts afresh). */
+export const CA_CONFIG_FILE = '.ca-config.cnf';
 export const CA_INDEX = '.ca-index';
+
+export function caConfig(dir: string): string {
+  return [
+    '# openssl ca\'s own settings, written by kube-pki: its database in a temporary folder; extensions from -extfile.',
+    '[ca]',
+    'default_ca = kube_pki_ca',
+    '[kube_pki_ca]',
+    `database = ${dir}/${CA_INDEX}`,
+    `new_certs_dir = ${dir}`,
+    // Never read (-rand_serial), but openssl ca 3.0 looks the setting up.
+    `serial = ${dir}/.ca-serial`,
+    'unique_subject = no',
+    'email_in_dn = no',
+    'policy = kube_pki_policy',
+    '[kube_pki_policy]',
+    '',
+  ].join('\n');
+}
 
 /** `openssl ca -startdate` for a certificate signed at `now`: BACKDATE_MS earlier, as YYYYMMDDHHMMSSZ. */
 export function startDate(now: Date): string {
@@ -58,7 +75,7 @@ export function signArgs(o: {
   const signer = 'selfKey' in o.signer ? ['-selfsign', '-keyfile', o.signer.selfKey] : ['-cert', o.signer.caCrt, '-keyfile', o.signer.caKey];
   if (o.passin) signer.push('-passin', o.passin);
   return [
-    'ca', '-batch', '-config', o.cnf, '-in', o.csr, ...signer, '-out', o.crt, '-startdate', NOT_BEFORE, '-days', String(o.days), '-md', 'sha256',
+    'ca', '-batch', '-config', CA_CONFIG, '-in', o.csr, ...signer, '-out', o.crt, '-startdate', NOT_BEFORE, '-days', String(o.days), '-md', 'sha256',
     '-rand_serial', '-preserveDN', '-notext', '-extfile', o.cnf, '-extensions', o.section,
   ];
 }

@@ -94,9 +94,7 @@ export function spawnOpenssl(args: string[], cwd: string, { captureStdout = fals
   try {
     child = spawn(binary, args, {
       cwd,
-      // openssl.cnf names the `openssl ca` database folder through this variable (commands.ts CA_DB_ENV):
-      // the step's own private folder. Every openssl run reads the whole file, so every run gets it.
-      env: { ...process.env, ...NO_TRUST_STORE, KUBE_PKI_CA_DB: cwd },
+      env: { ...process.env, ...NO_TRUST_STORE },
       stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', stderrFd ?? 'pipe'],
     });
   } catch (err) {

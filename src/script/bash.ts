@@ -2,13 +2,15 @@ import { dirname } from 'node:path';
 import { renderKubeconfig } from '../kubeconfig/render.js';
 import { usesPassphrase, type Arg, type Plan, type PlanItem, type Step } from '../model/steps.js';
 import { shellQuote } from '../util/shell.js';
-import { CA_DB_ENV, CA_INDEX } from '../openssl/commands.js';
+import { caConfig, CA_CONFIG_FILE, CA_INDEX } from '../openssl/commands.js';
 import { BACKDATE_MS } from '../model/time.js';
 
 const EOF_MARK = 'KUBE_PKI_EOF';
 
 /** Every certificate's start (openssl ca -startdate): 5 minutes before the script runs, as kubeadm backdates. */
 const NOT_BEFORE_VAR = 'KUBE_PKI_NOT_BEFORE';
+/** The temporary folder of `openssl ca`'s configuration and database, removed when the script ends. */
+const CA_DB_VAR = 'KUBE_PKI_CA_DB';
 
 /** The variable that names the root CA key's passphrase file, in the script as for the tool. */
 export const PASSPHRASE_VAR = 'KUBE_PKI_CA_PASSPHRASE_FILE';
@@ -21,6 +23,7 @@ export function argText(arg: Arg): string {
   // The passphrase stays in its file: openssl reads the file this variable names.
   if ('passphrase' in arg) return `"file:$${PASSPHRASE_VAR}"`;
   if ('notBefore' in arg) return `"$${NOT_BEFORE_VAR}"`;
+  if ('caConfig' in arg) return `"$${CA_DB_VAR}/${CA_CONFIG_FILE}"`;
   return '"0x$(openssl rand -hex 16)"';
 }
 
@@ -111,10 +114,10 @@ function signingLines(): string[] {
   const stamp = '+%Y%m%d%H%M%SZ';
   return [
     `# openssl ca signs (its database in a temporary folder); certificates start 5 minutes ago, as kubeadm backdates them.`,
-    `${CA_DB_ENV}="$(mktemp -d)"`,
-    `export ${CA_DB_ENV}`,
-    `trap 'rm -rf "$${CA_DB_ENV}"' EXIT`,
-    `: > "$${CA_DB_ENV}/${CA_INDEX}"`,
+    `${CA_DB_VAR}="$(mktemp -d)"`,
+    `trap 'rm -rf "$${CA_DB_VAR}"' EXIT`,
+    ...heredoc(`$${CA_DB_VAR}/${CA_CONFIG_FILE}`, caConfig(`$${CA_DB_VAR}`), false).map((l, i) => (i === 0 ? l.replace(/^cat > '([^']*)'/, 'cat > "$1"') : l)),
+    `: > "$${CA_DB_VAR}/${CA_INDEX}"`,
     `kube_pki_start=$(( $(date +%s) - ${BACKDATE_MS / 1000} ))`,
     `${NOT_BEFORE_VAR}="$(date -u -d "@$kube_pki_start" ${stamp} 2>/dev/null || date -u -r "$kube_pki_start" ${stamp})"`,
   ];
