@@ -53,7 +53,7 @@ describe('kube-pki explain', () => {
     expect(r.commands).toHaveLength(3);
     expect(r.commands[0]).toBe(`openssl genrsa -out ${cert.keyPath} 2048`);
     expect(r.commands[1]).toMatch(/^openssl req -new -key kube-apiserver\.key -subj \/CN=kube-apiserver -out kube-apiserver\.csr -config kube-apiserver\.cnf$/);
-    expect(r.commands[2]).toMatch(/^openssl ca -batch -config kube-apiserver\.cnf -in kube-apiserver\.csr -cert ca\.crt -keyfile ca\.key -out kube-apiserver\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" -days 1000 .*-extensions v3_req$/);
+    expect(r.commands[2]).toMatch(/^openssl ca -batch -config "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" -in kube-apiserver\.csr -cert ca\.crt -keyfile ca\.key -out kube-apiserver\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" -days 1000 .*-extensions v3_req$/);
     expect(r.cnf).toEqual({ file: 'kube-apiserver.cnf', content: renderCnf(cert) });
     expect(r.onDisk).toBeNull();
 

@@ -55,7 +55,7 @@ describe('renew-ca, hard way', () => {
     ok(dry);
     expect(dry.stdout).toContain('plan only, nothing written');
     expect(dry.stdout).toMatch(/openssl x509 -x509toreq -in ca\.crt -signkey ca\.key -out ca\.csr/);
-    expect(dry.stdout).toMatch(/openssl ca -batch -config ca\.cnf -in ca\.csr -selfsign -keyfile ca\.key -out ca\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" -days 1000 /);
+    expect(dry.stdout).toMatch(/openssl ca -batch -config "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" -in ca\.csr -selfsign -keyfile ca\.key -out ca\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" -days 1000 /);
     expect(dry.stdout).toMatch(/1\. master-1: etcd, kube-apiserver, kube-controller-manager, kube-scheduler/);
     const json = await renewCa(pki, ['--dry-run', '--json']);
     ok(json);

@@ -29,8 +29,8 @@ describe('kube-pki script: the learner\'s view', () => {
     expect(script).toContain('subjectAltName = @alt_names');
     expect(script).toContain('openssl genrsa -out admin.key 2048');
     expect(script).toContain('openssl req -new -key admin.key -subj /CN=admin/O=system:masters -out admin.csr -config admin.cnf');
-    expect(script).toMatch(/openssl ca -batch -config ca\.cnf -in ca\.csr -selfsign -keyfile ca\.key -out ca\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" -days 1000 .*-extensions v3_ca/);
-    expect(script).toMatch(/openssl ca -batch -config admin\.cnf -in admin\.csr -cert ca\.crt -keyfile ca\.key -out admin\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" .*-extensions v3_req/);
+    expect(script).toMatch(/openssl ca -batch -config "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" -in ca\.csr -selfsign -keyfile ca\.key -out ca\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" -days 1000 .*-extensions v3_ca/);
+    expect(script).toMatch(/openssl ca -batch -config "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" -in admin\.csr -cert ca\.crt -keyfile ca\.key -out admin\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" .*-extensions v3_req/);
     expect(script).toContain('KUBE_PKI_CA_DB="$(mktemp -d)"');
     expect(script).not.toContain('CAcreateserial');
     // The CA comes before any certificate it signs.
