@@ -65,14 +65,18 @@ describe('renew-ca on a running hard-way control plane (2 nodes, haproxy in fron
     const oldCa = await cert(join(plane.out, 'ca.crt'));
     expect(await everyIdentity(plane.dirOf)).toEqual(users);
 
-    const r = await kubePki(['renew-ca', '--config', plane.config, '--out', plane.out, '--json']);
+    // The restarts as the dry run lists them (--json), then the renewal sent to every node by --distribute.
+    const dry = await kubePki(['renew-ca', '--config', plane.config, '--out', plane.out, '--dry-run', '--json']);
+    expect(dry.exitCode, `${dry.stdout}\n${dry.stderr}`).toBe(0);
+    const report = JSON.parse(dry.stdout) as RenewCaReport;
+    const r = await kubePki(['renew-ca', '--config', plane.config, '--out', plane.out, '--distribute', '--known-hosts', plane.knownHosts], { env: { SSH_AUTH_SOCK: '' } });
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const report = JSON.parse(r.stdout) as RenewCaReport;
+    const backupDir = /^Old certificates and files are in (\S+)$/m.exec(r.stdout)![1]!;
+    expect(r.stdout).toContain('1. master-1: etcd, kube-apiserver, kube-controller-manager, kube-scheduler');
     const renewed = await cert(join(plane.out, 'ca.crt'));
     expect(renewed.fingerprint256).not.toBe(oldCa.fingerprint256);
     expect(renewed.subject).toBe(oldCa.subject);
     expect(new Date(renewed.validFrom).getTime()).toBeGreaterThan(new Date(oldCa.validFrom).getTime());
-    await plane.distribute();
 
     // Nothing restarted: the apiservers hold the old CA certificate; the kubeconfigs on the nodes embed the new one.
     for (const k of KUBECONFIGS) {
@@ -84,7 +88,7 @@ describe('renew-ca on a running hard-way control plane (2 nodes, haproxy in fron
     expect(await everyIdentity(oldOf)).toEqual(users);
     // The old CA file as a client's trust anchor, against the unchanged server certificate, with the new kubeconfig's client.
     const oldCaFile = join(dir, 'old-ca.crt');
-    await execa('openssl', ['x509', '-in', join(report.backupDir!, 'ca.crt'), '-out', oldCaFile]);
+    await execa('openssl', ['x509', '-in', join(backupDir, 'ca.crt'), '-out', oldCaFile]);
     expect((await cert(oldCaFile)).fingerprint256).toBe(oldCa.fingerprint256);
     expect((await whoami(join(plane.dirOf('master-1'), 'admin.kubeconfig'), ['--certificate-authority', oldCaFile])).username).toBe('admin');
 
