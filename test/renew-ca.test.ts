@@ -150,6 +150,21 @@ describe('renew-ca, hard way', () => {
     ok(await kubePki(['check', '--config', config, '--out', pki]));
   }, 120_000);
 
+  it('a CA certificate without a key identifier (made by an older tool): renewed without one, its leaves verify', async () => {
+    const pki = await copyPki(base, join(dir, 'no-skid'));
+    const csr = join(dir, 'v1.csr');
+    await execa('openssl', ['req', '-new', '-key', join(pki, 'ca.key'), '-subj', '/CN=KUBERNETES-CA', '-out', csr], { stdin: 'ignore' });
+    await execa('openssl', ['x509', '-req', '-in', csr, '-signkey', join(pki, 'ca.key'), '-days', '100', '-out', join(pki, 'ca.crt')], { stdin: 'ignore' });
+    const r = await renewCa(pki, ['--json']);
+    ok(r);
+    expect((JSON.parse(r.stdout) as RenewCaReport).cas[0]!.subjectKeyId).toBeNull();
+    const text = await x509(join(pki, 'ca.crt'), ['-text']);
+    expect(text).not.toContain('Key Identifier');
+    expect(text).toContain('CA:TRUE');
+    const v = await verify(join(pki, 'ca.crt'), LEAVES.map((l) => join(pki, `${l}.crt`)));
+    expect(v.exitCode, v.stdout + v.stderr).toBe(0);
+  });
+
   it('bad input: an unknown --ca, a CA without its key: exit 2, nothing written', async () => {
     const pki = await copyPki(base, join(dir, 'bad'));
     const before = await hashes(pki);

@@ -64,5 +64,7 @@ export function renderCnf(cert: CertInstance, { skid }: { skid?: string } = {}):
     dns,
     ip,
     skid: skid ?? '',
+    // A CA renewed without an identifier (none before, none after) cannot name its own: keyid where there is one.
+    skidNone: skid === 'none',
   });
 }
