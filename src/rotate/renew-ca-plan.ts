@@ -102,7 +102,7 @@ function followers(instances: Instances, ca: CertInstance, snap: Snapshot): Plan
     .flatMap((copy) => {
       const files = copy.files.filter((f) => f.part === 'crt');
       const steps = files.flatMap((f): Step[] => [...backup(snap, f.to), { op: 'copy', from: f.from, to: f.to, mode: f.mode }]);
-      return files.length ? [item(copy.name, 'ca', 'reissue', [`the renewed ${f0(files)}`], [c], steps)] : [];
+      return files.length ? [item(copy.name, 'ca', 'reissue', [`a copy of the renewed ${files[0]!.from}`], [c], steps)] : [];
     });
   // A tree's bundle left by a rotation (the CA alone): only one that is there.
   const bundles = bundleCopies(instances, c)
@@ -118,8 +118,6 @@ function followers(instances: Instances, ca: CertInstance, snap: Snapshot): Plan
     .map((kc) => kubeconfigItem(instances, kc, snap, ca.certPath, null, [c], true));
   return [...copies, ...bundles, ...kubeconfigs];
 }
-
-const f0 = (files: { from: string }[]) => files[0]!.from;
 
 /** The plan of one renew-ca run: the root first when it is renewed, then each CA and what follows it. */
 export function planRenewCa(instances: Instances, targets: RenewCaTarget[], snap: Snapshot, now: Date): PlanItem[] {
