@@ -15,6 +15,7 @@ import * as graph from './cli/commands/graph.js';
 import * as report from './cli/commands/report.js';
 import * as rotateCa from './cli/commands/rotate-ca.js';
 import * as rotateSa from './cli/commands/rotate-sa.js';
+import * as renewCa from './cli/commands/renew-ca.js';
 import * as manifests from './cli/commands/manifests.js';
 import * as alerts from './cli/commands/alerts.js';
 import * as systemd from './cli/commands/systemd.js';
@@ -26,7 +27,7 @@ import * as rotateEncryptionKey from './cli/commands/rotate-encryption-key.js';
 
 // Each command lives in src/cli/commands/<name>.ts and registers itself; its work is imported
 // lazily so that `gen` does not pay for loading ssh2 and the rest.
-const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, rotateSa, manifests, alerts, systemd, kubeconfig, token, approveCsrs, rotateEncryptionKey, root];
+const COMMANDS: { register(program: Command): void }[] = [gen, init, script, check, renew, explain, distribute, flags, kubectlCommands, csr, graph, report, rotateCa, renewCa, rotateSa, manifests, alerts, systemd, kubeconfig, token, approveCsrs, rotateEncryptionKey, root];
 
 export function buildProgram(): Command {
   const program = new Command()

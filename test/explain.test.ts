@@ -53,7 +53,7 @@ describe('kube-pki explain', () => {
     expect(r.commands).toHaveLength(3);
     expect(r.commands[0]).toBe(`openssl genrsa -out ${cert.keyPath} 2048`);
     expect(r.commands[1]).toMatch(/^openssl req -new -key kube-apiserver\.key -subj \/CN=kube-apiserver -out kube-apiserver\.csr -config kube-apiserver\.cnf$/);
-    expect(r.commands[2]).toMatch(/^openssl x509 -req -in kube-apiserver\.csr -CA ca\.crt -CAkey ca\.key -out kube-apiserver\.crt -days 1000 .*-extensions v3_req$/);
+    expect(r.commands[2]).toMatch(/^openssl ca -batch -config "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" -in kube-apiserver\.csr -cert ca\.crt -keyfile ca\.key -out kube-apiserver\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" -days 1000 .*-extensions v3_req$/);
     expect(r.cnf).toEqual({ file: 'kube-apiserver.cnf', content: renderCnf(cert) });
     expect(r.onDisk).toBeNull();
 
@@ -88,12 +88,12 @@ describe('kube-pki explain', () => {
     expect(r.onDisk?.serial).toMatch(/^[0-9A-F]+$/);
   });
 
-  it('the CA: self-signed, keyCertSign, files on every node, the -signkey command', async () => {
+  it('the CA: self-signed, keyCertSign, files on every node, the -selfsign command', async () => {
     const r = await explainJson('ca');
     expect(r.signedBy).toBeNull();
     expect(r.usages.basicConstraints).toMatch(/^critical, CA:TRUE/);
     expect(r.usages.keyUsage.map((u) => u.value)).toContain('keyCertSign');
-    expect(r.commands[2]).toMatch(/-signkey ca\.key/);
+    expect(r.commands[2]).toMatch(/-selfsign -keyfile ca\.key/);
     const crtFile = r.files.find((f) => f.path === 'ca.crt')!;
     expect(crtFile.nodes.sort()).toEqual(cluster.nodes.filter((n) => n.role !== 'loadbalancer').map((n) => n.name).sort());
   });

@@ -108,7 +108,10 @@ describe('kubeconfig user (profile kubeadm)', () => {
     expect(verify.stdout).toBe(`${certFile}: OK`);
     const x = new X509Certificate(cert);
     expect(x.subject).toBe('CN=jane\nO=dev\nO=kubeadm:cluster-admins');
-    expect(Date.parse(x.validTo) - Date.parse(x.validFrom)).toBe(DAY);
+    // A day from now, starting 5 minutes ago as every certificate does (kubeadm's backdating); whole seconds.
+    const span = Date.parse(x.validTo) - Date.parse(x.validFrom);
+    expect(span).toBeGreaterThanOrEqual(DAY + 5 * 60_000);
+    expect(span).toBeLessThanOrEqual(DAY + 5 * 60_000 + 2000);
     expect(x.checkPrivateKey((await import('node:crypto')).createPrivateKey(key))).toBe(true);
 
     // The key only in the kubeconfig: the PKI folder gained the ledger and nothing else, and no key is logged.

@@ -211,7 +211,7 @@ describe('kube-pki renew', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('Would renew 1 certificate in');
     expect(r.stdout).toContain('Kubeconfigs to re-render: worker-1.kubeconfig');
-    expect(r.stdout).toMatch(/openssl x509 -req -in worker-1\.csr -CA ca\.crt -CAkey ca\.key -out worker-1\.crt/);
+    expect(r.stdout).toMatch(/openssl ca -batch -config "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" -in worker-1\.csr -cert ca\.crt -keyfile ca\.key -out worker-1\.crt/);
     expect(r.stdout).not.toMatch(/genrsa/);
     const after = await snapshot(pk);
     for (const [file, bytes] of before) expect(after.get(file)!.equals(bytes), file).toBe(true);

@@ -118,7 +118,7 @@ describe('kube-pki report --html', () => {
     expect(dom.match(/<details>/g)).toHaveLength(inst.certs.length);
     expect(text).toContain('no node receives it as a file; it travels inside admin.kubeconfig');
     expect(text).toContain('WHO USES IT AND FOR WHAT');
-    expect(text).toContain('openssl x509 -req -in kube-apiserver.csr');
+    expect(text).toContain('openssl ca -batch -config "$KUBE_PKI_CA_DB/.ca-config.cnf" -in kube-apiserver.csr');
   });
 
   it('planted problems (a deleted certificate, a wrong SAN re-signed with openssl): shown where they belong; exit 1', async () => {

@@ -80,7 +80,7 @@ describe('rotate-ca on the hard-way lab (one CA, flat folder)', () => {
     expect(changedFiles(before, await hashes(pki))).toEqual([]);
     expect((await rotate(['start'], pki)).exitCode).toBe(0);
     const reissue = await rotate(['reissue', '--dry-run'], pki);
-    expect(reissue.stdout).toMatch(/openssl x509 -req -in admin\.csr -CA ca\.crt -CAkey ca\.key/);
+    expect(reissue.stdout).toMatch(/openssl ca -batch -config "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" -in admin\.csr -cert ca\.crt -keyfile ca\.key/);
     expect(reissue.stdout).toContain('rm -f ca.crt');
   });
 

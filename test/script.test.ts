@@ -23,17 +23,18 @@ describe('kube-pki script: the learner\'s view', () => {
   });
   afterAll(() => cleanup());
 
-  it('is plain bash: heredoc openssl.cnf files and the genrsa / req / x509 sequence', () => {
+  it('is plain bash: heredoc openssl.cnf files and the genrsa / req / ca sequence, every certificate backdated 5 minutes', () => {
     expect(script.startsWith('#!/usr/bin/env bash\n')).toBe(true);
     expect(script).toContain("cat > kube-apiserver.cnf <<'KUBE_PKI_EOF'");
     expect(script).toContain('subjectAltName = @alt_names');
     expect(script).toContain('openssl genrsa -out admin.key 2048');
     expect(script).toContain('openssl req -new -key admin.key -subj /CN=admin/O=system:masters -out admin.csr -config admin.cnf');
-    expect(script).toMatch(/openssl x509 -req -in ca\.csr -signkey ca\.key -out ca\.crt -days 1000 .*-extensions v3_ca/);
-    expect(script).toMatch(/openssl x509 -req -in admin\.csr -CA ca\.crt -CAkey ca\.key -out admin\.crt .*-extensions v3_req/);
+    expect(script).toMatch(/openssl ca -batch -config "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" -in ca\.csr -selfsign -keyfile ca\.key -out ca\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" -days 1000 .*-extensions v3_ca/);
+    expect(script).toMatch(/openssl ca -batch -config "\$KUBE_PKI_CA_DB\/\.ca-config\.cnf" -in admin\.csr -cert ca\.crt -keyfile ca\.key -out admin\.crt -startdate "\$KUBE_PKI_NOT_BEFORE" .*-extensions v3_req/);
+    expect(script).toContain('KUBE_PKI_CA_DB="$(mktemp -d)"');
     expect(script).not.toContain('CAcreateserial');
     // The CA comes before any certificate it signs.
-    expect(script.indexOf('-out ca.crt')).toBeLessThan(script.indexOf('-CA ca.crt'));
+    expect(script.indexOf('-out ca.crt')).toBeLessThan(script.indexOf('-cert ca.crt'));
   });
 
   it('runs on its own in an empty folder and yields the same subjects, SANs and usages as the tool', async () => {

@@ -35,7 +35,7 @@ describe('openssl.cnf templates: compiled when dist/ is built, or at run time', 
       const r = await kubePki(['script', ...(config ? ['--config', config] : [])], { cwd: dir });
       expect(r.exitCode, r.stderr).toBe(0);
       const written = heredocs(r.stdout).sort();
-      const rendered = instancesFor(cluster).certs.map(renderCnf).sort();
+      const rendered = instancesFor(cluster).certs.map((c) => renderCnf(c)).sort();
       expect(rendered.length).toBeGreaterThan(10);
       expect(written).toEqual(rendered);
     }

@@ -24,7 +24,7 @@ describe('an unfinished operation is refused or rolled forward by every other', 
   });
   afterAll(() => cleanup());
 
-  it('after a killed gen --replace-ca: rotate-ca, renew, csr and distribute refuse (dry runs too) and name gen; gen finishes it', async () => {
+  it('after a killed gen --replace-ca: rotate-ca, renew, renew-ca, csr and distribute refuse (dry runs too) and name gen; gen finishes it', async () => {
     const pki = join(dir, 'replacing');
     expect((await cli(['gen'], pki)).exitCode).toBe(0);
     const killed = await cli(['gen', '--replace-ca'], pki, { KUBE_PKI_TEST_STOP_AFTER_RENAME: '4' });
@@ -38,6 +38,8 @@ describe('an unfinished operation is refused or rolled forward by every other', 
       ['rotate-ca', 'finish'],
       ['renew', '--all'],
       ['renew', '--all', '--dry-run'],
+      ['renew-ca'],
+      ['renew-ca', '--dry-run'],
       ['csr'],
       ['distribute', '--dry-run'],
     ]) {

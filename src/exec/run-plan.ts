@@ -7,6 +7,7 @@ import { backupFile, ensureDir, removeFile } from '../files/atomic.js';
 import { installTogether, type Staged } from './install-together.js';
 import { kubeconfigFromPem } from '../kubeconfig/render.js';
 import { runOpenssl } from '../openssl/run.js';
+import { CA_CONFIG_FILE, startDate } from '../openssl/commands.js';
 import { MODE, TMP_DIR } from '../model/files.js';
 import { usesToken, type Arg, type Plan, type PlanItem, type Step } from '../model/steps.js';
 import { engineConfigFor, type TokenAccess } from './token.js';
@@ -67,6 +68,8 @@ function resolveArg(arg: Arg, ctx: RunContext, tmp: string): string {
     return `file:${ctx.passphraseFile}`;
   }
   if ('token' in arg) return arg.token;
+  if ('notBefore' in arg) return startDate(new Date());
+  if ('caConfig' in arg) return join(tmp, CA_CONFIG_FILE); // written by runOpenssl
   return randomSerial();
 }
 

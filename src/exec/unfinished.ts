@@ -30,10 +30,10 @@ async function assertOneRollingRestart(outDir: string, instances: Instances, ope
 }
 
 /** A command that changes the PKI folder (or the nodes from it), as its user typed it. */
-export type Operation = 'gen' | 'gen --replace-ca' | 'renew' | 'csr' | 'distribute' | 'root init' | `rotate-ca ${string}` | `rotate-encryption-key ${string}` | `rotate-sa ${string}`;
+export type Operation = 'gen' | 'gen --replace-ca' | 'renew' | 'renew-ca' | 'csr' | 'distribute' | 'root init' | `rotate-ca ${string}` | `rotate-encryption-key ${string}` | `rotate-sa ${string}`;
 
 /** Operations that sign with a CA or re-embed one: they would cut a rotation's overlap in two. */
-const SIGNS_ACROSS_A_ROTATION: readonly Operation[] = ['gen', 'gen --replace-ca', 'renew'];
+const SIGNS_ACROSS_A_ROTATION: readonly Operation[] = ['gen', 'gen --replace-ca', 'renew', 'renew-ca'];
 
 /**
  * Every operation looks at what an earlier one left unfinished before it plans (under the lock, and
@@ -41,7 +41,7 @@ const SIGNS_ACROSS_A_ROTATION: readonly Operation[] = ['gen', 'gen --replace-ca'
  * by recoverOutDir; what is left here is refused, naming the unfinished operation and how to finish it:
  * - an interrupted `gen --replace-ca` (its record): only gen finishes it (new CA, old leaves: anything
  *   else would sign, rotate or send a PKI whose leaves verify against no CA it trusts);
- * - a CA rotation under way: gen and renew would sign with one CA in the middle of its overlap, and
+ * - a CA rotation under way: gen, renew and renew-ca would sign with (or renew) one CA in the middle of its overlap, and
  *   a key rotation (rotate-sa) waits for it to end;
  * - a key rotation under way (its record, model/key-rotation.ts): only its own command and distribute
  *   run (distribution is part of every phase); anything else would change the PKI under a rotation

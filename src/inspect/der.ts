@@ -13,6 +13,8 @@ export interface CertExtensions {
   /** Names (serverAuth, clientAuth, …) where known, else dotted OIDs. */
   extendedKeyUsage?: { critical: boolean; usages: string[] };
   subjectKeyIdentifier: boolean;
+  /** The subject key identifier itself, as openssl.cnf takes it (AB:58:…), when there is one. */
+  subjectKeyId?: string;
   authorityKeyIdentifier: boolean;
 }
 
@@ -135,9 +137,12 @@ export function parseExtensions(der: Buffer): CertExtensions {
         result.extendedKeyUsage = { critical, usages: oids.map((o) => EKU_NAMES[oidText(o.body)] ?? oidText(o.body)) };
         break;
       }
-      case OID.subjectKeyIdentifier:
+      case OID.subjectKeyIdentifier: {
         result.subjectKeyIdentifier = true;
+        const id = expect(readTlv(value, 0).tlv, TAG.octetString, 'subjectKeyIdentifier').body;
+        result.subjectKeyId = [...id].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
         break;
+      }
       case OID.authorityKeyIdentifier:
         result.authorityKeyIdentifier = true;
         break;
@@ -148,4 +153,23 @@ export function parseExtensions(der: Buffer): CertExtensions {
 
 export function certExtensions(cert: X509Certificate): CertExtensions {
   return parseExtensions(cert.raw);
+}
+
+/**
+ * The subject name of a DER certificate exactly as encoded (its whole TLV: order, string types), to
+ * compare two certificates' subjects byte for byte (renew-ca keeps the CA's).
+ */
+export function subjectDer(der: Buffer): Buffer {
+  const cert = expect(readTlv(der, 0).tlv, TAG.sequence, 'Certificate');
+  const tbsBody = expect(children(cert.body)[0], TAG.sequence, 'tbsCertificate').body;
+  // version?, serialNumber, signature, issuer, validity, subject
+  let offset = 0;
+  let index = 0;
+  for (;;) {
+    const { tlv, next } = readTlv(tbsBody, offset);
+    if (index === 0 && tlv.tag !== TAG.version) index++;
+    if (index === 5) return tbsBody.subarray(offset, next);
+    offset = next;
+    index++;
+  }
 }

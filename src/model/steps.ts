@@ -13,8 +13,16 @@ import type { EncryptionKeyRef, EncryptionProvider } from './encryption.js';
  *   { token }   the root CA key in a PKCS#11 token, by its URI (rootCA.pkcs11.uri): openssl signs
  *               through its pkcs11 engine, which gets the module and the PIN from a configuration
  *               the executor (or the script) hands it on file descriptor 3. No PIN in the URI.
+ *   { notBefore } the certificate's start, BACKDATE_MS before the moment it is signed, as openssl ca's
+ *               -startdate reads it (YYYYMMDDHHMMSSZ): the executor computes it when the step runs,
+ *               the script once at its top ($KUBE_PKI_NOT_BEFORE).
+ *   { caConfig } `openssl ca`'s own configuration file (its database in a private temporary folder):
+ *               the executor writes it in the step's folder, the script in its temporary folder.
  */
-export type Arg = string | { in: string } | { out: string } | { serial: true } | { passphrase: true } | { token: string };
+export type Arg = string | { in: string } | { out: string } | { serial: true } | { passphrase: true } | { token: string } | { notBefore: true } | { caConfig: true };
+
+export const NOT_BEFORE: Arg = { notBefore: true };
+export const CA_CONFIG: Arg = { caConfig: true };
 
 export const PASSPHRASE: Arg = { passphrase: true };
 

@@ -44,9 +44,13 @@ function assertSafe(values: string[], what: string): void {
   }
 }
 
-export function renderCnf(cert: CertInstance): string {
+/**
+ * `skid`: the subject key identifier to write as it is (hex, colon-separated), for a CA renewed with its
+ * key (renew-ca keeps the identifier its leaves name); otherwise openssl's hash of the public key.
+ */
+export function renderCnf(cert: CertInstance, { skid }: { skid?: string } = {}): string {
   const { dns, ip } = cert.sans;
-  assertSafe([...dns, ...ip, ...cert.name.split('/')], `openssl.cnf of ${cert.name}`);
+  assertSafe([...dns, ...ip, ...cert.name.split('/'), ...(skid ? [skid] : [])], `openssl.cnf of ${cert.name}`);
   return template()({
     name: cert.name,
     kind: cert.spec.kind,
@@ -59,5 +63,8 @@ export function renderCnf(cert: CertInstance): string {
     hasSans: dns.length + ip.length > 0,
     dns,
     ip,
+    skid: skid ?? '',
+    // A CA renewed without an identifier (none before, none after) cannot name its own: keyid where there is one.
+    skidNone: skid === 'none',
   });
 }

@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { caConfig, CA_CONFIG_FILE, CA_INDEX } from './commands.js';
 import { EXIT, UserError } from '../errors.js';
 import { spawnOpenssl, type OpensslResult } from './spawn.js';
 
@@ -12,6 +14,11 @@ const STDERR_FILE = '.openssl-stderr';
  * throws with openssl's own words on failure. `retries`: how many times a failed run is tried again.
  */
 export async function runOpenssl(args: string[], cwd: string, { retries = 0, engineConf }: { retries?: number; engineConf?: string } = {}): Promise<void> {
+  // `openssl ca`: its configuration and (empty) index in the step's own folder, its working directory.
+  if (args[0] === 'ca') {
+    writeFileSync(join(cwd, CA_CONFIG_FILE), caConfig('.'), { mode: 0o600 });
+    writeFileSync(join(cwd, CA_INDEX), '', { mode: 0o600 });
+  }
   const result = await spawnOpenssl(args, cwd, { stderrFile: join(cwd, STDERR_FILE), ...(engineConf !== undefined ? { engineConf } : {}) });
   if (result.missing) throw opensslMissing();
   if (result.exitCode === 0) return;

@@ -117,7 +117,7 @@ function requested(profile: string, instances: Instances, given: RenewOptions): 
     if (!certs) throw new UserError(`renew: unknown certificate ${JSON.stringify(name)}; known: ${knownNames(profile, instances).join(', ')}`, EXIT.badInput);
     for (const cert of certs) {
       if (!cert.caName)
-        throw new UserError(`renew: ${JSON.stringify(name)} is a CA; renew never renews a CA (gen --replace-ca replaces it and re-issues everything)`, EXIT.badInput);
+        throw new UserError(`renew: ${JSON.stringify(name)} is a CA; renew never renews a CA (kube-pki renew-ca renews one with its key; gen --replace-ca or rotate-ca replaces it)`, EXIT.badInput);
       picked.set(cert.name, cert);
     }
   }

@@ -22,3 +22,19 @@ export function rollingRestart(cluster: Cluster, instances: Instances, caNames: 
   }
   return rollingOrder(cluster, restartsFor(uses).restart);
 }
+
+/**
+ * renew-ca: the CA's certificate changes in every place that holds it (trust and signing flags alike)
+ * and in the kubeconfigs that embed it; its leaves do not. The one place the list is made, for the
+ * printed restarts and for whatever restarts them (a later --restart).
+ */
+export function renewCaRestart(cluster: Cluster, instances: Instances, caNames: readonly string[]): NodeRestart[] {
+  const uses: ComponentUse[] = [];
+  for (const name of caNames) {
+    const ca = instances.certs.find((c) => c.name === name);
+    if (!ca) continue; // the root: on no node
+    uses.push(...certUses(cluster, instances, ca));
+    for (const kc of instances.kubeconfigs.filter((k) => k.caName === name)) uses.push(...kubeconfigUses(cluster, kc));
+  }
+  return rollingOrder(cluster, restartsFor(uses).restart);
+}

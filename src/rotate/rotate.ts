@@ -80,7 +80,7 @@ function nextText(r: CaRotation, complete: boolean): string {
 }
 
 /** The CAs of the catalog that kube-pki can rotate (made by kube-pki, key present), and why not the others. */
-function rotatable(snap: Snapshot, ca: CertInstance): string | null {
+export function rotatable(snap: Snapshot, ca: CertInstance): string | null {
   const crt = snap.get(ca.certPath);
   if (crt && !snap.get(ca.keyPath)) return `${ca.name} is an external CA: ${ca.certPath} is here without its key, so kube-pki cannot sign with it or replace its leaves; rotate it where its key is`;
   if (crt) {

@@ -4,8 +4,15 @@ import { usesPassphrase, usesToken, type Arg, type Plan, type PlanItem, type Ste
 import { shellQuote } from '../util/shell.js';
 import { renderEncryptionConfig } from '../encryption/config.js';
 import { ENCRYPTION_KEY_BYTES } from '../model/encryption.js';
+import { caConfig, CA_CONFIG_FILE, CA_INDEX } from '../openssl/commands.js';
+import { BACKDATE_MS } from '../model/time.js';
 
 const EOF_MARK = 'KUBE_PKI_EOF';
+
+/** Every certificate's start (openssl ca -startdate): 5 minutes before the script runs, as kubeadm backdates. */
+const NOT_BEFORE_VAR = 'KUBE_PKI_NOT_BEFORE';
+/** The temporary folder of `openssl ca`'s configuration and database, removed when the script ends. */
+const CA_DB_VAR = 'KUBE_PKI_CA_DB';
 
 /** The variable that names the root CA key's passphrase file, in the script as for the tool. */
 export const PASSPHRASE_VAR = 'KUBE_PKI_CA_PASSPHRASE_FILE';
@@ -18,6 +25,8 @@ export function argText(arg: Arg): string {
   // The passphrase stays in its file: openssl reads the file this variable names.
   if ('passphrase' in arg) return `"file:$${PASSPHRASE_VAR}"`;
   if ('token' in arg) return shellQuote(arg.token);
+  if ('notBefore' in arg) return `"$${NOT_BEFORE_VAR}"`;
+  if ('caConfig' in arg) return `"$${CA_DB_VAR}/${CA_CONFIG_FILE}"`;
   return '"0x$(openssl rand -hex 16)"';
 }
 
@@ -108,10 +117,11 @@ export function planToBash(plan: Plan, header: { source: string; passphraseFile?
     '#!/usr/bin/env bash',
     `# The ${plan.profile} PKI of ${header.source}, as plain openssl commands (written by kube-pki script).`,
     '# Run it in an empty folder: bash this-file.sh',
-    '# Each certificate takes three steps: a key (genrsa), a signing request (req), a signed certificate (x509).',
+    '# Each certificate takes three steps: a key (genrsa), a signing request (req), a certificate signed by `openssl ca`.',
     'set -euo pipefail',
     'umask 077',
   ];
+  if (plan.items.some((i) => [...i.keySteps, ...i.steps].some(signs))) lines.push(...signingLines());
   if (plan.items.some((i) => [...i.keySteps, ...i.steps].some(usesPassphrase))) lines.push(...passphraseLines(header.passphraseFile));
   if (plan.items.some((i) => [...i.keySteps, ...i.steps].some(usesToken))) lines.push(...tokenLines(header.pinFile, header.module));
   for (const item of plan.items) {
@@ -121,6 +131,25 @@ export function planToBash(plan: Plan, header: { source: string; passphraseFile?
   }
   lines.push('', 'echo "PKI written to $(pwd)"', '');
   return lines.join('\n');
+}
+
+const signs = (step: Step): boolean => step.op === 'openssl' && step.args[0] === 'ca';
+
+/**
+ * `openssl ca` keeps its database in a temporary folder (openssl.cnf reads KUBE_PKI_CA_DB), removed at
+ * the end; every certificate starts 5 minutes before the script runs (date -d is GNU's, -r the BSDs').
+ */
+function signingLines(): string[] {
+  const stamp = '+%Y%m%d%H%M%SZ';
+  return [
+    `# openssl ca signs (its database in a temporary folder); certificates start 5 minutes ago, as kubeadm backdates them.`,
+    `${CA_DB_VAR}="$(mktemp -d)"`,
+    `trap 'rm -rf "$${CA_DB_VAR}"' EXIT`,
+    ...heredoc(`$${CA_DB_VAR}/${CA_CONFIG_FILE}`, caConfig(`$${CA_DB_VAR}`), false).map((l, i) => (i === 0 ? l.replace(/^cat > '([^']*)'/, 'cat > "$1"') : l)),
+    `: > "$${CA_DB_VAR}/${CA_INDEX}"`,
+    `kube_pki_start=$(( $(date +%s) - ${BACKDATE_MS / 1000} ))`,
+    `${NOT_BEFORE_VAR}="$(date -u -d "@$kube_pki_start" ${stamp} 2>/dev/null || date -u -r "$kube_pki_start" ${stamp})"`,
+  ];
 }
 
 /**

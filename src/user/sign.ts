@@ -9,7 +9,7 @@ import type { CertInstance } from '../model/instances.js';
 import type { Arg } from '../model/steps.js';
 import { usagesFor } from '../catalog/usages.js';
 import { extensionSection, renderCnf } from '../openssl/cnf.js';
-import { csrArgs, genKeyArgs, signArgs } from '../openssl/commands.js';
+import { CA_CONFIG_FILE, csrArgs, genKeyArgs, signArgs, startDate } from '../openssl/commands.js';
 import { runOpenssl } from '../openssl/run.js';
 
 /** A client certificate's request as the catalog's rows make one, for openssl.cnf's template. */
@@ -39,6 +39,8 @@ const serial = () => {
 const resolve = (dir: string) => (a: Arg): string => {
   if (typeof a === 'string') return a;
   if ('serial' in a) return serial();
+  if ('notBefore' in a) return startDate(new Date());
+  if ('caConfig' in a) return join(dir, CA_CONFIG_FILE);
   if ('in' in a) return a.in;
   if ('out' in a) return join(dir, a.out);
   throw new Error('a user certificate is never signed with the root CA');
