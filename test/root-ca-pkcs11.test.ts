@@ -176,7 +176,7 @@ describe('a root CA in a SoftHSM2 token (hardway, ECDSA P-256)', () => {
     expect([...watched.seen].some((f) => f.includes('.kube-pki-tmp')), 'the temporary folders were seen while gen ran').toBe(true);
     expect([...watched.pinIn]).toEqual([]);
     expect([...watched.rootKeyIn]).toEqual([]);
-    const signing = run.execs.filter((l) => l.includes('-CAkeyform') && l.includes(URI));
+    const signing = run.execs.filter((l) => l.includes('-keyform') && l.includes(URI));
     expect(signing.length, 'ca.crt is signed through the engine').toBe(1);
     for (const l of run.execs) expect(l.includes(token.pin), l.slice(0, 300)).toBe(false);
     expect(`${run.stdout}${run.stderr}`).not.toContain(token.pin);
@@ -242,7 +242,7 @@ describe('a root CA in a SoftHSM2 token (hardway, ECDSA P-256)', () => {
     const r = await kubePki(['script', '--config', file, '--ca-pin-file', token.pinFile]);
     ok(r);
     expect(r.stdout).not.toContain(token.pin);
-    expect(r.stdout).toMatch(/OPENSSL_CONF=\/dev\/fd\/3 openssl x509 -req -in ca\.csr -CA root-ca\.crt -CAkey 'pkcs11:token=kube-root;object=root-ca' -CAkeyform engine -engine pkcs11 .* 3< <\(kube_pki_engine_conf\)/);
+    expect(r.stdout).toMatch(/OPENSSL_CONF=\/dev\/fd\/3 openssl ca -batch -config .* -in ca\.csr -cert root-ca\.crt -keyfile 'pkcs11:token=kube-root;object=root-ca' -keyform engine -engine pkcs11 .* 3< <\(kube_pki_engine_conf\)/);
     const script = join(dir, 'pki.sh');
     await writeFile(script, r.stdout);
     const made = join(dir, 'scripted');
@@ -283,7 +283,7 @@ describe('a root CA in a token (kubeadm, RSA 3072): gen, rotate-ca start|reissue
 
     const run = await traced(['gen', '--config', file, '--out', out, '--ca-pin-file', token.pinFile], token.env);
     ok(run);
-    expect(run.execs.filter((l) => l.includes('-CAkeyform') && l.includes(URI)).length).toBe(3);
+    expect(run.execs.filter((l) => l.includes('-keyform') && l.includes(URI)).length).toBe(3);
     for (const l of run.execs) expect(l.includes(token.pin)).toBe(false);
     const files = await listFiles(out);
     for (const ca of INTERMEDIATES) {
@@ -311,7 +311,7 @@ describe('a root CA in a token (kubeadm, RSA 3072): gen, rotate-ca start|reissue
     const pinEnv = { ...token.env, KUBE_PKI_CA_PIN_FILE: token.pinFile };
     const start = await traced(['rotate-ca', 'start', '--ca', 'etcd-ca', '--config', file, '--out', out, '--json'], pinEnv);
     ok(start);
-    expect(start.execs.filter((l) => l.includes('-CAkeyform') && l.includes(URI)).length).toBe(1);
+    expect(start.execs.filter((l) => l.includes('-keyform') && l.includes(URI)).length).toBe(1);
     for (const l of start.execs) expect(l.includes(token.pin)).toBe(false);
     expect(start.stdout).not.toContain(token.pin);
     ok(await kubePki(['rotate-ca', 'reissue', '--ca', 'etcd-ca', '--config', file, '--out', out], { env: token.env }));
@@ -325,6 +325,34 @@ describe('a root CA in a token (kubeadm, RSA 3072): gen, rotate-ca start|reissue
     }
     const check = await kubePki(['check', '--config', file, '--out', out], { env: token.env });
     ok(check);
+  });
+
+  it('renew-ca --ca root-ca --ca front-proxy-ca: the token signs both (subject and key identifier kept); old leaves verify; dry run checks the token too', async () => {
+    const before = { root: await cert(join(out, 'root-ca.crt')), fp: await cert(join(out, '_cluster/pki/front-proxy-ca.crt')) };
+    const args = ['renew-ca', '--ca', 'root-ca', '--ca', 'front-proxy-ca', '--config', file, '--out', out];
+    // No PIN: exit 2 naming the option, also in a dry run; nothing written.
+    for (const extra of [[], ['--dry-run']]) {
+      const refused = await kubePki([...args, ...extra], { env: token.env });
+      expect(refused.exitCode, refused.stderr).toBe(2);
+      expect(refused.stderr).toContain('--ca-pin-file');
+    }
+    expect((await cert(join(out, 'root-ca.crt'))).fingerprint256).toBe(before.root.fingerprint256);
+    const run = await traced([...args, '--ca-pin-file', token.pinFile], token.env);
+    ok(run);
+    expect(run.execs.filter((l) => l.includes('-keyform') && l.includes(URI)).length).toBeGreaterThanOrEqual(2);
+    for (const l of run.execs) expect(l.includes(token.pin)).toBe(false);
+    const root = await cert(join(out, 'root-ca.crt'));
+    const fp = await cert(join(out, '_cluster/pki/front-proxy-ca.crt'));
+    expect(root.serialNumber).not.toBe(before.root.serialNumber);
+    expect(root.subject).toBe(before.root.subject);
+    expect(spki(root.publicKey).equals(spki(before.root.publicKey))).toBe(true);
+    expect(root.verify(root.publicKey)).toBe(true);
+    expect(fp.serialNumber).not.toBe(before.fp.serialNumber);
+    expect(fp.subject).toBe(before.fp.subject);
+    expect(fp.checkIssued(root) && fp.verify(root.publicKey)).toBe(true);
+    const v = await verify(join(out, 'root-ca.crt'), join(out, '_cluster/pki/front-proxy-ca.crt'), join(out, 'cp-1/pki/front-proxy-client.crt'));
+    expect(v.exitCode, v.stderr).toBe(0);
+    ok(await kubePki(['check', '--config', file, '--out', out], { env: token.env }));
   });
 });
 

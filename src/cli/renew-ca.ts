@@ -34,7 +34,7 @@ function reportText(report: RenewCaReport, sendable: Set<string>): string {
   return `${out.join('\n')}\n`;
 }
 
-export async function renewCaCommand(cluster: Cluster, options: RenewCaOptions & { json?: boolean }): Promise<number> {
+export async function renewCaCommand(cluster: Cluster, options: RenewCaOptions & { json?: boolean }): Promise<{ exitCode: number; restart: NodeRestart[] }> {
   const { exitCode, report, plan } = await renewCa(cluster, options);
   if (options.json) {
     const planned = options.dryRun ? { plan: plan.items.map(({ name, action, reasons, outputs }) => ({ name, action, reasons, outputs })) } : {};
@@ -43,5 +43,5 @@ export async function renewCaCommand(cluster: Cluster, options: RenewCaOptions &
     process.stdout.write(reportText(report, sendablePaths(cluster)));
     if (options.dryRun) process.stdout.write(planText(plan, report.outDir, cluster));
   }
-  return exitCode;
+  return { exitCode, restart: report.restart };
 }

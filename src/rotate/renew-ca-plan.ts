@@ -9,6 +9,7 @@ import { DAY_MS } from '../model/time.js';
 import { extensionSection, renderCnf } from '../openssl/cnf.js';
 import { requestFromCertArgs, signArgs } from '../openssl/commands.js';
 import { base } from '../plan/cert-steps.js';
+import { tokenArg } from '../plan/root.js';
 import { backup, item, kubeconfigItem } from './items.js';
 
 // renew-ca as a plan for the ordinary executor: each CA gets a new certificate for the key it has,
@@ -26,8 +27,13 @@ export interface RenewCaTarget {
   isRoot?: boolean;
 }
 
-/** How a target is signed: by itself (a self-signed CA, the root) or by the root; the passphrase when that key is encrypted. */
-function signer(t: RenewCaTarget, snap: Snapshot): { signer: { selfKey: Arg } | { caCrt: Arg; caKey: Arg }; passin?: Arg; ownPassin?: Arg } {
+/**
+ * How a target is signed: by itself (a self-signed CA, the root) or by the root; the passphrase when
+ * that key is encrypted; `token`: the root's key in a PKCS#11 token (rootCA.pkcs11), never a file.
+ */
+function signer(t: RenewCaTarget, snap: Snapshot, token?: Arg): { signer: { selfKey: Arg } | { caCrt: Arg; caKey: Arg }; passin?: Arg; ownPassin?: Arg } {
+  if (token && t.isRoot) return { signer: { selfKey: token } };
+  if (token && t.root) return { signer: { caCrt: { in: t.root.certPath }, caKey: token } };
   const encrypted = (path: string) => {
     const key = snap.get(path);
     return !!key && isEncryptedKey(key);
@@ -42,19 +48,21 @@ function signer(t: RenewCaTarget, snap: Snapshot): { signer: { selfKey: Arg } | 
  * the key of that certificate; under a root, the root's key and a root that outlives the renewed CA.
  * `rootRenewed`: the root is renewed in the same run (its new end: now + its days).
  */
-export function assertRenewableCa(t: RenewCaTarget, snap: Snapshot, now: Date, rootRenewed: boolean): void {
+export function assertRenewableCa(t: RenewCaTarget, snap: Snapshot, now: Date, rootRenewed: boolean, rootInToken = false): void {
   const { ca, root } = t;
   const refuse = (why: string) => {
     throw new UserError(`renew-ca ${ca.name}: ${why}; nothing was written`, EXIT.badInput);
   };
   const crt = cert(snap.get(ca.certPath));
   if (!crt) refuse(`${ca.certPath} is missing or not a readable certificate: renew-ca renews a CA that is there (kube-pki gen makes one)`);
-  if (!snap.get(ca.keyPath)) refuse(`${ca.keyPath} is not here: a CA is renewed with its own key, where that key is`);
+  // A root in a token: its key is checked in the token against root-ca.crt (assertToken), not here.
+  const keyInToken = rootInToken && !!t.isRoot;
+  if (!keyInToken && !snap.get(ca.keyPath)) refuse(`${ca.keyPath} is not here: a CA is renewed with its own key, where that key is`);
   // An encrypted key (the root's) is checked against its certificate by openssl, with the passphrase.
-  if (!isEncryptedKey(snap.get(ca.keyPath)!) && !pairMatches(snap.get(ca.certPath), snap.get(ca.keyPath)))
+  if (!keyInToken && !isEncryptedKey(snap.get(ca.keyPath)!) && !pairMatches(snap.get(ca.certPath), snap.get(ca.keyPath)))
     refuse(`${ca.keyPath} is not the key of ${ca.certPath}: a certificate for it would not verify what the CA signed`);
   if (!root) return;
-  if (!snap.get(root.keyPath)) refuse(`${ca.certPath} is signed by the root CA, but ${root.keyPath} is not in the output folder: put it back (it is needed only for this)`);
+  if (!rootInToken && !snap.get(root.keyPath)) refuse(`${ca.certPath} is signed by the root CA, but ${root.keyPath} is not in the output folder: put it back (it is needed only for this)`);
   const rootCrt = cert(snap.get(root.certPath));
   if (!rootCrt) refuse(`${root.certPath} is missing or not a readable certificate: the root CA signs ${ca.certPath}`);
   const end = rootRenewed ? new Date(now.getTime() + root.days * DAY_MS) : new Date(rootCrt!.validTo);
@@ -71,7 +79,7 @@ export function assertRenewableCa(t: RenewCaTarget, snap: Snapshot, now: Date, r
  * rotation (holding this CA alone) is made from the new certificate in the same item, so that the
  * two are installed together and the folder never looks like a rotation half done.
  */
-function caItem(t: RenewCaTarget, snap: Snapshot, needs: string[]): PlanItem {
+function caItem(t: RenewCaTarget, snap: Snapshot, needs: string[], token?: Arg): PlanItem {
   const { ca } = t;
   const crt = cert(snap.get(ca.certPath))!;
   const skid = certExtensions(crt).subjectKeyId;
@@ -79,12 +87,12 @@ function caItem(t: RenewCaTarget, snap: Snapshot, needs: string[]): PlanItem {
   const cnf = { out: `${b}.cnf` };
   const csr = { out: `${b}.csr` };
   const out = { out: ca.certPath };
-  const how = signer(t, snap);
+  const how = signer(t, snap, token);
   const bundle = t.isRoot ? undefined : caFiles(ca).bundle;
   const steps: Step[] = [
     // Without an identifier on the old certificate, none on the new one: leaves name none.
     { op: 'write', file: cnf.out, content: renderCnf(ca, { skid: skid ?? 'none' }) },
-    { op: 'openssl', args: requestFromCertArgs({ crt: { in: ca.certPath }, key: { in: ca.keyPath }, csr, ...(how.ownPassin ? { passin: how.ownPassin } : {}) }) },
+    { op: 'openssl', args: requestFromCertArgs({ crt: { in: ca.certPath }, key: token && t.isRoot ? token : { in: ca.keyPath }, csr, ...(how.ownPassin ? { passin: how.ownPassin } : {}) }) },
     { op: 'openssl', args: signArgs({ csr, crt: out, days: ca.days, cnf, section: extensionSection(ca), signer: how.signer, ...(how.passin ? { passin: how.passin } : {}) }) },
   ];
   if (bundle && snap.get(bundle))
@@ -122,9 +130,10 @@ function followers(instances: Instances, ca: CertInstance, snap: Snapshot): Plan
 /** The plan of one renew-ca run: the root first when it is renewed, then each CA and what follows it. */
 export function planRenewCa(instances: Instances, targets: RenewCaTarget[], snap: Snapshot, now: Date): PlanItem[] {
   const rootRenewed = targets.some((t) => t.isRoot);
-  for (const t of targets) assertRenewableCa(t, snap, now, rootRenewed);
+  const token = instances.rootToken ? tokenArg(instances.rootToken) : undefined;
+  for (const t of targets) assertRenewableCa(t, snap, now, rootRenewed, !!token);
   const ordered = [...targets].sort((a, b) => Number(!!b.isRoot) - Number(!!a.isRoot));
-  return ordered.flatMap((t) => [caItem(t, snap, t.root && rootRenewed ? [t.root.name] : []), ...(t.isRoot ? [] : followers(instances, t.ca, snap))]);
+  return ordered.flatMap((t) => [caItem(t, snap, t.root && rootRenewed ? [t.root.name] : [], token), ...(t.isRoot ? [] : followers(instances, t.ca, snap))]);
 }
 
 /** Every file renew-ca reads for these CAs (the snapshot it plans from). */

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
+import { assertToken, pinFile, type TokenAccess } from '../exec/token.js';
 import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
 import { assertNothingUnfinished } from '../exec/unfinished.js';
@@ -24,6 +25,8 @@ export interface RenewCaOptions {
   now?: Date;
   /** --ca-passphrase-file: an intermediate under rootCA is signed by the (encrypted) root key, as gen signs it. */
   caPassphraseFile?: string;
+  /** --ca-pin-file: under a root in a PKCS#11 token (rootCA.pkcs11), the root signs through the token. */
+  caPinFile?: string;
 }
 
 interface CertDates {
@@ -116,6 +119,8 @@ export async function renewCa(cluster: Cluster, options: RenewCaOptions): Promis
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
   const passphrase = await passphraseFile(options.caPassphraseFile);
+  const pin = await pinFile(options.caPinFile);
+  let token: TokenAccess | undefined;
   // Refused mid-rotation (or after an interrupted gen --replace-ca). A real run is refused under the lock
   // (runLocked), once what a killed run promised is rolled forward: a renew-ca killed between the CA
   // certificate and its kept bundle looks like a rotation until then. A dry run looks at the folder as it is.
@@ -128,6 +133,7 @@ export async function renewCa(cluster: Cluster, options: RenewCaOptions): Promis
     const planned: Plan = { profile: 'renew-ca', items: planRenewCa(instances, targets, s, now) };
     // As gen: what the root signs needs its passphrase, checked before anything is written.
     await assertPassphrase(planned, instances, outDir, passphrase);
+    token = await assertToken(planned, instances, outDir, pin);
     return planned;
   };
   let planned = await plan(snap);
@@ -154,6 +160,7 @@ export async function renewCa(cluster: Cluster, options: RenewCaOptions): Promis
     silent: true,
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(passphrase ? { passphraseFile: passphrase.path } : {}),
+    token: () => token,
   });
   const after = await snapshot();
   for (const c of report.cas) {
