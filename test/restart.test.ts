@@ -95,7 +95,11 @@ describe('--restart: commands, order and health checks from the description (dry
     expect(r.stdout).toContain('systemctl restart kubelet    (the kubeadm default)');
   });
 
-  it('rotate-ca and distribute take --restart too and print the same kind of list on --dry-run', async () => {
+  it('rotate-ca, renew-ca and distribute take --restart too and print the same kind of list on --dry-run', async () => {
+    const renewCa = await kubePki(['renew-ca', '--dry-run', '--distribute', '--restart', '--config', hardway.config, '--out', hardway.out]);
+    expect(renewCa.exitCode, renewCa.stderr).toBe(0);
+    expect(renewCa.stdout).toContain('Restart (--restart), one node at a time');
+    expect(renewCa.stdout).toMatch(/1\. master-1:/);
     const rotate = await kubePki(['rotate-ca', 'start', '--dry-run', '--distribute', '--restart', '--config', hardway.config, '--out', hardway.out]);
     expect(rotate.exitCode, rotate.stderr).toBe(0);
     expect(rotate.stdout).toContain('Restart (--restart), one node at a time');
@@ -110,6 +114,8 @@ describe('--restart: commands, order and health checks from the description (dry
       [['renew', '--all', '--restart'], '--restart needs --distribute'],
       [['renew', '--all', '--distribute', '--restart', '--json'], '--restart does not combine with --json'],
       [['rotate-ca', 'start', '--restart'], '--restart needs --distribute'],
+      [['renew-ca', '--restart'], '--restart needs --distribute'],
+      [['renew-ca', '--distribute', '--restart', '--json'], '--restart does not combine with --json'],
       [['distribute', '--verify', '--restart'], '--verify changes nothing'],
       [['renew', '--all', '--distribute', '--restart', '--restart-timeout', '0'], 'is not a whole number of 1 or more'],
     ];

@@ -7,7 +7,7 @@ import { positiveInt } from './options.js';
 
 /**
  * `--restart` and `--restart-timeout`: one call per command that changes files nodes read (renew,
- * rotate-ca's phases, distribute; renew-ca to come). The command then calls `restartAfter`.
+ * rotate-ca's phases, renew-ca, distribute). The command then calls `restartAfter`.
  */
 export function addRestartOptions(command: Command): Command {
   return command
