@@ -1,5 +1,4 @@
-import { join, posix, resolve } from 'node:path';
-import { nodeFolder } from '../catalog/flags.js';
+import { join, resolve } from 'node:path';
 import type { CertKind } from '../model/catalog.js';
 import type { Cluster } from '../model/cluster.js';
 import { readIfExists } from '../inspect/disk.js';
@@ -7,13 +6,14 @@ import { certFacts } from '../inspect/x509.js';
 import { instancesFor } from '../pki.js';
 import type { CertInstance, Instances } from '../model/instances.js';
 import { planPki } from '../plan/plan.js';
-import { kubeconfigNodes, landings, placementNodes } from '../catalog/placement.js';
+import { kubeconfigNodes, placementNodes } from '../catalog/placement.js';
 import { MODE } from '../model/files.js';
 import { opensslLine } from '../script/bash.js';
 import { certUses, kubeconfigUses, type ComponentUse } from '../catalog/restart.js';
 import { requireCerts } from '../catalog/select.js';
 import { signsTokens } from '../catalog/tokens.js';
 import { tokenKeyView, type TokenKeyView } from './token-key.js';
+import { explainedFile, type ExplainedFile } from './explained-file.js';
 import { sanReason, subjectMeaning, USAGE_MEANING } from './glossary.js';
 import { INTERMEDIATE_PATHLEN, ROOT_CA_FILE, ROOT_CA_ID } from '../catalog/root.js';
 import { EXIT, UserError } from '../errors.js';
@@ -53,25 +53,9 @@ export interface ExplainReport {
   tokenKey?: TokenKeyView;
 }
 
-/** A file of the PKI folder and, on each node that receives it, where it lands (node trees: its copy there). */
-export interface ExplainedFile {
-  path: string;
-  mode: string;
-  what: string;
-  nodes: string[];
-  onNodes: { node: string; file: string; remotePath: string }[];
-}
-
-/** One file of the certificate with its placement on the nodes, in the folder the flags name (kube-pki flags). */
-function explainedFile(cluster: Cluster, instances: Instances, path: string, mode: number, what: string, nodes: string[]): ExplainedFile {
-  const { dir } = nodeFolder(cluster);
-  const onNodes = landings(instances, path, nodes).map((l) => ({ node: l.node, file: l.file, remotePath: posix.join(dir, l.remote) }));
-  return { path, mode: octal(mode), what, nodes: onNodes.map((l) => l.node), onNodes };
-}
+export type { ExplainedFile } from './explained-file.js';
 
 const meanings = (values: string[]): Meaning[] => values.map((value) => ({ value, meaning: USAGE_MEANING[value] ?? null }));
-const octal = (mode: number) => `0${mode.toString(8)}`;
-
 async function factsOnDisk(path: string) {
   const pem = await readIfExists(path);
   try {

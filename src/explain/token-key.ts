@@ -1,6 +1,6 @@
 import { posix, resolve } from 'node:path';
 import { nodeFolder } from '../catalog/flags.js';
-import { landings, placementNodes } from '../catalog/placement.js';
+import { placementNodes } from '../catalog/placement.js';
 import { EXIT, UserError } from '../errors.js';
 import { readSaSnapshot, saFiles, saFlagPaths, saRotation, SA_SIGNING_FLAGS, SA_VERIFY_FLAG } from '../inspect/sa-rotation.js';
 import type { Cluster } from '../model/cluster.js';
@@ -10,19 +10,11 @@ import { KEY_ROTATION_PHASES, type KeyRotationState } from '../model/key-rotatio
 import { genKeyArgs, publicKeyArgs } from '../openssl/commands.js';
 import { instancesFor } from '../pki.js';
 import { opensslLine } from '../script/bash.js';
+import { explainedFile, type ExplainedFile } from './explained-file.js';
 
 // explain's view of the service-account token key: what signs and what verifies now, the rotation
 // (rotate-sa) it is in, and, for kubeadm's bare key pair (sa.key / sa.pub, not a certificate), the
 // whole explanation.
-
-/** A file and where it lands (the same shape as explain's files of a certificate). */
-export interface ExplainedFile {
-  path: string;
-  mode: string;
-  what: string;
-  nodes: string[];
-  onNodes: { node: string; file: string; remotePath: string }[];
-}
 
 export interface TokenKeyView {
   /** The rotation's phase ('none': no rotation under way). */
@@ -92,10 +84,7 @@ export async function explainKeyPair(cluster: Cluster, name: string, out: string
   const kp = keyPairNamed(instances, name);
   if (!kp) throw new UserError(`explain: unknown key pair ${JSON.stringify(name)}`, EXIT.badInput);
   const { dir } = nodeFolder(cluster);
-  const file = (path: string, mode: number, what: string, nodes: string[]): ExplainedFile => {
-    const onNodes = landings(instances, path, nodes).map((l) => ({ node: l.node, file: l.file, remotePath: posix.join(dir, l.remote) }));
-    return { path, mode: `0${mode.toString(8)}`, what, nodes: onNodes.map((l) => l.node), onNodes };
-  };
+  const file = (path: string, mode: number, what: string, nodes: string[]) => explainedFile(cluster, instances, path, mode, what, nodes);
   const files = [file(kp.keyPath, MODE.secret, 'private key', placementNodes(cluster, kp.spec.keyTo, undefined)), file(kp.pubPath, MODE.public, 'public key', placementNodes(cluster, kp.spec.pubTo, undefined))];
   const usedBy = (kp.spec.uses ?? []).map((u) => {
     const f = files.find((x) => x.path === (u.part === 'key' ? kp.keyPath : kp.pubPath))!;
