@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
+import { existingPkiFolder } from '../exec/pki-folder.js';
 import { runLocked } from '../exec/run-locked.js';
 import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { runContext } from '../exec/run-plan.js';
@@ -146,8 +146,7 @@ export async function rotateEncryptionKey(
   command: EncryptionCommand,
   options: RotateEncryptionOptions,
 ): Promise<{ exitCode: number; report: EncryptionReport; plan: Plan | null }> {
-  const outDir = resolve(options.out);
-  if (!(await stat(outDir).catch(() => null))?.isDirectory()) throw new UserError(`--out ${JSON.stringify(options.out)}: no such folder (${outDir}); kube-pki gen makes the PKI first`, EXIT.badInput);
+  const outDir = await existingPkiFolder(options.out);
   const instances = instancesFor(cluster);
   const instance = encryptionOf(cluster, instances);
   const now = options.now ?? new Date();

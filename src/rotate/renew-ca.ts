@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
+import { existingPkiFolder } from '../exec/pki-folder.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { assertToken, pinFile, type TokenAccess } from '../exec/token.js';
 import { runLocked } from '../exec/run-locked.js';
@@ -114,8 +114,7 @@ function notes(report: RenewCaReport, targets: RenewCaTarget[]): string[] {
 
 /** `kube-pki renew-ca`. */
 export async function renewCa(cluster: Cluster, options: RenewCaOptions): Promise<{ exitCode: number; report: RenewCaReport; plan: Plan }> {
-  const outDir = resolve(options.out);
-  if (!(await stat(outDir).catch(() => null))?.isDirectory()) throw new UserError(`--out ${JSON.stringify(options.out)}: no such folder (${outDir}); kube-pki gen makes the PKI first`, EXIT.badInput);
+  const outDir = await existingPkiFolder(options.out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
   const passphrase = await passphraseFile(options.caPassphraseFile);

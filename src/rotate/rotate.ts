@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
+import { existingPkiFolder } from '../exec/pki-folder.js';
 import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
 import { assertToken, pinFile, type TokenAccess } from '../exec/token.js';
 import { runLocked } from '../exec/run-locked.js';
@@ -18,7 +18,8 @@ import { instancesFor } from '../pki.js';
 import { phaseComplete, planPhase } from './plan.js';
 import { abortReport, abortTargets, assertAbortable, planAbort } from './abort.js';
 import { retiredBundleNote } from './notes.js';
-import { rollingRestart, type NodeRestart } from './restart.js';
+import type { PhaseReport } from './phase-report.js';
+import { rollingRestart } from './restart.js';
 
 export type RotateCommand = RotationPhase | 'abort' | 'status';
 
@@ -48,23 +49,8 @@ export interface CaStatus {
   signedByOld: string[];
 }
 
-export interface RotateReport {
-  outDir: string;
-  profile: string;
-  source: string;
-  command: RotateCommand;
-  result: 'ok' | 'failed' | 'dry-run' | 'nothing';
+export interface RotateReport extends PhaseReport<RotateCommand> {
   cas: CaStatus[];
-  /** Files written or removed in the PKI folder: what distribution sends (or removes). */
-  changed: string[];
-  backupDir: string | null;
-  /** Rolling restart after this phase: one node at a time, in this order. */
-  restart: NodeRestart[];
-  /** What the user should know next (when a retired bundle's name may go). */
-  notes: string[];
-  /** What the user should know although nothing failed (a leaf capped to the new CA's end). */
-  warnings: string[];
-  errors: { name: string; message: string }[];
 }
 
 const PHASES: readonly RotationPhase[] = ['start', 'reissue', 'finish'];
@@ -155,8 +141,7 @@ function statusOf(instances: Instances, snap: Snapshot, ca: CertInstance): CaSta
 
 /** `kube-pki rotate-ca start|reissue|finish|status`. */
 export async function rotateCa(cluster: Cluster, command: RotateCommand, options: RotateCaOptions): Promise<{ exitCode: number; report: RotateReport; plan: Plan | null }> {
-  const outDir = resolve(options.out);
-  if (!(await stat(outDir).catch(() => null))?.isDirectory()) throw new UserError(`--out ${JSON.stringify(options.out)}: no such folder (${outDir}); kube-pki gen makes the PKI first`, EXIT.badInput);
+  const outDir = await existingPkiFolder(options.out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
   // Checked by every phase (a bad file is bad input anywhere); only start under a root uses it.

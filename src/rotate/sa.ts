@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { EXIT, UserError } from '../errors.js';
+import { existingPkiFolder } from '../exec/pki-folder.js';
 import { assertOwnFolder } from '../exec/own-folder.js';
 import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
@@ -14,6 +14,7 @@ import type { Plan } from '../model/steps.js';
 import { checkOpenssl } from '../openssl/run.js';
 import { instancesFor } from '../pki.js';
 import { assertKeyPhaseOrder, nextKeyPhase } from './key-phases.js';
+import type { PhaseReport } from './phase-report.js';
 import type { NodeRestart } from './restart.js';
 import { planSaPhase, saPhaseComplete } from './sa-plan.js';
 
@@ -24,26 +25,13 @@ export interface RotateSaOptions {
   now?: Date;
 }
 
-export interface RotateSaReport {
-  outDir: string;
-  profile: string;
-  source: string;
-  command: KeyRotationCommand;
-  result: 'ok' | 'failed' | 'dry-run' | 'nothing';
+export interface RotateSaReport extends PhaseReport<KeyRotationCommand> {
   /** The last phase begun ('none': no rotation under way) and whether it has nothing left to do. */
   state: KeyRotationState;
   complete: boolean;
   next: string;
   /** The token key's files in the PKI folder: the current pair and the new one. */
   files: { current: { key: string; pub: string }; new: { key: string; pub: string } };
-  /** Files written or removed in the PKI folder: what distribution sends. */
-  changed: string[];
-  backupDir: string | null;
-  /** Rolling restart after this phase: one node at a time, in this order. */
-  restart: NodeRestart[];
-  notes: string[];
-  warnings: string[];
-  errors: { name: string; message: string }[];
 }
 
 /** Which components read which service-account flag: the catalog's uses of the token key. */
@@ -89,8 +77,7 @@ const snapshotOf = (outDir: string, instances: Instances, files: SaFiles): Promi
 
 /** `kube-pki rotate-sa start|promote|finish|status`. */
 export async function rotateSa(cluster: Cluster, command: KeyRotationCommand, options: RotateSaOptions): Promise<{ exitCode: number; report: RotateSaReport; plan: Plan | null }> {
-  const outDir = resolve(options.out);
-  if (!(await stat(outDir).catch(() => null))?.isDirectory()) throw new UserError(`--out ${JSON.stringify(options.out)}: no such folder (${outDir}); kube-pki gen makes the PKI first`, EXIT.badInput);
+  const outDir = await existingPkiFolder(options.out);
   const now = options.now ?? new Date();
   const instances = instancesFor(cluster);
   const files = saFiles(instances);
