@@ -2,7 +2,7 @@ import { sendablePaths } from '../distribute/manifest.js';
 import type { Cluster } from '../model/cluster.js';
 import { renewCa, type RenewCaOptions, type RenewCaReport } from '../rotate/renew-ca.js';
 import type { NodeRestart } from '../rotate/restart.js';
-import { planText } from '../gen/gen.js';
+import { printReport } from './phase-report.js';
 
 /** The rolling restart, as rotate-ca prints it (the list comes from rotate/restart.ts renewCaRestart). */
 export function restartLines(restart: NodeRestart[]): string[] {
@@ -36,12 +36,6 @@ function reportText(report: RenewCaReport, sendable: Set<string>): string {
 
 export async function renewCaCommand(cluster: Cluster, options: RenewCaOptions & { json?: boolean }): Promise<{ exitCode: number; restart: NodeRestart[] }> {
   const { exitCode, report, plan } = await renewCa(cluster, options);
-  if (options.json) {
-    const planned = options.dryRun ? { plan: plan.items.map(({ name, action, reasons, outputs }) => ({ name, action, reasons, outputs })) } : {};
-    process.stdout.write(`${JSON.stringify({ ...report, ...planned }, null, 2)}\n`);
-  } else {
-    process.stdout.write(reportText(report, sendablePaths(cluster)));
-    if (options.dryRun) process.stdout.write(planText(plan, report.outDir, cluster));
-  }
+  printReport(cluster, report, plan, options, () => reportText(report, sendablePaths(cluster)));
   return { exitCode, restart: report.restart };
 }

@@ -1,8 +1,8 @@
 import { sendablePaths } from '../distribute/manifest.js';
 import type { Cluster } from '../model/cluster.js';
 import { rotateCa, type RotateCaOptions, type RotateCommand, type RotateReport } from '../rotate/rotate.js';
-import { planText } from '../gen/gen.js';
 import type { NodeRestart } from '../catalog/restart.js';
+import { phaseTail, printReport } from './phase-report.js';
 
 const STATE_TEXT = { none: 'no rotation', start: 'start', reissue: 'reissue', finish: 'finish' } as const;
 
@@ -25,14 +25,7 @@ function reportText(report: RotateReport, sendable: Set<string>): string {
   if (report.command === 'status') return `${out.join('\n')}\n`;
   if (report.result === 'nothing') out.push('Nothing to do: no rotation under way for these CAs.');
   if (!dry && report.result !== 'nothing') out.push(...changedLines(report, sendable));
-  for (const n of report.notes) out.push(`note: ${n}`);
-  if (report.backupDir) out.push(`Replaced and archived files are in ${report.backupDir}`);
-  for (const e of report.errors) out.push(`error: ${e.name}: ${e.message}`);
-  if (report.restart.length) {
-    out.push('Restart, one node at a time (wait until each is healthy again before the next):');
-    report.restart.forEach((r, i) => out.push(`  ${i + 1}. ${r.node}: ${r.components.join(', ')}`));
-    out.push('  (start its components from `kube-pki flags` for this phase; kubectl and etcdctl read their files on every run)');
-  }
+  out.push(...phaseTail(report, '  (start its components from `kube-pki flags` for this phase; kubectl and etcdctl read their files on every run)'));
   return `${out.join('\n')}\n`;
 }
 
@@ -41,10 +34,6 @@ export async function rotateCaCommand(cluster: Cluster, command: RotateCommand, 
   const { exitCode, report, plan } = await rotateCa(cluster, command, options);
   // On stderr, as gen's: a capped validity is worth seeing even with --json.
   for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
-  if (options.json) process.stdout.write(`${JSON.stringify({ ...report, ...(options.dryRun && plan ? { plan: plan.items.map(({ name, action, reasons, outputs }) => ({ name, action, reasons, outputs })) } : {}) }, null, 2)}\n`);
-  else {
-    process.stdout.write(reportText(report, sendablePaths(cluster)));
-    if (options.dryRun && plan) process.stdout.write(planText(plan, report.outDir, cluster));
-  }
+  printReport(cluster, report, plan, options, () => reportText(report, sendablePaths(cluster)));
   return { exitCode, restart: report.restart };
 }

@@ -1,6 +1,6 @@
 import type { Cluster } from '../model/cluster.js';
 import { rotateEncryptionKey, type EncryptionCommand, type EncryptionReport, type RotateEncryptionOptions } from '../rotate-encryption/rotate.js';
-import { planText } from '../gen/gen.js';
+import { printReport } from './phase-report.js';
 
 function reportText(r: EncryptionReport): string {
   const out: string[] = [];
@@ -30,11 +30,6 @@ function reportText(r: EncryptionReport): string {
 
 export async function rotateEncryptionKeyCommand(cluster: Cluster, command: EncryptionCommand, options: RotateEncryptionOptions & { json?: boolean }): Promise<number> {
   const { exitCode, report, plan } = await rotateEncryptionKey(cluster, command, options);
-  if (options.json)
-    process.stdout.write(`${JSON.stringify({ ...report, ...(options.dryRun && plan ? { plan: plan.items.map(({ name, action, reasons, outputs }) => ({ name, action, reasons, outputs })) } : {}) }, null, 2)}\n`);
-  else {
-    process.stdout.write(reportText(report));
-    if (options.dryRun && plan) process.stdout.write(planText(plan, report.outDir, cluster));
-  }
+  printReport(cluster, report, plan, options, () => reportText(report));
   return exitCode;
 }

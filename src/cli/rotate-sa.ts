@@ -1,9 +1,9 @@
 import { sendablePaths } from '../distribute/manifest.js';
-import { planText } from '../gen/gen.js';
 import type { Cluster } from '../model/cluster.js';
 import type { KeyRotationCommand } from '../model/key-rotation.js';
 import { rotateSa, type RotateSaOptions, type RotateSaReport } from '../rotate/sa.js';
 import { flags } from './flags.js';
+import { phaseTail, printReport } from './phase-report.js';
 
 /** The service-account flags of the apiserver and the controller manager for the phase the folder is in now. */
 function phaseFlags(cluster: Cluster, out: string): string[] {
@@ -30,26 +30,13 @@ function reportText(cluster: Cluster, report: RotateSaReport): string {
     out.push(...phaseFlags(cluster, report.outDir));
   }
   if (report.command === 'status') return `${out.join('\n')}\n`;
-  for (const n of report.notes) out.push(`note: ${n}`);
-  if (report.backupDir) out.push(`Replaced and archived files are in ${report.backupDir}`);
-  for (const e of report.errors) out.push(`error: ${e.name}: ${e.message}`);
-  if (report.restart.length) {
-    out.push('Restart, one node at a time (wait until each is healthy again before the next):');
-    report.restart.forEach((r, i) => out.push(`  ${i + 1}. ${r.node}: ${r.components.join(', ')}`));
-    out.push('  (start them with the flags above: `kube-pki flags kube-apiserver`, `kube-pki flags kube-controller-manager`)');
-  }
+  out.push(...phaseTail(report, '  (start them with the flags above: `kube-pki flags kube-apiserver`, `kube-pki flags kube-controller-manager`)'));
   return `${out.join('\n')}\n`;
 }
 
 export async function rotateSaCommand(cluster: Cluster, command: KeyRotationCommand, options: RotateSaOptions & { json?: boolean }): Promise<number> {
   const { exitCode, report, plan } = await rotateSa(cluster, command, options);
   for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
-  if (options.json) {
-    const dryPlan = options.dryRun && plan ? { plan: plan.items.map(({ name, action, reasons, outputs }) => ({ name, action, reasons, outputs })) } : {};
-    process.stdout.write(`${JSON.stringify({ ...report, ...dryPlan }, null, 2)}\n`);
-  } else {
-    process.stdout.write(reportText(cluster, report));
-    if (options.dryRun && plan) process.stdout.write(planText(plan, report.outDir, cluster));
-  }
+  printReport(cluster, report, plan, options, () => reportText(cluster, report));
   return exitCode;
 }

@@ -62,3 +62,14 @@ export async function distributeAfterGen(cluster: Cluster, opts: DistributeOptio
   await prepareDistribution(cluster, opts);
   return () => distribute(cluster, { ...opts, verify: false });
 }
+
+/**
+ * A phase (rotate-sa, rotate-encryption-key) and then, with --distribute and not in a dry run, the
+ * distribution: bad SSH settings exit 2 before the phase writes anything; a failed phase sends nothing.
+ */
+export async function phaseThenDistribute(cluster: Cluster, opts: DistributeOptions & { distribute?: boolean; dryRun?: boolean }, what: string, phase: () => Promise<number>): Promise<number> {
+  const then = opts.distribute && !opts.dryRun ? await distributeAfterGen(cluster, opts, what) : undefined;
+  const exitCode = await phase();
+  if (then && exitCode !== 0) process.stderr.write(`kube-pki: not distributed: ${what} ended with exit ${exitCode}; fix that first\n`);
+  return then && exitCode === 0 ? await then() : exitCode;
+}

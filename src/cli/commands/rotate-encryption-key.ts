@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { configOption, jsonOption, outOption } from '../options.js';
-import { addRemoteOptions, distributeAfterGen } from './distribute.js';
+import { addRemoteOptions, phaseThenDistribute } from './distribute.js';
 
 const PHASES = {
   start: 'add a new key second in encryption-config.yaml: every kube-apiserver can decrypt with it; the old key still encrypts',
@@ -25,10 +25,7 @@ export function register(program: Command): void {
       const { loadClusterOption } = await import('../cluster-option.js');
       const { rotateEncryptionKeyCommand } = await import('../rotate-encryption-key.js');
       const cluster = await loadClusterOption(opts.config);
-      const then = opts.distribute && !opts.dryRun ? await distributeAfterGen(cluster, opts, `rotate-encryption-key ${phase}`) : undefined;
-      const exitCode = await rotateEncryptionKeyCommand(cluster, phase, opts);
-      if (then && exitCode !== 0) process.stderr.write(`kube-pki: not distributed: rotate-encryption-key ${phase} ended with exit ${exitCode}; fix that first\n`);
-      process.exitCode = then && exitCode === 0 ? await then() : exitCode;
+      process.exitCode = await phaseThenDistribute(cluster, opts, `rotate-encryption-key ${phase}`, () => rotateEncryptionKeyCommand(cluster, phase, opts));
     });
   }
   rotate.exitOverride();

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { configOption, jsonOption, outOption, positiveInt } from '../options.js';
-import { addRemoteOptions, distributeAfterGen } from './distribute.js';
+import { addRemoteOptions, phaseThenDistribute } from './distribute.js';
 
 const PHASES = {
   start: 'make a new service-account key pair beside the current one; the apiservers verify tokens with both, still sign with the current key',
@@ -31,11 +31,7 @@ export function register(program: Command): void {
       const { loadClusterOption } = await import('../cluster-option.js');
       const { rotateSaCommand } = await import('../rotate-sa.js');
       const cluster = await loadClusterOption(opts.config);
-      // Bad SSH settings: exit 2 before the phase writes anything.
-      const then = opts.distribute && !opts.dryRun ? await distributeAfterGen(cluster, opts, `rotate-sa ${phase}`) : undefined;
-      const exitCode = await rotateSaCommand(cluster, phase, opts);
-      if (then && exitCode !== 0) process.stderr.write(`kube-pki: not distributed: rotate-sa ${phase} ended with exit ${exitCode}; fix that first\n`);
-      process.exitCode = then && exitCode === 0 ? await then() : exitCode;
+      process.exitCode = await phaseThenDistribute(cluster, opts, `rotate-sa ${phase}`, () => rotateSaCommand(cluster, phase, opts));
     });
   }
   rotate.exitOverride();
