@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { EXIT, UserError } from '../errors.js';
-import { existingPkiFolder } from '../exec/pki-folder.js';
-import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
-import { assertToken, pinFile, type TokenAccess } from '../exec/token.js';
+import { assertPassphrase } from '../exec/passphrase.js';
+import { assertToken, type TokenAccess } from '../exec/token.js';
 import { runLocked } from '../exec/run-locked.js';
 import { runContext } from '../exec/run-plan.js';
 import { assertNothingUnfinished } from '../exec/unfinished.js';
@@ -12,7 +11,7 @@ import type { Cluster } from '../model/cluster.js';
 import type { CertInstance, Instances } from '../model/instances.js';
 import type { Plan } from '../model/steps.js';
 import { checkOpenssl } from '../openssl/run.js';
-import { instancesFor } from '../pki.js';
+import { caRunInputs } from './ca-run-inputs.js';
 import { planRenewCa, renewCaPaths, type RenewCaTarget } from './renew-ca-plan.js';
 import { renewCaRestart, type NodeRestart } from './restart.js';
 import { rotatable } from './rotate.js';
@@ -114,11 +113,7 @@ function notes(report: RenewCaReport, targets: RenewCaTarget[]): string[] {
 
 /** `kube-pki renew-ca`. */
 export async function renewCa(cluster: Cluster, options: RenewCaOptions): Promise<{ exitCode: number; report: RenewCaReport; plan: Plan }> {
-  const outDir = await existingPkiFolder(options.out);
-  const now = options.now ?? new Date();
-  const instances = instancesFor(cluster);
-  const passphrase = await passphraseFile(options.caPassphraseFile);
-  const pin = await pinFile(options.caPinFile);
+  const { outDir, now, instances, passphrase, pin } = await caRunInputs(cluster, options);
   let token: TokenAccess | undefined;
   // Refused mid-rotation (or after an interrupted gen --replace-ca). A real run is refused under the lock
   // (runLocked), once what a killed run promised is rolled forward: a renew-ca killed between the CA

@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { EXIT, UserError } from '../errors.js';
-import { existingPkiFolder } from '../exec/pki-folder.js';
-import { assertPassphrase, passphraseFile } from '../exec/passphrase.js';
-import { assertToken, pinFile, type TokenAccess } from '../exec/token.js';
+import { assertPassphrase } from '../exec/passphrase.js';
+import { assertToken, type TokenAccess } from '../exec/token.js';
 import { runLocked } from '../exec/run-locked.js';
 import { assertNothingUnfinished } from '../exec/unfinished.js';
 import { runContext } from '../exec/run-plan.js';
@@ -14,7 +13,7 @@ import type { CertInstance, Instances } from '../model/instances.js';
 import type { RotationPhase, RotationState } from '../model/rotation.js';
 import type { Plan } from '../model/steps.js';
 import { checkOpenssl } from '../openssl/run.js';
-import { instancesFor } from '../pki.js';
+import { caRunInputs } from './ca-run-inputs.js';
 import { phaseComplete, planPhase } from './plan.js';
 import { abortReport, abortTargets, assertAbortable, planAbort } from './abort.js';
 import { retiredBundleNote } from './notes.js';
@@ -141,12 +140,8 @@ function statusOf(instances: Instances, snap: Snapshot, ca: CertInstance): CaSta
 
 /** `kube-pki rotate-ca start|reissue|finish|status`. */
 export async function rotateCa(cluster: Cluster, command: RotateCommand, options: RotateCaOptions): Promise<{ exitCode: number; report: RotateReport; plan: Plan | null }> {
-  const outDir = await existingPkiFolder(options.out);
-  const now = options.now ?? new Date();
-  const instances = instancesFor(cluster);
-  // Checked by every phase (a bad file is bad input anywhere); only start under a root uses it.
-  const passphrase = await passphraseFile(options.caPassphraseFile);
-  const pin = await pinFile(options.caPinFile);
+  // The passphrase and PIN files are checked by every phase; only start under a root uses them.
+  const { outDir, now, instances, passphrase, pin } = await caRunInputs(cluster, options);
   let token: TokenAccess | undefined;
   if (command !== 'status') await assertNothingUnfinished(outDir, instances, `rotate-ca ${command}`);
   let snap = await snapshotOf(outDir, instances);
