@@ -1,17 +1,14 @@
-import { copyFile, mkdir, mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { genPki, labCluster } from '../check-fixtures.js';
-import { kubePki, tempDir } from '../helpers/cli.js';
-import { waitFor } from '../helpers/processes.js';
-import { cert, issued, pemCerts } from '../helpers/rotation.js';
+import { tempDir } from '../helpers/cli.js';
+import { EtcdRotationCluster } from '../helpers/etcd-rotation.js';
+import { cert, issued } from '../helpers/rotation.js';
 
 // A real 3-member etcd cluster (kubeadm profile, mTLS for peers and clients) started from the files
 // `kube-pki flags etcd --dir OUT/<node>` names for the current phase, keeps quorum and its data through
 // rotate-ca start, reissue and finish --ca etcd-ca with a rolling restart of one member at a time, and
-// through an abort from reissue and then from start.
+// through an abort from reissue and then from start (test/helpers/etcd-rotation.ts).
 
 const NODES = [
   { name: 'cp-1', ip: '127.0.14.11' },
@@ -24,165 +21,48 @@ apiServer: { endpoint: 127.0.14.11, port: 6443 }
 nodes:
 ${NODES.map((n) => `  - { name: ${n.name}, address: ${n.ip}, role: controlplane }`).join('\n')}
 `;
-const clientUrl = (ip: string) => `https://${ip}:2379`;
-const peerUrl = (ip: string) => `https://${ip}:2380`;
-
-type Flags = Record<string, string>;
-interface Client {
-  cacert: string;
-  cert: string;
-  key: string;
-}
 
 describe('rotate-ca --ca etcd-ca on a live 3-member etcd cluster', () => {
   let dir: string;
-  let config: string;
   let out: string;
-  let data: string;
   let cleanup: () => Promise<void>;
-  const members = new Map<string, ResultPromise>();
-  let written = 0;
-
-  const flagsOf = async (component: 'etcd' | 'etcdctl', node: string): Promise<Flags> => {
-    const r = await kubePki(['flags', component, '--config', config, '--dir', join(out, node), '--json']);
-    expect(r.exitCode, r.stderr).toBe(0);
-    return Object.fromEntries((JSON.parse(r.stdout) as Record<string, { flag: string; path: string }[]>)[component]!.map((f) => [f.flag, f.path]));
-  };
-  const client = async (): Promise<Client> => {
-    const f = await flagsOf('etcdctl', 'cp-1');
-    return { cacert: f['--cacert']!, cert: f['--cert']!, key: f['--key']! };
-  };
-  const etcdctl = async (auth: Client, args: string[]) => {
-    const r = await execa(
-      'etcdctl',
-      ['--endpoints', NODES.map((n) => clientUrl(n.ip)).join(','), '--cacert', auth.cacert, '--cert', auth.cert, '--key', auth.key, '--dial-timeout', '3s', '--command-timeout', '5s', ...args],
-      { reject: false, stdin: 'ignore', all: true, env: { ETCDCTL_API: '3' } },
-    );
-    return { exitCode: r.exitCode ?? -1, output: r.all ?? '' };
-  };
-  const startMember = async (node: (typeof NODES)[number]) => {
-    const f = await flagsOf('etcd', node.name);
-    const child = execa('etcd', [
-      '--name', node.name,
-      '--data-dir', join(data, node.name),
-      '--listen-client-urls', clientUrl(node.ip),
-      '--advertise-client-urls', clientUrl(node.ip),
-      '--listen-peer-urls', peerUrl(node.ip),
-      '--initial-advertise-peer-urls', peerUrl(node.ip),
-      '--initial-cluster', NODES.map((n) => `${n.name}=${peerUrl(n.ip)}`).join(','),
-      '--initial-cluster-state', 'new',
-      '--initial-cluster-token', 'kube-pki-rotate-ca',
-      ...Object.entries(f).flatMap(([flag, path]) => [flag, path]),
-      '--client-cert-auth',
-      '--peer-client-cert-auth',
-      '--log-level', 'warn',
-    ], { reject: false, stdin: 'ignore', all: true, buffer: true });
-    members.set(node.name, child);
-    return f;
-  };
-  const stopMember = async (name: string) => {
-    const child = members.get(name)!;
-    child.kill('SIGTERM');
-    await child.catch(() => undefined);
-    members.delete(name);
-  };
-  /** Every member answers and the cluster writes and reads: quorum and data kept. */
-  const healthyWithData = async () => {
-    const auth = await client();
-    await waitFor(async () => (await etcdctl(auth, ['endpoint', 'health'])).exitCode === 0, 'etcd health', 60_000);
-    const put = await etcdctl(auth, ['put', `key-${++written}`, `value-${written}`]);
-    expect(put.exitCode, put.output).toBe(0);
-    const got = await etcdctl(auth, ['get', 'key-', '--prefix', '--print-value-only']);
-    expect(got.exitCode, got.output).toBe(0);
-    expect(got.output.trim().split('\n')).toEqual(Array.from({ length: written }, (_, i) => `value-${i + 1}`).sort());
-  };
-  const rotate = async (phase: string) => {
-    const r = await kubePki(['rotate-ca', phase, '--ca', 'etcd-ca', '--config', config, '--out', out, '--json']);
-    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const report = JSON.parse(r.stdout) as { restart: { node: string; components: string[] }[] };
-    // One control plane at a time, etcd first on each.
-    expect(report.restart.map((s) => [s.node, s.components[0]])).toEqual(NODES.map((n) => [n.name, 'etcd']));
-  };
-  const rollingRestart = async () => {
-    for (const node of NODES) {
-      await stopMember(node.name);
-      await startMember(node);
-      await healthyWithData();
-    }
-  };
+  let etcd: EtcdRotationCluster | undefined;
 
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
-    ({ config } = await labCluster(dir, YAML));
+    const { config } = await labCluster(dir, YAML);
     out = await genPki(dir, config);
-    data = await mkdtemp(join(tmpdir(), 'kube-pki-etcd-rotate-'));
-    for (const node of NODES) await startMember(node);
-    await healthyWithData();
+    etcd = new EtcdRotationCluster(NODES, config, out);
+    await etcd.start();
   }, 120_000);
   afterAll(async () => {
-    for (const name of [...members.keys()]) await stopMember(name);
+    await etcd?.stop();
     await cleanup();
   });
 
   it('keeps quorum and data through start, reissue and finish; an old client works during the overlap only', async () => {
-    // An etcdctl client certificate from before the rotation.
-    const old = join(dir, 'old-client');
-    await mkdir(old);
-    const before = await client();
-    await copyFile(before.cert, join(old, 'client.crt'));
-    await copyFile(before.key, join(old, 'client.key'));
-    const oldClient = async (): Promise<Client> => ({ cacert: (await client()).cacert, cert: join(old, 'client.crt'), key: join(old, 'client.key') });
-
-    await rotate('start');
-    expect((await flagsOf('etcd', 'cp-1'))['--trusted-ca-file']).toBe(join(out, 'cp-1/pki/etcd/ca-bundle.crt'));
-    await rollingRestart();
-    expect((await etcdctl(await oldClient(), ['get', 'key-1'])).exitCode).toBe(0);
-
-    await rotate('reissue');
-    await rollingRestart();
-    const overlap = await etcdctl(await oldClient(), ['get', 'key-1', '--print-value-only']);
-    expect(overlap.exitCode, overlap.output).toBe(0);
-    expect(overlap.output.trim()).toBe('value-1');
-
-    await rotate('finish');
-    await rollingRestart();
-    const refused = await etcdctl(await oldClient(), ['get', 'key-1']);
-    expect(refused.exitCode, refused.output).not.toBe(0);
-
-    const newCa = await cert(join(out, '_cluster/pki/etcd/ca.crt'));
-    for (const node of NODES) {
-      const f = await flagsOf('etcd', node.name);
-      const trust = pemCerts(await readFile(f['--trusted-ca-file']!));
-      expect(trust.map((c) => c.fingerprint256)).toEqual([newCa.fingerprint256]);
-      expect(f['--peer-trusted-ca-file']).toBe(f['--trusted-ca-file']);
-      for (const file of [f['--cert-file']!, f['--peer-cert-file']!]) expect(issued(await cert(file), newCa), file).toBe(true);
-    }
-    for (const f of ['pki/etcd/healthcheck-client.crt', 'pki/apiserver-etcd-client.crt']) expect(issued(await cert(join(out, 'cp-1', f)), newCa)).toBe(true);
+    await etcd!.rotateKeepingQuorum(dir);
   }, 300_000);
 
   it('abort from reissue, then from start, keeps quorum and data; a client of the aborted CA is refused at the end', async () => {
+    const e = etcd!;
     const current = await cert(join(out, '_cluster/pki/etcd/ca.crt'));
-    await rotate('start');
-    await rollingRestart();
-    await rotate('reissue');
-    await rollingRestart();
+    await e.rotate('start');
+    await e.rollingRestart();
+    await e.rotate('reissue');
+    await e.rollingRestart();
     // A client certificate of the CA about to be aborted.
-    const aborted = join(dir, 'aborted-client');
-    await mkdir(aborted);
-    const during = await client();
-    await copyFile(during.cert, join(aborted, 'client.crt'));
-    await copyFile(during.key, join(aborted, 'client.key'));
-    const abortedClient = async (): Promise<Client> => ({ cacert: (await client()).cacert, cert: join(aborted, 'client.crt'), key: join(aborted, 'client.key') });
+    const abortedClient = await e.keepClient(join(dir, 'aborted-client'));
 
-    await rotate('abort'); // back to start: the current CA signs again, both trusted
-    await rollingRestart();
-    expect((await etcdctl(await abortedClient(), ['get', 'key-1'])).exitCode).toBe(0);
-    await rotate('abort'); // trust only the current CA again
-    await rollingRestart();
-    const refused = await etcdctl(await abortedClient(), ['get', 'key-1']);
+    await e.rotate('abort'); // back to start: the current CA signs again, both trusted
+    await e.rollingRestart();
+    expect((await e.etcdctl(await abortedClient(), ['get', 'key-1'])).exitCode).toBe(0);
+    await e.rotate('abort'); // trust only the current CA again
+    await e.rollingRestart();
+    const refused = await e.etcdctl(await abortedClient(), ['get', 'key-1']);
     expect(refused.exitCode, refused.output).not.toBe(0);
     for (const node of NODES) {
-      const f = await flagsOf('etcd', node.name);
+      const f = await e.flagsOf('etcd', node.name);
       expect(f['--trusted-ca-file']).toBe(join(out, node.name, 'pki/etcd/ca.crt'));
       for (const file of [f['--cert-file']!, f['--peer-cert-file']!]) expect(issued(await cert(file), current), file).toBe(true);
     }

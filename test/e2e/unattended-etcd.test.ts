@@ -7,6 +7,7 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { kubePki, tempDir } from '../helpers/cli.js';
+import { spawnEtcdMember, stopEtcdMember } from '../helpers/etcd.js';
 import { waitFor } from '../helpers/processes.js';
 import { RestartSupervisor } from '../helpers/restart-supervisor.js';
 import { startLab, type SshLab } from '../helpers/sshd.js';
@@ -34,7 +35,6 @@ const NODES = [
   { name: 'cp-3', ip: '127.0.34.53' },
 ];
 const clientUrl = (ip: string) => `https://${ip}:2379`;
-const peerUrl = (ip: string) => `https://${ip}:2380`;
 
 interface RestartEvent {
   node: string;
@@ -78,34 +78,9 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
     const r = await kubePki(['flags', 'etcd', '--config', config, '--dir', join(home(node.name), 'pki'), '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const flags = (JSON.parse(r.stdout) as Record<string, { flag: string; path: string }[]>).etcd!.flatMap((f) => [f.flag, f.path]);
-    const child = execa(
-      'etcd',
-      [
-        '--name', node.name,
-        '--data-dir', join(data, node.name),
-        '--listen-client-urls', clientUrl(node.ip),
-        '--advertise-client-urls', clientUrl(node.ip),
-        '--listen-peer-urls', peerUrl(node.ip),
-        '--initial-advertise-peer-urls', peerUrl(node.ip),
-        '--initial-cluster', NODES.map((n) => `${n.name}=${peerUrl(n.ip)}`).join(','),
-        '--initial-cluster-state', 'new',
-        '--initial-cluster-token', 'kube-pki-unattended',
-        ...flags,
-        '--client-cert-auth',
-        '--peer-client-cert-auth',
-        '--log-level', 'warn',
-      ],
-      { reject: false, stdin: 'ignore', all: true, buffer: true },
-    );
-    members.set(node.name, child);
+    members.set(node.name, spawnEtcdMember(node, NODES, data, 'kube-pki-unattended', flags));
   };
-  const stopMember = async (name: string) => {
-    const child = members.get(name);
-    if (!child) return;
-    child.kill('SIGTERM');
-    await child.catch(() => undefined);
-    members.delete(name);
-  };
+  const stopMember = (name: string) => stopEtcdMember(members, name);
 
   /** The test's process supervisor's work: restart a node's member (not for a node in stayDown). */
   /** Called as a node's restart is asked for (the kill test stops kube-pki there). */
