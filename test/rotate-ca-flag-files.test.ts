@@ -25,7 +25,10 @@ describe('rotate-ca never removes a file a flag names, before or after a phase',
     expect(r.exitCode, r.stderr).toBe(0);
     // A worker runs the kubelet only; `flags` lists every component.
     const runs = (component: string) => !tree.startsWith('worker') || component === 'kubelet';
-    return Object.entries(JSON.parse(r.stdout) as Record<string, { path: string }[]>).flatMap(([component, flags]) => (runs(component) ? flags.map((f) => f.path) : []));
+    // Entries with `value` (a duration, a KubeletConfiguration field) name no file.
+    return Object.entries(JSON.parse(r.stdout) as Record<string, { path?: string }[]>).flatMap(([component, flags]) =>
+      runs(component) ? flags.flatMap((f) => (f.path ? [f.path] : [])) : [],
+    );
   };
 
   beforeAll(async () => {
