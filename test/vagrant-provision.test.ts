@@ -16,8 +16,8 @@ import { labCopy, vagrantUp, type UpSpec } from './helpers/vagrant-lab.js';
 const SSHD = '/usr/sbin/sshd';
 const USER = userInfo().username;
 const NODES = [
-  { name: 'master-1', address: '127.0.1.11', role: 'controlplane' },
-  { name: 'worker-1', address: '127.0.1.21', role: 'worker' },
+  { name: 'master-1', address: '127.0.41.11', role: 'controlplane' },
+  { name: 'worker-1', address: '127.0.41.21', role: 'worker' },
 ];
 
 async function freePort(host: string): Promise<number> {
@@ -107,7 +107,7 @@ describe('lab provisioning against loopback sshds', () => {
     }
     // The nodes as cluster.yaml describes them; each sshd's port through the optional ssh: block.
     const clusterYaml = [
-      'apiServer: { endpoint: 127.0.1.11 }',
+      'apiServer: { endpoint: 127.0.41.11 }',
       'nodes:',
       ...nodes.map((n) => `  - { name: ${n.name}, address: ${n.address}, role: ${n.role}, ssh: { port: ${n.port} } }`),
       '',
@@ -175,12 +175,12 @@ describe('lab provisioning against loopback sshds', () => {
 
   it('provision-ssh.sh names a node it cannot scan; provision-master.sh fetches nothing when Node.js and openssl are there', async () => {
     const script = join(ROOT, 'scripts', 'provision-ssh.sh');
-    const unreachable = await execa('bash', [script, 'known-hosts', USER, `127.0.1.99:${await freePort('127.0.1.99')}`], {
+    const unreachable = await execa('bash', [script, 'known-hosts', USER, `127.0.41.99:${await freePort('127.0.41.99')}`], {
       reject: false,
       env: { LAB_HOME: join(dir, 'nobody'), LAB_SCAN_TRIES: '1', LAB_SCAN_TIMEOUT: '1' },
     });
     expect(unreachable.exitCode).toBe(1);
-    expect(unreachable.stderr).toMatch(/no host key from 127\.0\.1\.99:\d+/);
+    expect(unreachable.stderr).toMatch(/no host key from 127\.0\.41\.99:\d+/);
 
     const stubs = join(dir, 'no-network');
     await mkdir(stubs);

@@ -159,7 +159,7 @@ ${cps.map((c) => `  - { name: ${c.name}, address: ${c.ip}, role: controlplane }`
       await startGoEndpoint(f, ENDPOINT, PORT, at('cp-1/admin.conf'), asIs);
       const r = await version(kubeconfig);
       expect(r.exitCode).not.toBe(0);
-      expect(r.stderr).toMatch(/certificate|tls|EOF|reset/i);
+      expect(r.stderr).toMatch(/certificate|tls|EOF|reset|broken pipe/i); // the server ends the handshake: any of these, by timing
     } finally {
       await asIs.stopAll();
     }

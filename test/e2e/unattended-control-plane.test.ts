@@ -12,7 +12,7 @@ import { RestartSupervisor } from '../helpers/restart-supervisor.js';
 // The unattended loop on the real control plane of the harness (docs/e2e.md): three hard-way control
 // planes on 127.0.34.11–13 (etcd, kube-apiserver, kube-controller-manager, kube-scheduler each, started
 // from the files distribution put on the node), haproxy in front on 127.0.34.30. The renewal service's
-// command, a day later (faketime, node only: see unattended-etcd.test.ts), renews the 2-day leaves and
+// command, a day after the PKI was made (gen ran a day ago under faketime: see unattended-etcd.test.ts), renews the 2-day leaves and
 // restarts every component node by node by the description's commands; kube-pki waits for each
 // component's health over TLS before the next node. /readyz through haproxy answers throughout, and
 // every apiserver serves its new certificate afterwards. The restart command asks the test's supervisor,
@@ -44,6 +44,8 @@ describe('unattended renewal on a running hard-way control plane (3 nodes, hapro
       masters: 3,
       workers: [],
       dir,
+      // Made a day ago (faketime), so that the service's command run now is "a day later".
+      genAt: '-1 day',
       description: {
         validityDays: { ca: 30, leaf: 2 },
         restart: { commands: Object.fromEntries(COMPONENTS.map((c) => [c, ['sh', 'restart.sh', c]])) },
@@ -73,7 +75,7 @@ describe('unattended renewal on a running hard-way control plane (3 nodes, hapro
     const line = (key: string) => service.split('\n').find((l) => l.startsWith(`${key}=`))!.slice(key.length + 1).replace(/^-/, '');
     const run = (unitLine: string) => {
       const [node, ...argv] = unitLine.split(' ');
-      return execa('faketime', ['+1 day', node!, ...argv], { reject: false, stdin: 'ignore', cwd: '/', all: true, env: { FAKETIME_ONLY_CMDS: 'node', CI: '1', SSH_AUTH_SOCK: '' } });
+      return execa(node!, argv, { reject: false, stdin: 'ignore', cwd: '/', all: true, env: { CI: '1', SSH_AUTH_SOCK: '' } });
     };
     const before = new X509Certificate(await readFile(join(plane.out, 'kube-apiserver.crt')));
 

@@ -6,7 +6,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubePki, tempDir } from '../helpers/cli.js';
+import { kubePki, kubePkiAt, tempDir } from '../helpers/cli.js';
 import { spawnEtcdMember, stopEtcdMember } from '../helpers/etcd.js';
 import { waitFor } from '../helpers/processes.js';
 import { RestartSupervisor } from '../helpers/restart-supervisor.js';
@@ -15,16 +15,17 @@ import { startLab, type SshLab } from '../helpers/sshd.js';
 // The unattended loop end to end, with real programs: a hard-way PKI with 2-day leaves on three sshd
 // "nodes" (127.0.34.5x, this issue's range) that each run a member of a real 3-member etcd cluster
 // started from the files distribution put in the node's folder. The command `kube-pki systemd` writes into
-// the service is run as written, one day later (faketime): it renews the expiring leaves, sends each node
+// the service is run as written, one day after gen (faketime): it renews the expiring leaves, sends each node
 // its files and restarts its etcd member by the description's restart command, one node at a time, each
 // waited for until etcd answers healthy over TLS; etcd serves throughout (a probe writes and reads all the
 // time), and the metrics file the service writes shows the new expiry and no drift on the nodes.
 // A second run where a node's member does not come back stops there: exit 1 naming the node and why,
 // the node after it keeps its files and its process.
 //
-// faketime applies to node only (FAKETIME_ONLY_CMDS=node): kube-pki believes it is a day later, while
-// openssl signs with the real clock, as etcd (Go, which libfaketime cannot reach) checks with the real
-// clock: certificates made "tomorrow" would not be valid yet for it.
+// The day in between: the PKI is made a day ago (gen under faketime '-1 day', node and openssl alike, so
+// that every date kube-pki signs agrees with its clock), and the service runs now with the real clock,
+// the one etcd (Go, which libfaketime cannot reach) checks with: certificates dated by a clock moved
+// forward would start "tomorrow" (backdated by 5 minutes only) and not be valid yet for it.
 //
 // The restart command: `sh restart.sh etcd` in the node user's home asks the test's supervisor (this
 // process, root) to restart that node's member, and waits for its answer (test/helpers/restart-supervisor.ts).
@@ -138,17 +139,14 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
       socket.on('error', reject);
     });
 
-  /** The unit's command line as systemd splits it (paths hold no spaces: kube-pki refuses them), run a day later. */
-  const runUnitLine = async (line: string) => {
+  /** The unit's command line as systemd splits it (paths hold no spaces: kube-pki refuses them), run now: a day after gen. */
+  const runUnitLine = async (line: string, prefix: string[] = []) => {
     const [node, ...argv] = line.replace(/^-/, '').split(' ');
-    return execa('faketime', ['+1 day', node!, ...argv], {
-      reject: false,
-      stdin: 'ignore',
-      cwd: '/',
-      all: true,
-      env: { FAKETIME_ONLY_CMDS: 'node', CI: '1', SSH_AUTH_SOCK: '' },
-    });
+    const [command, ...args] = [...prefix, node!, ...argv];
+    return execa(command!, args, { reject: false, stdin: 'ignore', cwd: '/', all: true, env: { CI: '1', SSH_AUTH_SOCK: '' } });
   };
+  /** The service's command with a wider threshold: every 2-day leaf is due again (a later day's run, without moving the clock). */
+  const dueAgain = (line: string) => line.replace(' --expiring-within 1 ', ' --expiring-within 3 ');
   const unitLine = async (key: string) =>
     (await readFile(join(units, 'kube-pki-renew.service'), 'utf8'))
       .split('\n')
@@ -178,7 +176,7 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
         nodes: NODES.map((n) => ({ name: n.name, address: n.ip, role: 'controlplane', ssh: { user: lab.node(n.name).user, hostKey: lab.node(n.name).fingerprint } })),
       }),
     );
-    const gen = await kubePki(['gen', '--distribute', '--config', config, '--out', pki], { env: { SSH_AUTH_SOCK: '' } });
+    const gen = await kubePkiAt('-1 day', ['gen', '--distribute', '--config', config, '--out', pki], { env: { SSH_AUTH_SOCK: '' } });
     expect(gen.exitCode, `${gen.stdout}\n${gen.stderr}`).toBe(0);
     for (const n of NODES) await startMember(n);
     await waitFor(async () => (await etcdctl(['endpoint', 'health'])).exitCode === 0, 'etcd cluster health', 90_000);
@@ -199,9 +197,8 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
     const startLine = await unitLine('ExecStart');
     expect(startLine).toContain(' renew --expiring-within 1 --distribute --restart ');
 
-    // Today: a day or more left on every leaf, nothing to renew, nothing sent, nothing restarted.
-    const [node, ...argv] = startLine.split(' ');
-    const today = await execa(node!, argv, { reject: false, stdin: 'ignore', cwd: '/', all: true, env: { CI: '1', SSH_AUTH_SOCK: '' } });
+    // The day gen ran: two days left on every leaf, nothing to renew, nothing sent, nothing restarted.
+    const today = await runUnitLine(startLine, ['faketime', '-1 day']);
     expect(today.exitCode, today.all).toBe(0);
     expect(today.stdout).toContain('Nothing to renew');
     expect(today.stdout).toContain('Nothing to restart.');
@@ -259,15 +256,8 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
     const cp3Files = await sha(join(home('cp-3'), 'pki/etcd-server.crt'));
     const cp3Process = members.get('cp-3')!.pid;
     const cp3Serial = await servedSerial('127.0.34.53');
-    const [node, ...argv] = (await unitLine('ExecStart')).split(' ');
-    // The service's command with a short timeout, a day later again (the leaves have a day left once more).
-    const r = await execa('faketime', ['+1 day', node!, ...argv, '--restart-timeout', '15'], {
-      reject: false,
-      stdin: 'ignore',
-      cwd: '/',
-      all: true,
-      env: { FAKETIME_ONLY_CMDS: 'node', CI: '1', SSH_AUTH_SOCK: '' },
-    });
+    // The service's command with a short timeout, every leaf due again.
+    const r = await runUnitLine(`${dueAgain(await unitLine('ExecStart'))} --restart-timeout 15`);
     expect(r.exitCode, r.all).toBe(1);
     expect(r.stderr).toContain('restart stopped at node cp-2: not healthy within 15s: etcd: https://127.0.34.52:2379/health:');
     expect(r.stderr).toContain('left untouched (files and processes): cp-3');
@@ -341,10 +331,10 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
 
   it('a run killed while a node restarts: the next run restarts that node and the rest, with nothing to renew', async () => {
     events.length = 0;
-    const [node, ...argv] = (await unitLine('ExecStart')).split(' ');
-    const run = execa('faketime', ['+1 day', node!, ...argv], { reject: false, stdin: 'ignore', cwd: '/', all: true, detached: true, env: { FAKETIME_ONLY_CMDS: 'node', CI: '1', SSH_AUTH_SOCK: '' } });
+    const [node, ...argv] = dueAgain(await unitLine('ExecStart')).split(' ');
+    const run = execa(node!, argv, { reject: false, stdin: 'ignore', cwd: '/', all: true, detached: true, env: { CI: '1', SSH_AUTH_SOCK: '' } });
     onRequest = (name) => {
-      if (name === 'cp-2') process.kill(-run.pid!, 'SIGKILL'); // faketime runs kube-pki as its child: the whole group
+      if (name === 'cp-2') process.kill(-run.pid!, 'SIGKILL'); // the whole group: kube-pki and what it started
     };
     const killed = await run;
     onRequest = undefined;
@@ -354,7 +344,7 @@ describe('unattended renewal: renew --distribute --restart on a live 3-member et
     expect(pending.steps.map((x) => x.node)).toEqual(['cp-2', 'cp-3']);
 
     events.length = 0;
-    const again = await execa(node!, argv, { reject: false, stdin: 'ignore', cwd: '/', all: true, env: { CI: '1', SSH_AUTH_SOCK: '' } });
+    const again = await runUnitLine(await unitLine('ExecStart')); // the service's own threshold: nothing due now
     expect(again.exitCode, again.all).toBe(0);
     expect(again.stdout).toContain('Nothing to renew');
     expect(events.map((e) => e.node)).toEqual(['cp-2', 'cp-3']);

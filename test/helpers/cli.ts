@@ -24,6 +24,16 @@ export async function kubePki(args: string[], options: { cwd?: string; env?: Rec
   return execa('node', [CLI, ...args], execaOptions);
 }
 
+/**
+ * The CLI run at another time of day by libfaketime (`faketime '-1 day' node …`): node and openssl
+ * alike, so that every date kube-pki signs agrees with the clock it decided by. Go programs (etcd,
+ * kube-apiserver) keep the real clock: a PKI made "yesterday" is one they accept today.
+ */
+export async function kubePkiAt(offset: string, args: string[], options: { env?: Record<string, string> } = {}): Promise<KubePkiResult> {
+  const execaOptions: KubePkiExecaOptions = { cwd: ROOT, reject: false, stdin: 'ignore', env: { CI: '1', ...options.env } };
+  return execa('faketime', [offset, 'node', CLI, ...args], execaOptions);
+}
+
 /** A fresh temporary folder, removed by the returned cleanup. */
 export async function tempDir(prefix = 'kube-pki-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

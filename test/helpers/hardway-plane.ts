@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { stringify } from 'yaml';
-import { kubePki } from './cli.js';
+import { kubePki, kubePkiAt } from './cli.js';
 import { ControlPlane, type CpNode } from './control-plane.js';
 import { unmountBelow } from './procs.js';
 import { k8sBins } from './k8s-bins.js';
@@ -35,6 +35,8 @@ export interface HardwayPlaneSpec {
   bootstrap?: string[];
   /** More fields of the description (validityDays, restart…). */
   description?: Record<string, unknown>;
+  /** gen at another time (faketime's offset, e.g. '-1 day'): a PKI made earlier, for tests of what comes later. */
+  genAt?: string;
 }
 
 export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<HardwayPlane> {
@@ -62,7 +64,7 @@ export async function startHardwayPlane(spec: HardwayPlaneSpec): Promise<Hardway
       ...spec.description,
     }),
   );
-  const gen = await kubePki(['gen', '--config', config, '--out', out]);
+  const gen = spec.genAt ? await kubePkiAt(spec.genAt, ['gen', '--config', config, '--out', out]) : await kubePki(['gen', '--config', config, '--out', out]);
   expect(gen.exitCode, gen.stderr).toBe(0);
   const dirOf = (node: string) => join(lab.node(node).home, 'pki');
   const distribute = async (args: string[] = []) => {
